@@ -1,0 +1,177 @@
+"""pandera.polars schemas for every table, and validation that names table, column, partition and rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaErrors
+
+from sentiment_pipeline.phases import PHASE_CODES, PHASE_NAMES
+
+
+class RawDailyQuotes(pa.DataFrameModel):
+    """raw.daily_quotes: the source's bars as given (types, keys and price sanity only)."""
+
+    trade_date: dt.date = pa.Field(nullable=False)
+    code: str = pa.Field(str_matches=r"^\d{6}$")
+    open: float = pa.Field(gt=0)
+    high: float = pa.Field(gt=0)
+    low: float = pa.Field(gt=0)
+    close: float = pa.Field(gt=0)
+    pre_close: float = pa.Field(gt=0, nullable=True)  # null only where the source lacks it (TDX first record)
+    volume: int = pa.Field(ge=0, nullable=True)
+    amount: float = pa.Field(ge=0, nullable=True)
+    turnover_rate: float = pa.Field(ge=0, nullable=True)
+    float_mcap: float = pa.Field(gt=0, nullable=True)
+    is_st: bool = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "code"]
+
+    @pa.dataframe_check(error="low <= open, close <= high")
+    def ohlc_consistent(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        o, h, l, c = (pl.col(x) for x in ("open", "high", "low", "close"))
+        return data.lazyframe.select((l <= o) & (o <= h) & (l <= c) & (c <= h))
+
+
+class DailyBars(RawDailyQuotes):
+    """core.daily_bars: validated bars with board, listing age, limit prices and flags."""
+
+    exchange: str = pa.Field(isin=["SH", "SZ", "BJ"])
+    board: str = pa.Field(isin=["main", "chinext", "star", "bse"])
+    list_date: dt.date = pa.Field(nullable=True)
+    listing_age: int = pa.Field(ge=1, nullable=True)
+    limit_up_price: float = pa.Field(gt=0, nullable=True)
+    limit_down_price: float = pa.Field(gt=0, nullable=True)
+    is_limit_up: bool
+    is_broken: bool
+    is_one_word: bool
+    is_limit_down: bool
+
+
+class LimitLadder(pa.DataFrameModel):
+    """sentiment.limit_ladder: per stock and day."""
+
+    trade_date: dt.date
+    code: str = pa.Field(str_matches=r"^\d{6}$")
+    is_st: bool = pa.Field(nullable=True)
+    listing_age: int = pa.Field(ge=1, nullable=True)
+    is_limit_up: bool
+    is_broken: bool
+    is_limit_down: bool
+    pct_change: float = pa.Field(nullable=True)
+    streak: int = pa.Field(ge=0)
+    in_opening_run: bool
+    eligible: bool
+    exclusion_reason: str = pa.Field(isin=["st", "new_listing", "st+new_listing"], nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "code"]
+
+    @pa.dataframe_check(error="streak > 0 exactly on limit-up days")
+    def streak_on_limit_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("streak") > 0) == pl.col("is_limit_up"))
+
+
+_RATE = {"ge": 0, "nullable": True}
+
+
+class LadderDaily(pa.DataFrameModel):
+    """sentiment.ladder_daily: per day."""
+
+    trade_date: dt.date = pa.Field(unique=True)
+    limit_up_count: int = pa.Field(ge=0)
+    broken_count: int = pa.Field(ge=0)
+    limit_down_count: int = pa.Field(ge=0)
+    up_count: int = pa.Field(ge=0)
+    down_count: int = pa.Field(ge=0)
+    seal_rate: float = pa.Field(ge=0, le=1, nullable=True)
+    max_height: int = pa.Field(ge=0)
+    count_h1: int = pa.Field(ge=0)
+    count_h2: int = pa.Field(ge=0)
+    count_h3: int = pa.Field(ge=0)
+    count_h4: int = pa.Field(ge=0)
+    count_h5: int = pa.Field(ge=0)
+    count_h6: int = pa.Field(ge=0)
+    count_h7: int = pa.Field(ge=0)
+    count_h8: int = pa.Field(ge=0)
+    count_h9: int = pa.Field(ge=0)
+    count_h10_plus: int = pa.Field(ge=0)
+    prev_trade_date: dt.date = pa.Field(nullable=True)
+    prev_limit_up_count: int = pa.Field(ge=0, nullable=True)
+    has_previous_day: bool
+    promotion_rate: float = pa.Field(**_RATE)
+    rate_1to2: float = pa.Field(**_RATE)
+    rate_2to3: float = pa.Field(**_RATE)
+    rate_3to4: float = pa.Field(**_RATE)
+    rate_4plus: float = pa.Field(**_RATE)
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check(error="sum of count_h* equals limit_up_count")
+    def heights_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        total = pl.sum_horizontal(pl.col("^count_h.*$"))
+        return data.lazyframe.select(total == pl.col("limit_up_count"))
+
+
+class PhaseDaily(pa.DataFrameModel):
+    """sentiment.phase_daily: per day."""
+
+    trade_date: dt.date = pa.Field(unique=True)
+    max_height: int = pa.Field(ge=0)
+    promotion_rate: float = pa.Field(ge=0, nullable=True)
+    phase_code: str = pa.Field(isin=list(PHASE_CODES), nullable=True)
+    phase_name: str = pa.Field(isin=list(PHASE_NAMES.values()), nullable=True)
+    no_phase_reason: str = pa.Field(
+        isin=["previous_day_missing", "no_limit_up_previous_day", "max_height_below_2"], nullable=True
+    )
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check(error="exactly one of phase_code and no_phase_reason is set")
+    def phase_or_reason(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("phase_code").is_null() != pl.col("no_phase_reason").is_null())
+
+
+@dataclass
+class ValidationReport:
+    table: str
+    partitions: str
+    rows: int
+    failures: pl.DataFrame  # one row per failure: column, check, failure_case, row index, trade_date, code
+
+    @property
+    def passed(self) -> bool:
+        return self.failures.height == 0
+
+    def message(self, limit: int = 10) -> str:
+        head = f"{self.table} failed validation for partition(s) {self.partitions}: {self.failures.height} failure(s)"
+        lines = [
+            f"  column={r["column"]!s} check={r["check"]!s} value={str(r["failure_case"])[:160]}"
+            + (f" row: trade_date={r.get('trade_date')} code={r.get('code')}" if "trade_date" in r else "")
+            for r in self.failures.head(limit).iter_rows(named=True)
+        ]
+        more = [f"  … and {self.failures.height - limit} more"] if self.failures.height > limit else []
+        return "\n".join([head, *lines, *more])
+
+
+def validate(df: pl.DataFrame, model: type[pa.DataFrameModel], table: str, partitions: str) -> ValidationReport:
+    """Validate lazily (all failures at once); failures carry the offending rows' keys."""
+    try:
+        model.validate(df, lazy=True)
+        return ValidationReport(table, partitions, df.height, pl.DataFrame())
+    except SchemaErrors as err:
+        cases = err.failure_cases.with_columns(pl.col("failure_case").cast(pl.String))
+        keys = [k for k in ("trade_date", "code") if k in df.columns]
+        if keys and "index" in cases.columns:
+            rows = df.select(keys).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+            cases = cases.with_columns(pl.col("index").cast(pl.Int64)).join(rows, on="index", how="left")
+        cols = [c for c in ("column", "check", "failure_case", "index", *keys) if c in cases.columns]
+        return ValidationReport(table, partitions, df.height, cases.select(cols))
