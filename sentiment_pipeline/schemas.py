@@ -12,6 +12,20 @@ from pandera.errors import SchemaErrors
 from sentiment_pipeline.phases import PHASE_CODES, PHASE_NAMES
 
 
+class Securities(pa.DataFrameModel):
+    """raw.securities: the source's securities master."""
+
+    code: str = pa.Field(str_matches=r"^\d{6}$", unique=True)
+    name: str = pa.Field(nullable=True)
+    exchange: str = pa.Field(isin=["SH", "SZ", "BJ"])
+    board: str = pa.Field(isin=["main", "chinext", "star", "bse"])
+    list_date: dt.date = pa.Field(nullable=True)
+    delist_date: dt.date = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+
+
 class RawDailyQuotes(pa.DataFrameModel):
     """raw.daily_quotes: the source's bars as given (types, keys and price sanity only)."""
 
@@ -44,7 +58,7 @@ class DailyBars(RawDailyQuotes):
     exchange: str = pa.Field(isin=["SH", "SZ", "BJ"])
     board: str = pa.Field(isin=["main", "chinext", "star", "bse"])
     list_date: dt.date = pa.Field(nullable=True)
-    listing_age: int = pa.Field(ge=1, nullable=True)
+    listing_age: pl.Int32 = pa.Field(ge=1, nullable=True)
     limit_up_price: float = pa.Field(gt=0, nullable=True)
     limit_down_price: float = pa.Field(gt=0, nullable=True)
     is_limit_up: bool
@@ -59,12 +73,12 @@ class LimitLadder(pa.DataFrameModel):
     trade_date: dt.date
     code: str = pa.Field(str_matches=r"^\d{6}$")
     is_st: bool = pa.Field(nullable=True)
-    listing_age: int = pa.Field(ge=1, nullable=True)
+    listing_age: pl.Int32 = pa.Field(ge=1, nullable=True)
     is_limit_up: bool
     is_broken: bool
     is_limit_down: bool
     pct_change: float = pa.Field(nullable=True)
-    streak: int = pa.Field(ge=0)
+    streak: pl.Int32 = pa.Field(ge=0)
     in_opening_run: bool
     eligible: bool
     exclusion_reason: str = pa.Field(isin=["st", "new_listing", "st+new_listing"], nullable=True)
@@ -85,25 +99,25 @@ class LadderDaily(pa.DataFrameModel):
     """sentiment.ladder_daily: per day."""
 
     trade_date: dt.date = pa.Field(unique=True)
-    limit_up_count: int = pa.Field(ge=0)
-    broken_count: int = pa.Field(ge=0)
-    limit_down_count: int = pa.Field(ge=0)
-    up_count: int = pa.Field(ge=0)
-    down_count: int = pa.Field(ge=0)
+    limit_up_count: pl.Int32 = pa.Field(ge=0)
+    broken_count: pl.Int32 = pa.Field(ge=0)
+    limit_down_count: pl.Int32 = pa.Field(ge=0)
+    up_count: pl.Int32 = pa.Field(ge=0)
+    down_count: pl.Int32 = pa.Field(ge=0)
     seal_rate: float = pa.Field(ge=0, le=1, nullable=True)
-    max_height: int = pa.Field(ge=0)
-    count_h1: int = pa.Field(ge=0)
-    count_h2: int = pa.Field(ge=0)
-    count_h3: int = pa.Field(ge=0)
-    count_h4: int = pa.Field(ge=0)
-    count_h5: int = pa.Field(ge=0)
-    count_h6: int = pa.Field(ge=0)
-    count_h7: int = pa.Field(ge=0)
-    count_h8: int = pa.Field(ge=0)
-    count_h9: int = pa.Field(ge=0)
-    count_h10_plus: int = pa.Field(ge=0)
+    max_height: pl.Int32 = pa.Field(ge=0)
+    count_h1: pl.Int32 = pa.Field(ge=0)
+    count_h2: pl.Int32 = pa.Field(ge=0)
+    count_h3: pl.Int32 = pa.Field(ge=0)
+    count_h4: pl.Int32 = pa.Field(ge=0)
+    count_h5: pl.Int32 = pa.Field(ge=0)
+    count_h6: pl.Int32 = pa.Field(ge=0)
+    count_h7: pl.Int32 = pa.Field(ge=0)
+    count_h8: pl.Int32 = pa.Field(ge=0)
+    count_h9: pl.Int32 = pa.Field(ge=0)
+    count_h10_plus: pl.Int32 = pa.Field(ge=0)
     prev_trade_date: dt.date = pa.Field(nullable=True)
-    prev_limit_up_count: int = pa.Field(ge=0, nullable=True)
+    prev_limit_up_count: pl.Int32 = pa.Field(ge=0, nullable=True)
     has_previous_day: bool
     promotion_rate: float = pa.Field(**_RATE)
     rate_1to2: float = pa.Field(**_RATE)
@@ -124,7 +138,7 @@ class PhaseDaily(pa.DataFrameModel):
     """sentiment.phase_daily: per day."""
 
     trade_date: dt.date = pa.Field(unique=True)
-    max_height: int = pa.Field(ge=0)
+    max_height: pl.Int32 = pa.Field(ge=0)
     promotion_rate: float = pa.Field(ge=0, nullable=True)
     phase_code: str = pa.Field(isin=list(PHASE_CODES), nullable=True)
     phase_name: str = pa.Field(isin=list(PHASE_NAMES.values()), nullable=True)
@@ -154,8 +168,8 @@ class ValidationReport:
     def message(self, limit: int = 10) -> str:
         head = f"{self.table} failed validation for partition(s) {self.partitions}: {self.failures.height} failure(s)"
         lines = [
-            f"  column={r["column"]!s} check={r["check"]!s} value={str(r["failure_case"])[:160]}"
-            + (f" row: trade_date={r.get('trade_date')} code={r.get('code')}" if "trade_date" in r else "")
+            f"  column={r['column']!s} check={r['check']!s} value={str(r['failure_case'])[:160]}"
+            + (f" row: trade_date={r.get('trade_date')} code={r.get('code')}" if r.get("trade_date") is not None else "")
             for r in self.failures.head(limit).iter_rows(named=True)
         ]
         more = [f"  … and {self.failures.height - limit} more"] if self.failures.height > limit else []
