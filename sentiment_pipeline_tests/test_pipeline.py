@@ -1,0 +1,168 @@
+"""The real Dagster definitions, materialized into a temporary DuckDB file and queried."""
+
+import duckdb
+import polars as pl
+import pytest
+import dagster as dg
+
+from sentiment_pipeline import assets as A
+from sentiment_pipeline.definitions import build_definitions
+from sentiment_pipeline.partitions import trading_day_partitions
+from sentiment_pipeline.sources.synthetic import SyntheticSource
+
+TABLES = ["raw.daily_quotes", "core.daily_bars", "sentiment.limit_ladder", "sentiment.ladder_daily",
+          "sentiment.phase_daily"]
+
+
+def run(defs, start, end, raise_on_error=True):
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        raise_on_error=raise_on_error,
+    )
+
+
+def read(db, sql):
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return pl.from_arrow(conn.execute(sql).fetch_arrow_table())
+
+
+def snapshot(db):
+    order = {"sentiment.ladder_daily": "trade_date", "sentiment.phase_daily": "trade_date"}
+    return {t: read(db, f"select * from {t} order by {order.get(t, 'trade_date, code')}") for t in TABLES}
+
+
+def test_partitions_are_trading_days():
+    keys = trading_day_partitions.get_partition_keys()
+    assert keys[0] == "2019-01-02"
+    assert "2019-02-04" not in keys and "2019-02-11" in keys  # Spring Festival 2019
+    i = keys.index("2024-10-08")
+    assert keys[i - 1] == "2024-09-30"  # National Day week
+    assert trading_day_partitions.timezone == "Asia/Shanghai"
+
+
+def test_definitions_list_assets_partitions_and_checks(pipeline_env):
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {"raw/securities", "raw/daily_quotes", "core/daily_bars", "sentiment/limit_ladder",
+                    "sentiment/ladder_daily", "sentiment/phase_daily"}
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert ("core/daily_bars", "schema_valid") in checks and len(checks) == 6
+    for key in A.assets[1:]:
+        node = graph.get(key.key)
+        assert node.partitions_def == trading_day_partitions
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_materialize_a_range_then_query_and_rerun_identically(pipeline_env):
+    defs = build_definitions()
+    result = run(defs, "2019-03-01", "2019-03-08")
+    assert result.success
+    checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(checks) == 6 and all(e.event_specific_data.passed for e in checks)
+    first = snapshot(pipeline_env)
+    daily = first["sentiment.ladder_daily"]
+    assert daily["trade_date"].cast(pl.String).to_list() == [
+        "2019-03-01", "2019-03-04", "2019-03-05", "2019-03-06", "2019-03-07", "2019-03-08"]
+    bars = first["core.daily_bars"]
+    assert bars.height == first["raw.daily_quotes"].height > 20_000
+    assert set(bars["exchange"].unique()) <= {"SH", "SZ", "BJ"}
+    # ladder_daily agrees with the per-stock ladder it summarises
+    ladder = first["sentiment.limit_ladder"]
+    lu = ladder.filter("eligible", "is_limit_up").group_by("trade_date").len().sort("trade_date")
+    assert lu["len"].cast(pl.Int32).to_list() == daily["limit_up_count"].to_list()
+    assert first["sentiment.phase_daily"]["trade_date"].to_list() == daily["trade_date"].to_list()
+    # the first day of the range had no stored previous day: no rates, no phase
+    assert daily["promotion_rate"][0] is None
+    assert first["sentiment.phase_daily"]["no_phase_reason"][0] == "previous_day_missing"
+
+    assert run(defs, "2019-03-01", "2019-03-08").success
+    second = snapshot(pipeline_env)
+    for t in TABLES:
+        assert first[t].equals(second[t]), t
+
+
+def test_ranges_chain_through_the_stored_previous_day(pipeline_env):
+    defs = build_definitions()
+    assert run(defs, "2019-03-01", "2019-03-29").success
+    whole = snapshot(pipeline_env)
+    pipeline_env.unlink()
+    assert run(defs, "2019-03-01", "2019-03-15").success
+    assert run(defs, "2019-03-18", "2019-03-29").success
+    split = snapshot(pipeline_env)
+    for t in TABLES:
+        assert whole[t].equals(split[t]), t
+    assert split["sentiment.ladder_daily"].filter(pl.col("trade_date") == pl.date(2019, 3, 18))["promotion_rate"][0] is not None
+
+
+class ChangedHistorySource(SyntheticSource):
+    """The synthetic market with every 2019-03-12 close pinned to its limit-up (a corrected history)."""
+
+    def daily_quotes(self, start, end):
+        df = super().daily_quotes(start, end)
+        day = pl.col("trade_date") == pl.date(2019, 3, 12)
+        lu = (pl.col("pre_close") * 1.1 * 100 + 0.5).floor() / 100
+        main = pl.col("code").str.starts_with("60") & ~pl.col("is_st")
+        return df.with_columns(
+            close=pl.when(day & main).then(lu).otherwise(pl.col("close")),
+            high=pl.when(day & main).then(pl.max_horizontal(lu, "high")).otherwise(pl.col("high")),
+        )
+
+
+def test_rewriting_a_range_in_the_middle_keeps_later_days_consistent(pipeline_env):
+    defs = build_definitions()
+    assert run(defs, "2019-03-01", "2019-03-29").success
+    before = snapshot(pipeline_env)
+    # Unchanged input: later days proven unchanged.
+    result = run(defs, "2019-03-11", "2019-03-13")
+    meta = result.asset_materializations_for_node("sentiment__limit_ladder")[0].metadata
+    assert meta["later_rows_recomputed"].value == 0 and meta["later_rows_checked"].value > 0
+    assert all(before[t].equals(snapshot(pipeline_env)[t]) for t in TABLES)
+    # Changed input: streaks after the range are recomputed, and match a clean run on the new history.
+    changed = dg.Definitions(assets=A.assets, resources={**defs.resources, "market_source": ChangedHistorySource(
+        seed=7, cache_dir=defs.resources["market_source"].cache_dir)}, executor=dg.in_process_executor)
+    assert run(changed, "2019-03-11", "2019-03-13").success
+    rewritten = snapshot(pipeline_env)
+    assert not rewritten["sentiment.limit_ladder"].equals(before["sentiment.limit_ladder"])
+    pipeline_env.unlink()
+    assert run(changed, "2019-03-01", "2019-03-29").success
+    clean = snapshot(pipeline_env)
+    for t in ("sentiment.limit_ladder", "sentiment.ladder_daily", "sentiment.phase_daily"):
+        assert clean[t].equals(rewritten[t]), t
+
+
+class BrokenSource(SyntheticSource):
+    """Returns one bar whose high is below its close."""
+
+    def daily_quotes(self, start, end):
+        df = super().daily_quotes(start, end)
+        return df.with_columns(
+            high=pl.when((pl.col("code") == "600000") & (pl.col("trade_date") == pl.date(2019, 3, 5)))
+            .then(pl.col("close") - 0.5).otherwise(pl.col("high"))
+        )
+
+
+def test_bad_input_stops_the_run_names_the_problem_and_writes_nothing(pipeline_env):
+    defs = build_definitions()
+    bad = dg.Definitions(assets=A.assets, resources={**defs.resources, "market_source": BrokenSource(
+        seed=7, cache_dir=defs.resources["market_source"].cache_dir)}, executor=dg.in_process_executor)
+    result = run(bad, "2019-03-04", "2019-03-06", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error.message) + str(failure.event_specific_data.user_failure_data)
+    for needle in ("raw.daily_quotes", "2019-03-04...2019-03-06", "low <= open, close <= high",
+                   "code=600000", "trade_date=2019-03-05"):
+        assert needle in message, needle
+    check = next(e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                 and e.event_specific_data.asset_key == A.RAW_DAILY_QUOTES)
+    assert check.event_specific_data.passed is False
+    skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"} | {
+        e.step_key for e in result.all_events if e.event_type_value == "STEP_UPSTREAM_SKIPPED"}
+    with duckdb.connect(str(pipeline_env), read_only=True) as conn:
+        tables = {r[0] for r in conn.execute(
+            "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+    assert tables <= {"raw.securities"}, tables
+    assert not [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
+                and e.asset_key != A.RAW_SECURITIES]
