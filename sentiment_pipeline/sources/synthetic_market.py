@@ -31,7 +31,7 @@ import polars as pl
 from sentiment_pipeline import calendar
 from sentiment_pipeline.limits import BOARDS, BSE_OPEN, STAR_OPEN, limit_bp_arrays, limit_fen
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 FIRST_DAY = calendar.FIRST_PARTITION
 NORTHBOUND_LAST_DAY = dt.date(2024, 8, 16)
 SW_TAXONOMY_CHANGE = dt.date(2021, 7, 30)
@@ -86,6 +86,7 @@ class Calibration:
     heat_noise: float = 0.45
     st_first_board: float = 0.012
     hot_concept_boost: float = 4.0
+    promotion_shock: float = 0.4  # day-level log-noise on continuation: some days promote far more than others
 
 
 def _trading_days() -> list[dt.date]:
@@ -270,7 +271,9 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
 
         # Limit-up attempts: continuation for streaks, first boards otherwise.
         k = np.minimum(streak, 4)
-        cont = np.array(cal.continue_base)[np.maximum(k - 1, 0)] + np.array(cal.continue_heat)[np.maximum(k - 1, 0)] * sentiment
+        level_ix = np.maximum(k - 1, 0)
+        cont = np.array(cal.continue_base)[level_ix] + np.array(cal.continue_heat)[level_ix] * sentiment
+        cont = np.minimum(cont * np.exp(rng.normal(0, cal.promotion_shock)), 0.95)
         first = (cal.first_board_base + cal.first_board_heat * sentiment ** 2) * m.speculative
         first = first * np.where(m.concept_matrix[:, hot_concept], cal.hot_concept_boost, 1.0)
         first = np.where(is_st, cal.st_first_board, first)
@@ -390,7 +393,8 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
         "securities": m.frame(),
         "daily_quotes": bars.select("trade_date", "code", "open", "high", "low", "close", "pre_close", "volume",
                                     "amount", "turnover_rate", "float_mcap", "is_st"),
-        "fund_flows": stack(out["flows"]).select("trade_date", "code", "main_net_inflow", "northbound_net_inflow"),
+        "fund_flows": stack(out["flows"]).select(
+            "trade_date", "code", "main_net_inflow", pl.col("northbound_net_inflow").fill_nan(None)),
         "attention": stack(out["attention"]).select("trade_date", "code", "browse_count", "watchlist_adds",
                                                     "click_count"),
         "index_membership": pl.concat(out["membership"]),
