@@ -166,3 +166,21 @@ def test_bad_input_stops_the_run_names_the_problem_and_writes_nothing(pipeline_e
     assert tables <= {"raw.securities"}, tables
     assert not [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
                 and e.asset_key != A.RAW_SECURITIES]
+
+
+def test_sql_contract_matches_the_written_tables(pipeline_env):
+    import re
+    from pathlib import Path
+
+    assert run(build_definitions(), "2019-03-04", "2019-03-05").success
+    ddl = (Path(__file__).resolve().parents[1] / "sql" / "tables.sql").read_text()
+    documented = {
+        m.group(1): [tuple(line.split()[:2]) for line in m.group(2).splitlines()
+                     if line.strip() and not line.strip().startswith("--")]
+        for m in re.finditer(r"CREATE TABLE (\S+) \((.*?)\n\);", ddl, re.S)
+    }
+    with duckdb.connect(str(pipeline_env), read_only=True) as conn:
+        for table, columns in documented.items():
+            actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
+            assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
+    assert len(documented) == 6

@@ -1,0 +1,115 @@
+"""Benchmark: the synthetic full-market backfill 2019-01-02 → 2025-12-31 through Dagster, and the
+ladder transform on the real TDX bars next to a straightforward pandas day-by-day loop.
+
+    python benchmarks/backfill.py            # both
+    python benchmarks/backfill.py --ladder   # ladder transform only
+
+Prints wall time, peak RSS and rows per table. Runs the real CLI (`dagster asset materialize`) once
+per year against a fresh temporary DuckDB file and Dagster instance.
+"""
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+TDX = ROOT.parent / "shared" / "data" / "real" / "tdx" / "vipdoc"
+YEARS = range(2019, 2026)
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def backfill() -> None:
+    from sentiment_pipeline import calendar
+    from sentiment_pipeline.sources.synthetic_market import ensure_cached
+
+    cache = Path(os.environ.get("SENTIMENT_CACHE_DIR", ROOT / "data" / "cache"))
+    t = time.perf_counter()
+    ensure_cached(cache, 7)
+    print(f"synthetic market simulation (one-time, cached as Parquet): {time.perf_counter() - t:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "SENTIMENT_SOURCE": "synthetic", "SENTIMENT_CACHE_DIR": str(cache),
+               "SENTIMENT_DUCKDB_PATH": f"{tmp}/market.duckdb", "DAGSTER_HOME": tmp,
+               "DAGSTER_MODULE_NAME": "sentiment_pipeline.definitions"}
+        Path(tmp, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        total = time.perf_counter()
+        for year in YEARS:
+            days = calendar.trading_days_between(__import__("datetime").date(year, 1, 1),
+                                                 __import__("datetime").date(year, 12, 31))
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "--select", "*",
+                            "--partition-range", f"{days[0]}...{days[-1]}"],
+                           env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            print(f"  {year}: {len(days)} days in {time.perf_counter() - t:.1f} s")
+        wall = time.perf_counter() - total
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+        print(f"backfill 2019-01-02 → 2025-12-31, {len(YEARS)} runs: {wall:.1f} s wall, peak RSS {peak:.2f} GiB")
+        with duckdb.connect(f"{tmp}/market.duckdb", read_only=True) as conn:
+            for (table,) in conn.execute("select table_schema || '.' || table_name from information_schema.tables "
+                                         "order by 1").fetchall():
+                print(f"  {table}: {conn.execute(f'select count(*) from {table}').fetchone()[0]:,} rows")
+
+
+def pandas_day_loop(bars) -> "pd.Series":
+    """The straightforward way: walk the days, carry each stock's streak in a dict-like Series."""
+    import pandas as pd
+
+    streak = pd.Series(dtype="int64")
+    out = []
+    for _, day in bars.groupby("trade_date", sort=True):
+        prev = streak.reindex(day["code"]).fillna(0).to_numpy()
+        today = pd.Series((prev + 1) * day["is_limit_up"].to_numpy(), index=day["code"].to_numpy())
+        streak = pd.concat([streak[~streak.index.isin(today.index)], today])
+        out.append(today)
+    return pd.concat(out)
+
+
+def ladder() -> None:
+    from sentiment_pipeline.bars import build_daily_bars
+    from sentiment_pipeline.ladder import compute_ladder, empty_seed
+    from sentiment_pipeline.sources.tdx import TdxSource
+
+    if not TDX.is_dir():
+        print("ladder benchmark skipped: ../shared/data/real/tdx is absent")
+        return
+    src = TdxSource(vipdoc_dir=str(TDX))
+    quotes = src.daily_quotes(__import__("datetime").date(2018, 1, 1), __import__("datetime").date(2023, 12, 31))
+    bars = build_daily_bars(quotes, src.securities()).select("trade_date", "code", "is_st", "listing_age", "is_limit_up")
+    bars = bars.sort("trade_date", "code")
+    n = bars.height
+    best = min(_timed(lambda: compute_ladder(bars, empty_seed())) for _ in range(5))
+    print(f"ladder transform on real TDX bars: {n:,} stock-days in {best:.3f} s = {n / best / 1e6:.1f} M stock-days/s")
+    pdf = bars.select("trade_date", "code", "is_limit_up").to_pandas()
+    loop = _timed(lambda: pandas_day_loop(pdf))
+    print(f"pandas day-by-day loop on the same bars: {loop:.1f} s = {n / loop / 1e6:.2f} M stock-days/s "
+          f"({loop / best:.0f}× slower)")
+    ours = compute_ladder(bars, empty_seed())["streak"].sum()
+    theirs = int(pandas_day_loop(pdf).sum())
+    assert ours == theirs, (ours, theirs)
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ladder", action="store_true", help="only the ladder transform")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    if not args.ladder:
+        backfill()
+    ladder()
