@@ -9,6 +9,7 @@ per year against a fresh temporary DuckDB file and Dagster instance.
 """
 
 import argparse
+import datetime as dt
 import os
 import platform
 import resource
@@ -45,8 +46,8 @@ def backfill() -> None:
         Path(tmp, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         total = time.perf_counter()
         for year in YEARS:
-            days = calendar.trading_days_between(__import__("datetime").date(year, 1, 1),
-                                                 __import__("datetime").date(year, 12, 31))
+            days = calendar.trading_days_between(dt.date(year, 1, 1),
+                                                 dt.date(year, 12, 31))
             t = time.perf_counter()
             subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "--select", "*",
                             "--partition-range", f"{days[0]}...{days[-1]}"],
@@ -84,7 +85,7 @@ def ladder() -> None:
         print("ladder benchmark skipped: ../shared/data/real/tdx is absent")
         return
     src = TdxSource(vipdoc_dir=str(TDX))
-    quotes = src.daily_quotes(__import__("datetime").date(2018, 1, 1), __import__("datetime").date(2023, 12, 31))
+    quotes = src.daily_quotes(dt.date(2018, 1, 1), dt.date(2023, 12, 31))
     bars = build_daily_bars(quotes, src.securities()).select("trade_date", "code", "is_st", "listing_age", "is_limit_up")
     bars = bars.sort("trade_date", "code")
     n = bars.height

@@ -131,6 +131,11 @@ LADDER_INPUT_COLUMNS = ["trade_date", "code", "is_st", "listing_age", "is_limit_
                         "close", "pre_close"]
 
 
+LADDER_INPUT_COLUMNS_STORED = ["trade_date", "code", "is_st", "listing_age", "is_limit_up", "is_broken",
+                               "is_limit_down", "pct_change", "streak", "in_opening_run", "eligible",
+                               "exclusion_reason"]
+
+
 def _ladder_rows(bars: pl.DataFrame, seed: pl.DataFrame, universe: Universe) -> pl.DataFrame:
     bars = bars.with_columns(pct_change=pl.col("close") / pl.col("pre_close") - 1).drop("close", "pre_close")
     return compute_ladder(bars, seed, universe).select(list(LimitLadder.to_schema().columns))
@@ -158,7 +163,7 @@ def limit_ladder(context: dg.AssetExecutionContext, config: LadderConfig, bars: 
                                                         how="diagonal_relaxed"))
             recomputed = compute_ladder(later.drop("streak", "in_opening_run", "eligible", "exclusion_reason"),
                                         end_state, universe).select(later.columns)
-            later_changed = storage.count_changed(later, recomputed, ["trade_date", "code"])
+            later_changed = storage.count_changed(later, recomputed)
             if later_changed:
                 storage.replace_days(conn, "sentiment.limit_ladder", recomputed)
                 context.log.warning(f"sentiment.limit_ladder: {later_changed} stored row(s) after {end} changed "
@@ -168,18 +173,8 @@ def limit_ladder(context: dg.AssetExecutionContext, config: LadderConfig, bars: 
         "max_streak": int(ladder["streak"].max() or 0), **_per_day_metadata(ladder)})
 
 
-LADDER_INPUT_COLUMNS_STORED = ["trade_date", "code", "is_st", "listing_age", "is_limit_up", "is_broken",
-                               "is_limit_down", "pct_change", "streak", "in_opening_run", "eligible",
-                               "exclusion_reason"]
-
-
-def _trading_day_links() -> pl.DataFrame:
-    days = pl.Series(calendar.trading_days(), dtype=pl.Date)
-    return pl.DataFrame({"trade_date": days, "prev_trade_date": days.shift(1)})
-
-
 def _daily_stats(ladder: pl.DataFrame, days: list[dt.date]) -> pl.DataFrame:
-    return ladder_daily(ladder, _trading_day_links()).filter(pl.col("trade_date").is_in(days))
+    return ladder_daily(ladder, calendar.previous_day_links()).filter(pl.col("trade_date").is_in(days))
 
 
 @dg.asset(
@@ -232,7 +227,7 @@ def _refresh_later_days(context, conn, table: str, end: dt.date, recompute) -> i
     if stored.is_empty():
         return 0
     fresh = recompute().select(stored.columns)
-    changed = storage.count_changed(stored, fresh, ["trade_date"])
+    changed = storage.count_changed(stored, fresh)
     if changed:
         storage.replace_days(conn, table, fresh)
         context.log.warning(f"{table}: {changed} stored day(s) after {end} changed with this range and were recomputed")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import functools
 import importlib.util
@@ -55,7 +54,7 @@ def trading_day_index() -> pl.DataFrame:
                         schema={"trade_date": pl.Date, "day_no": pl.Int32})
 
 
-def previous_trading_day(day: dt.date) -> dt.date | None:
-    days = trading_days()
-    i = bisect.bisect_left(days, day)
-    return days[i - 1] if i > 0 else None
+def previous_day_links() -> pl.DataFrame:
+    """trade_date → prev_trade_date (the market's previous trading day)."""
+    days = pl.Series(trading_days(), dtype=pl.Date)
+    return pl.DataFrame({"trade_date": days, "prev_trade_date": days.shift(1)})

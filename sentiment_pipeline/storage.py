@@ -53,7 +53,7 @@ def latest_state(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.sort("trade_date").group_by("code").last().select(empty_seed().columns).cast(empty_seed().schema)
 
 
-def count_changed(old: pl.DataFrame, new: pl.DataFrame, keys: list[str]) -> int:
+def count_changed(old: pl.DataFrame, new: pl.DataFrame) -> int:
     """Rows of `new` not present identically in `old` (nulls compare equal)."""
     return new.join(old, on=new.columns, how="anti", nulls_equal=True).height
 

@@ -25,8 +25,7 @@ def stats(source):
     ladder = compute_ladder(bars.with_columns(pct_change=pl.col("close") / pl.col("pre_close") - 1)
                             .select("trade_date", "code", "is_st", "listing_age", "is_limit_up", "is_broken",
                                     "is_limit_down", "pct_change"), empty_seed())
-    days = pl.Series(calendar.trading_days(), dtype=pl.Date)
-    daily = ladder_daily(ladder, pl.DataFrame({"trade_date": days, "prev_trade_date": days.shift(1)}))
+    daily = ladder_daily(ladder, calendar.previous_day_links())
     return bars, daily, classify_phases(daily)
 
 
