@@ -8,6 +8,7 @@ IO manager writes nothing for the range and downstream assets do not run.
 
 
 import datetime as dt
+import warnings
 
 import dagster as dg
 import polars as pl
@@ -18,8 +19,20 @@ from sentiment_pipeline.bars import build_daily_bars
 from sentiment_pipeline.ladder import Universe, compute_ladder, empty_seed, ladder_daily
 from sentiment_pipeline.partitions import partition_dates, trading_day_partitions
 from sentiment_pipeline.phases import classify_phases
+from sentiment_pipeline.reconcile import BARS_COLUMNS, LADDER_COLUMNS, reconcile_limit_ups, summarize
 from sentiment_pipeline.schemas import (
+    Attention,
+    ConceptMembership,
     DailyBars,
+    IndexDaily,
+    IndexMembership,
+    IndustryHistory,
+    LimitUpDisagreements,
+    LimitUpPools,
+    LimitUpReconciliation,
+    MainFundFlows,
+    MarginBalance,
+    NorthboundFlows,
     LadderDaily,
     LimitLadder,
     PhaseDaily,
@@ -27,7 +40,10 @@ from sentiment_pipeline.schemas import (
     Securities,
     validate,
 )
-from sentiment_pipeline.sources.base import MarketSource
+from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY, MarketSource
+
+# Single-run backfill policies are what the pipeline relies on (docs/dagster.md); the beta notice is noise.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 SCHEMA_CHECK = "schema_valid"
 PARTITIONED = {
@@ -56,7 +72,8 @@ def _range_label(context: dg.AssetExecutionContext) -> str:
     return r.start if r.start == r.end else f"{r.start}...{r.end}"
 
 
-def _validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model, table: str, key: dg.AssetKey, metadata=None):
+def _validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model, table: str, key: dg.AssetKey, metadata=None,
+               output_name: str = "result"):
     """Yield the check result, then either the output or a failure naming table, column, partition and rows."""
     report = validate(df, model, table, _range_label(context))
     check_meta = {"rows": report.rows, "failures": report.failures.height}
@@ -69,7 +86,7 @@ def _validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model, table
     if not report.passed:
         context.log.error(report.message())
         raise dg.Failure(description=report.message(), metadata={"failures": report.failures.height})
-    yield dg.Output(df, metadata={"rows": df.height, **(metadata or {})})
+    yield dg.Output(df, output_name=output_name, metadata={"rows": df.height, **(metadata or {})})
 
 
 def _per_day_metadata(df: pl.DataFrame) -> dict:
@@ -88,7 +105,7 @@ def _per_day_metadata(df: pl.DataFrame) -> dict:
 def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSource):
     df = market_source.securities()
     yield from _validated(context, df, Securities, "raw.securities", RAW_SECURITIES,
-                          {"source": market_source.source_name()})
+                          {"source": market_source.source_name(), **market_source.fetch_report()})
 
 
 @dg.asset(
@@ -104,7 +121,8 @@ def raw_daily_quotes(context: dg.AssetExecutionContext, market_source: MarketSou
         context.log.warning(f"raw.daily_quotes: source {market_source.source_name()} has no bars for {len(missing)} "
                             f"trading day(s): {', '.join(map(str, missing[:10]))}")
     yield from _validated(context, df, RawDailyQuotes, "raw.daily_quotes", RAW_DAILY_QUOTES, {
-        "source": market_source.source_name(), "days_without_bars": len(missing), **_per_day_metadata(df)})
+        "source": market_source.source_name(), "days_without_bars": len(missing), **_per_day_metadata(df),
+        **market_source.fetch_report()})
 
 
 @dg.asset(
@@ -234,4 +252,127 @@ def _refresh_later_days(context, conn, table: str, end: dt.date, recompute) -> i
     return changed
 
 
-assets = [raw_securities, raw_daily_quotes, daily_bars, limit_ladder, ladder_daily_asset, phase_daily]
+def _raw_daily_asset(name: str, model, description: str, expected_until: dt.date | None = None):
+    """A daily raw dataset: the source method `name` over the partition range, validated, stored as given."""
+    key = dg.AssetKey(["raw", name])
+    table = f"raw.{name}"
+
+    @dg.asset(key=key, group_name="raw", check_specs=_check(key), description=description, **PARTITIONED)
+    def raw_daily(context: dg.AssetExecutionContext, market_source: MarketSource):
+        start, end = partition_dates(context)
+        keys = [dt.date.fromisoformat(k) for k in context.partition_keys]
+        df = getattr(market_source, name)(start, end).filter(pl.col("trade_date").is_in(keys))
+        expected = [d for d in keys if expected_until is None or d <= expected_until]
+        missing = sorted(set(expected) - set(df["trade_date"].unique().to_list()))
+        if missing:
+            context.log.warning(f"{table}: source {market_source.source_name()} has no rows for {len(missing)} "
+                                f"trading day(s): {', '.join(map(str, missing[:10]))}")
+        yield from _validated(context, df, model, table, key, {
+            "source": market_source.source_name(), "days_without_rows": len(missing), **_per_day_metadata(df),
+            **market_source.fetch_report()})
+
+    return raw_daily
+
+
+def _raw_reference_asset(name: str, model, description: str):
+    """A reference dataset the source gives whole (membership, classification history)."""
+    key = dg.AssetKey(["raw", name])
+
+    @dg.asset(key=key, group_name="raw", pool="duckdb", check_specs=_check(key), description=description,
+              backfill_policy=dg.BackfillPolicy.single_run())
+    def raw_reference(context: dg.AssetExecutionContext, market_source: MarketSource):
+        df = getattr(market_source, name)()
+        yield from _validated(context, df, model, f"raw.{name}", key,
+                              {"source": market_source.source_name(), **market_source.fetch_report()})
+
+    return raw_reference
+
+
+RAW_LIMIT_UP_POOLS = dg.AssetKey(["raw", "limit_up_pools"])
+raw_datasets = [
+    _raw_daily_asset("limit_up_pools", LimitUpPools,
+                     "The publisher's limit-up, previous-day, broken and limit-down pools, kept every day (upstream "
+                     "keeps recent days only); empty where the source has none."),
+    _raw_daily_asset("main_fund_flows", MainFundFlows, "Main-force net inflow per stock and day (CNY)."),
+    _raw_daily_asset("northbound_flows", NorthboundFlows,
+                     "Stock Connect (northbound) holdings and net inflow per stock and day; none after 2024-08-16, "
+                     "when HKEX stopped daily disclosure.", expected_until=NORTHBOUND_LAST_DAY),
+    _raw_daily_asset("attention", Attention,
+                     "Attention per stock and day: the components the source has (browse/watchlist/click counts, "
+                     "East Money attention index, hot rank, follower shares); the rest null."),
+    _raw_daily_asset("index_daily", IndexDaily, "Index closes and amounts (CSI 300/500/1000/2000, all-A as 'all_a')."),
+    _raw_daily_asset("margin_balance", MarginBalance, "Whole-market margin balance (融资融券余额), CNY."),
+    _raw_reference_asset("index_membership", IndexMembership,
+                         "CSI 300/500/1000/2000 membership, one snapshot per effective date (live: from now on)."),
+    _raw_reference_asset("industry_history", IndustryHistory,
+                         "SW level-1 classification history per stock, in the taxonomy of each start date."),
+    _raw_reference_asset("concept_membership", ConceptMembership,
+                         "Concept board membership snapshots (live: refreshed weekly by default)."),
+]
+
+
+class ReconciliationConfig(dg.Config):
+    """Agreement below these shares (over the run's compared days) makes the check warn."""
+
+    min_found_share: float = 0.99
+    min_streak_agreement: float = 0.95
+
+
+RECONCILIATION = dg.AssetKey(["quality", "limit_up_reconciliation"])
+DISAGREEMENTS = dg.AssetKey(["quality", "limit_up_disagreements"])
+AGREEMENT_CHECK = "limit_up_agreement"
+LADDER_LOOKBACK_DAYS = 30  # trading days of ladder history to tell suspensions and pre-history runs apart
+
+
+@dg.multi_asset(
+    outs={
+        RECONCILIATION.to_python_identifier(): dg.AssetOut(
+            key=RECONCILIATION, group_name="quality", metadata={"partition_expr": "trade_date"},
+            description="Per day: the published limit-up pool against our limit-up flags and streaks: found by "
+                        "both, only ours, only the pool, streak agreement."),
+        DISAGREEMENTS.to_python_identifier(): dg.AssetOut(
+            key=DISAGREEMENTS, group_name="quality", metadata={"partition_expr": "trade_date"},
+            description="Every stock-day where we and the pool disagree, with the reason (ST, new listing, "
+                        "suspension, missing bar, …)."),
+    },
+    ins={
+        "bars": dg.AssetIn(DAILY_BARS, metadata={"columns": BARS_COLUMNS}),
+        "ladder": dg.AssetIn(LIMIT_LADDER, metadata={"columns": LADDER_COLUMNS},
+                             partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LADDER_LOOKBACK_DAYS)),
+        "pools": dg.AssetIn(RAW_LIMIT_UP_POOLS, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1)),
+    },
+    check_specs=[
+        *_check(RECONCILIATION), *_check(DISAGREEMENTS),
+        dg.AssetCheckSpec(AGREEMENT_CHECK, asset=RECONCILIATION,
+                          description="share of pool limit-ups we also flag, and of streak heights we agree on"),
+    ],
+    partitions_def=trading_day_partitions, backfill_policy=dg.BackfillPolicy.single_run(), pool="duckdb",
+)
+def limit_up_reconciliation(context: dg.AssetExecutionContext, config: ReconciliationConfig, bars: pl.DataFrame,
+                            ladder: pl.DataFrame, pools: pl.DataFrame):
+    days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    daily, details = reconcile_limit_ups(bars, ladder, pools, days)
+    totals = summarize(daily)
+    reasons = details.group_by("kind", "reason").len().sort("kind", "reason")
+    found, streaks = totals["found_share"], totals["streak_agreement"]
+    passed = (found is None or found >= config.min_found_share) and (
+        streaks is None or streaks >= config.min_streak_agreement)
+    check_meta = {**{k: v for k, v in totals.items() if v is not None},
+                  "min_found_share": config.min_found_share, "min_streak_agreement": config.min_streak_agreement}
+    if not totals["days_compared"]:
+        context.log.info("quality.limit_up_reconciliation: no published pool for these days; nothing to compare")
+    elif not passed:
+        context.log.warning(f"quality.limit_up_reconciliation: agreement below threshold: {totals}")
+    yield dg.AssetCheckResult(asset_key=RECONCILIATION, check_name=AGREEMENT_CHECK, passed=passed,
+                              severity=dg.AssetCheckSeverity.WARN, metadata=check_meta)
+    yield from _validated(context, daily, LimitUpReconciliation, "quality.limit_up_reconciliation", RECONCILIATION,
+                          {**check_meta, **_per_day_metadata(daily)},
+                          output_name=RECONCILIATION.to_python_identifier())
+    yield from _validated(context, details, LimitUpDisagreements, "quality.limit_up_disagreements", DISAGREEMENTS,
+                          {"reasons": dg.MetadataValue.md(reasons.to_pandas().to_markdown(index=False))
+                           if reasons.height else "none"},
+                          output_name=DISAGREEMENTS.to_python_identifier())
+
+
+assets = [raw_securities, raw_daily_quotes, daily_bars, limit_ladder, ladder_daily_asset, phase_daily,
+          *raw_datasets, limit_up_reconciliation]

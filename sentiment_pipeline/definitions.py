@@ -10,12 +10,13 @@ from dagster_duckdb import DuckDBResource
 from dagster_duckdb_polars import DuckDBPolarsIOManager
 
 from sentiment_pipeline.assets import assets
+from sentiment_pipeline.sources.akshare_source import AkshareSource
 from sentiment_pipeline.sources.base import MarketSource
 from sentiment_pipeline.sources.synthetic import SyntheticSource
 from sentiment_pipeline.sources.tdx import TdxSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("synthetic", "tdx")
+SOURCES = ("synthetic", "tdx", "akshare")
 
 
 def database_path() -> str:
@@ -34,7 +35,15 @@ def source_from_env() -> MarketSource:
         vipdoc = os.environ.get("SENTIMENT_TDX_DIR")
         if not vipdoc:
             raise ValueError("SENTIMENT_SOURCE=tdx needs SENTIMENT_TDX_DIR, the path of a TongDaXin vipdoc folder")
-        return TdxSource(vipdoc_dir=vipdoc)
+        return TdxSource(vipdoc_dir=vipdoc, ths_dir=os.environ.get("SENTIMENT_THS_DIR") or None)
+    if name == "akshare":
+        env = os.environ.get
+        return AkshareSource(
+            store_dir=env("SENTIMENT_RAW_DIR", str(PROJECT_ROOT / "data" / "raw")),
+            mode=env("SENTIMENT_AKSHARE_MODE", "live"),
+            eastmoney_rate=float(env("SENTIMENT_EASTMONEY_RATE", "0.5")),
+            other_rate=float(env("SENTIMENT_OTHER_RATE", "1.0")),
+        )
     raise ValueError(f"SENTIMENT_SOURCE={name!r} is not one of {', '.join(SOURCES)}")
 
 

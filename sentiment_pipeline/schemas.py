@@ -154,6 +154,183 @@ class PhaseDaily(pa.DataFrameModel):
         return data.lazyframe.select(pl.col("phase_code").is_null() != pl.col("no_phase_reason").is_null())
 
 
+_CODE = {"str_matches": r"^\d{6}$"}
+
+
+class LimitUpPools(pa.DataFrameModel):
+    """raw.limit_up_pools: the publisher's pools as given (limit-up, previous day's, broken, limit-down)."""
+
+    trade_date: dt.date
+    pool: str = pa.Field(isin=["limit_up", "previous", "broken", "limit_down"])
+    code: str = pa.Field(**_CODE)
+    name: str = pa.Field(nullable=True)
+    close: float = pa.Field(gt=0, nullable=True)
+    pct_change: float = pa.Field(nullable=True)
+    amount: float = pa.Field(ge=0, nullable=True)
+    float_mcap: float = pa.Field(ge=0, nullable=True)
+    turnover_rate: float = pa.Field(ge=0, nullable=True)
+    sealed_amount: float = pa.Field(ge=0, nullable=True)
+    first_seal_time: str = pa.Field(nullable=True)
+    last_seal_time: str = pa.Field(nullable=True)
+    broken_count: pl.Int32 = pa.Field(ge=0, nullable=True)
+    streak: pl.Int32 = pa.Field(ge=1, nullable=True)
+    limit_up_stat: str = pa.Field(nullable=True)
+    is_new_listing: bool = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "pool", "code"]
+
+
+class MainFundFlows(pa.DataFrameModel):
+    """raw.main_fund_flows: main-force (super-large + large orders) net inflow per stock and day, CNY."""
+
+    trade_date: dt.date
+    code: str = pa.Field(**_CODE)
+    main_net_inflow: float = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "code"]
+
+
+class NorthboundFlows(pa.DataFrameModel):
+    """raw.northbound_flows: Stock Connect holdings and net inflow per stock and day, until 2024-08-16."""
+
+    trade_date: dt.date = pa.Field(le=dt.date(2024, 8, 16))
+    code: str = pa.Field(**_CODE)
+    holding_shares: float = pa.Field(ge=0, nullable=True)
+    northbound_net_inflow: float = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "code"]
+
+
+class Attention(pa.DataFrameModel):
+    """raw.attention: per stock and day, the attention components the source has (the rest null)."""
+
+    trade_date: dt.date
+    code: str = pa.Field(**_CODE)
+    browse_count: int = pa.Field(ge=0, nullable=True)
+    watchlist_adds: int = pa.Field(ge=0, nullable=True)
+    click_count: int = pa.Field(ge=0, nullable=True)
+    attention_index: float = pa.Field(ge=0, nullable=True)
+    hot_rank: pl.Int32 = pa.Field(ge=1, nullable=True)
+    new_follower_share: float = pa.Field(ge=0, le=1, nullable=True)
+    loyal_follower_share: float = pa.Field(ge=0, le=1, nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "code"]
+
+
+class IndexDaily(pa.DataFrameModel):
+    """raw.index_daily: index closes and amounts; the whole market is index_code 'all_a'."""
+
+    trade_date: dt.date
+    index_code: str
+    index_name: str = pa.Field(nullable=True)
+    pre_close: float = pa.Field(gt=0, nullable=True)
+    close: float = pa.Field(gt=0)
+    amount: float = pa.Field(ge=0, nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "index_code"]
+
+
+class MarginBalance(pa.DataFrameModel):
+    """raw.margin_balance: whole-market margin balance (融资融券余额), CNY."""
+
+    trade_date: dt.date = pa.Field(unique=True)
+    margin_balance: float = pa.Field(gt=0)
+
+    class Config:
+        strict = True
+
+
+class IndexMembership(pa.DataFrameModel):
+    """raw.index_membership: CSI 300/500/1000/2000 members from the snapshot effective on effective_date."""
+
+    index_code: str = pa.Field(isin=["000300", "000905", "000852", "932000"])
+    code: str = pa.Field(**_CODE)
+    effective_date: dt.date
+    weight: float = pa.Field(ge=0, le=1, nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["index_code", "code", "effective_date"]
+
+
+class IndustryHistory(pa.DataFrameModel):
+    """raw.industry_history: SW level-1 industry of each stock from start_date on, in that date's taxonomy."""
+
+    code: str = pa.Field(**_CODE)
+    start_date: dt.date
+    industry_code: str = pa.Field(nullable=True)
+    industry_name: str
+    taxonomy: str = pa.Field(isin=["sw2014", "sw2021"])
+
+    class Config:
+        strict = True
+        unique = ["code", "start_date", "taxonomy"]
+
+
+class ConceptMembership(pa.DataFrameModel):
+    """raw.concept_membership: concept board members as seen in the snapshot of snapshot_date."""
+
+    concept_name: str
+    code: str = pa.Field(**_CODE)
+    snapshot_date: dt.date
+
+    class Config:
+        strict = True
+        unique = ["concept_name", "code", "snapshot_date"]
+
+
+_SHARE = {"ge": 0, "le": 1, "nullable": True}
+_COUNT = {"ge": 0, "nullable": True}
+
+
+class LimitUpReconciliation(pa.DataFrameModel):
+    """quality.limit_up_reconciliation: per day, our limit-ups against the published pool."""
+
+    trade_date: dt.date = pa.Field(unique=True)
+    pool_available: bool
+    pool_count: pl.Int32 = pa.Field(**_COUNT)
+    ours_count: pl.Int32 = pa.Field(**_COUNT)
+    both_count: pl.Int32 = pa.Field(**_COUNT)
+    only_ours_count: pl.Int32 = pa.Field(**_COUNT)
+    only_pool_count: pl.Int32 = pa.Field(**_COUNT)
+    found_share: float = pa.Field(**_SHARE)
+    streak_compared: pl.Int32 = pa.Field(**_COUNT)
+    streak_agree_count: pl.Int32 = pa.Field(**_COUNT)
+    streak_agreement: float = pa.Field(**_SHARE)
+    disagreement_count: pl.Int32 = pa.Field(**_COUNT)
+
+    class Config:
+        strict = True
+
+
+class LimitUpDisagreements(pa.DataFrameModel):
+    """quality.limit_up_disagreements: every stock-day where we and the pool disagree, with its reason."""
+
+    trade_date: dt.date
+    code: str = pa.Field(**_CODE)
+    kind: str = pa.Field(isin=["only_ours", "only_pool", "streak"])
+    our_streak: pl.Int32 = pa.Field(nullable=True)
+    pool_streak: pl.Int32 = pa.Field(nullable=True)
+    reason: str = pa.Field(isin=["st", "new_listing", "board_not_in_pool", "absent_from_pool", "missing_bar",
+                                 "price_mismatch", "reference_close", "suspension", "history_start",
+                                 "previous_day_not_in_pool", "streak_definition"])
+    detail: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "code", "kind"]
+
+
 @dataclass
 class ValidationReport:
     table: str

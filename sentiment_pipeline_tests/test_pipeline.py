@@ -14,6 +14,11 @@ TABLES = ["raw.daily_quotes", "core.daily_bars", "sentiment.limit_ladder", "sent
           "sentiment.phase_daily"]
 
 
+RAW_DAILY = ["limit_up_pools", "main_fund_flows", "northbound_flows", "attention", "index_daily", "margin_balance"]
+RAW_REFERENCE = ["index_membership", "industry_history", "concept_membership"]
+QUALITY = ["quality/limit_up_reconciliation", "quality/limit_up_disagreements"]
+
+
 def run(defs, start, end, raise_on_error=True):
     job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(
@@ -47,13 +52,15 @@ def test_definitions_list_assets_partitions_and_checks(pipeline_env):
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"raw/securities", "raw/daily_quotes", "core/daily_bars", "sentiment/limit_ladder",
-                    "sentiment/ladder_daily", "sentiment/phase_daily"}
+                    "sentiment/ladder_daily", "sentiment/phase_daily", *(f"raw/{r}" for r in RAW_DAILY),
+                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY}
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert ("core/daily_bars", "schema_valid") in checks and len(checks) == 6
-    for key in A.assets[1:]:
-        node = graph.get(key.key)
-        assert node.partitions_def == trading_day_partitions
-        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    assert {(k, "schema_valid") for k in keys} | {("quality/limit_up_reconciliation", "limit_up_agreement")} == checks
+    for key in keys:
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        unpartitioned = key == "raw/securities" or key.removeprefix("raw/") in RAW_REFERENCE
+        assert node.partitions_def == (None if unpartitioned else trading_day_partitions), key
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
 
 
 def test_materialize_a_range_then_query_and_rerun_identically(pipeline_env):
@@ -61,7 +68,15 @@ def test_materialize_a_range_then_query_and_rerun_identically(pipeline_env):
     result = run(defs, "2019-03-01", "2019-03-08")
     assert result.success
     checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 6 and all(e.event_specific_data.passed for e in checks)
+    assert len(checks) == 18
+    assert all(e.event_specific_data.passed for e in checks if e.event_specific_data.asset_check_key.name == "schema_valid")
+    # The synthetic vendor's pool agrees on every limit-up; the rest is runs older than our history
+    # (the range has no stored past) and new listings, which the vendor leaves out of its pool.
+    agreement = next(e.event_specific_data for e in checks
+                     if e.event_specific_data.asset_check_key.name == "limit_up_agreement")
+    assert agreement.metadata["found_share"].value == 1.0 and agreement.metadata["days_compared"].value == 6
+    reasons = read(pipeline_env, "select distinct reason from quality.limit_up_disagreements order by 1")
+    assert reasons["reason"].to_list() == ["history_start", "new_listing"]
     first = snapshot(pipeline_env)
     daily = first["sentiment.ladder_daily"]
     assert daily["trade_date"].cast(pl.String).to_list() == [
@@ -163,9 +178,12 @@ def test_bad_input_stops_the_run_names_the_problem_and_writes_nothing(pipeline_e
     with duckdb.connect(str(pipeline_env), read_only=True) as conn:
         tables = {r[0] for r in conn.execute(
             "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
-    assert tables <= {"raw.securities"}, tables
-    assert not [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
-                and e.asset_key != A.RAW_SECURITIES]
+    # Nothing of the failed table or anything downstream of it; independent raw datasets may land.
+    assert not tables & {"raw.daily_quotes", "core.daily_bars", *[t for t in tables if t.split(".")[0] in
+                                                                   ("sentiment", "quality")]}, tables
+    materialized = {e.asset_key.path[0] + "." + e.asset_key.path[1] for e in result.all_events
+                    if e.event_type_value == "ASSET_MATERIALIZATION"}
+    assert materialized == {"raw.securities", *(f"raw.{r}" for r in RAW_DAILY + RAW_REFERENCE)}, materialized
 
 
 def test_sql_contract_matches_the_written_tables(pipeline_env):

@@ -62,10 +62,11 @@ def test_securities_master_has_listings_delistings_and_boards(source):
 
 
 def test_side_datasets_are_consistent(source):
-    flows = source.fund_flows(dt.date(2024, 8, 12), dt.date(2024, 8, 23))
-    nb = flows.group_by("trade_date").agg(pl.col("northbound_net_inflow").is_not_null().sum()).sort("trade_date")
-    assert nb.filter(pl.col("trade_date") <= NORTHBOUND_LAST_DAY)["northbound_net_inflow"].min() > 300
-    assert nb.filter(pl.col("trade_date") > NORTHBOUND_LAST_DAY)["northbound_net_inflow"].max() == 0
+    north = source.northbound_flows(dt.date(2024, 8, 12), dt.date(2024, 8, 23))
+    per_day = north.group_by("trade_date").len().sort("trade_date")
+    assert per_day["trade_date"].max() == NORTHBOUND_LAST_DAY and per_day["len"].min() > 300
+    main = source.main_fund_flows(dt.date(2024, 8, 12), dt.date(2024, 8, 23))
+    assert main["trade_date"].n_unique() == 10 and main["main_net_inflow"].null_count() == 0
     att = source.attention(dt.date(2020, 1, 2), dt.date(2020, 1, 3))
     assert att.height > 0 and (att["browse_count"] >= att["click_count"]).all()
     members = source.index_membership()
@@ -76,6 +77,19 @@ def test_side_datasets_are_consistent(source):
     assert source.margin_balance(dt.date(2019, 1, 2), dt.date(2019, 1, 10)).height == 7
     assert source.industry_history()["industry_name"].n_unique() >= 28
     assert source.concept_membership()["concept_name"].n_unique() == 40
+
+
+def test_synthetic_pools_follow_the_bars(source):
+    """The simulated vendor publishes what the rule table says, minus new listings' unopened runs."""
+    pools = source.limit_up_pools(dt.date(2020, 3, 2), dt.date(2020, 3, 6))
+    limit_up = pools.filter(pool="limit_up")
+    previous = pools.filter(pool="previous")
+    assert limit_up["trade_date"].n_unique() == 5 and (limit_up["streak"] >= 1).all()
+    # day t's "previous" pool is day t-1's limit-up pool, heights included
+    prev_of_0303 = previous.filter(pl.col("trade_date") == dt.date(2020, 3, 3)).select("code", "streak").sort("code")
+    lu_0302 = limit_up.filter(pl.col("trade_date") == dt.date(2020, 3, 2)).select("code", "streak").sort("code")
+    assert prev_of_0303.equals(lu_0302)
+    assert pools.filter(pool="broken")["streak"].null_count() == pools.filter(pool="broken").height
 
 
 def test_same_seed_same_market(source, tmp_path):

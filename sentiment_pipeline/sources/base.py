@@ -22,6 +22,42 @@ RAW_QUOTE_SCHEMA: dict[str, pl.DataType] = {
     "float_mcap": pl.Float64(),  # CNY
     "is_st": pl.Boolean(),
 }
+# Per-stock northbound data ended when HKEX moved to quarterly disclosure; later days have none by design.
+NORTHBOUND_LAST_DAY = dt.date(2024, 8, 16)
+ALL_A_INDEX = "all_a"  # the whole-market index every source provides under this code
+
+MAIN_FLOW_SCHEMA: dict[str, pl.DataType] = {
+    "trade_date": pl.Date(), "code": pl.String(), "main_net_inflow": pl.Float64(),  # CNY
+}
+NORTHBOUND_SCHEMA: dict[str, pl.DataType] = {
+    "trade_date": pl.Date(), "code": pl.String(),
+    "holding_shares": pl.Float64(),  # shares held through Stock Connect, where the source publishes them
+    "northbound_net_inflow": pl.Float64(),  # CNY
+}
+# Attention components differ by source; each is null where the source has no such measure.
+ATTENTION_SCHEMA: dict[str, pl.DataType] = {
+    "trade_date": pl.Date(), "code": pl.String(),
+    "browse_count": pl.Int64(), "watchlist_adds": pl.Int64(), "click_count": pl.Int64(),
+    "attention_index": pl.Float64(),  # East Money 关注指数
+    "hot_rank": pl.Int32(),  # East Money popularity rank, 1 = most watched
+    "new_follower_share": pl.Float64(), "loyal_follower_share": pl.Float64(),  # fractions
+}
+INDEX_MEMBERSHIP_SCHEMA: dict[str, pl.DataType] = {
+    "index_code": pl.String(), "code": pl.String(), "effective_date": pl.Date(), "weight": pl.Float64(),
+}
+INDUSTRY_HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "code": pl.String(), "start_date": pl.Date(), "industry_code": pl.String(), "industry_name": pl.String(),
+    "taxonomy": pl.String(),  # sw2014 before 2021-07-30, sw2021 from then on
+}
+CONCEPT_MEMBERSHIP_SCHEMA: dict[str, pl.DataType] = {
+    "concept_name": pl.String(), "code": pl.String(), "snapshot_date": pl.Date(),
+}
+INDEX_DAILY_SCHEMA: dict[str, pl.DataType] = {
+    "trade_date": pl.Date(), "index_code": pl.String(), "index_name": pl.String(), "pre_close": pl.Float64(),
+    "close": pl.Float64(), "amount": pl.Float64(),
+}
+MARGIN_SCHEMA: dict[str, pl.DataType] = {"trade_date": pl.Date(), "margin_balance": pl.Float64()}
+
 SECURITIES_SCHEMA: dict[str, pl.DataType] = {
     "code": pl.String(),
     "name": pl.String(),
@@ -56,30 +92,44 @@ class MarketSource(dg.ConfigurableResource):
         """Full-market daily bars for start..end inclusive (RAW_QUOTE_SCHEMA)."""
         raise self._unsupported("daily_quotes")
 
-    def fund_flows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Per stock and day: main_net_inflow, northbound_net_inflow (CNY; northbound null after 2024-08-16)."""
-        raise self._unsupported("fund_flows")
+    def limit_up_pools(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Published limit-up, previous-day, broken and limit-down pools (pools.POOL_SCHEMA); empty if none."""
+        from sentiment_pipeline.sources.pools import empty_pools
+
+        return empty_pools()
+
+    def main_fund_flows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Per stock and day: main-force net inflow (MAIN_FLOW_SCHEMA)."""
+        raise self._unsupported("main_fund_flows")
+
+    def northbound_flows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Per stock and day up to 2024-08-16: northbound net inflow (NORTHBOUND_SCHEMA)."""
+        raise self._unsupported("northbound_flows")
 
     def attention(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Per stock and day: browse_count, watchlist_adds, click_count."""
+        """Per stock and day: the attention components the source has (ATTENTION_SCHEMA)."""
         raise self._unsupported("attention")
 
     def index_membership(self) -> pl.DataFrame:
-        """CSI 300/500/1000/2000 membership snapshots: index_code, code, effective_date."""
+        """CSI 300/500/1000/2000 membership snapshots (INDEX_MEMBERSHIP_SCHEMA)."""
         raise self._unsupported("index_membership")
 
     def industry_history(self) -> pl.DataFrame:
-        """SW level-1 classification history: code, start_date, industry_name, taxonomy."""
+        """SW level-1 classification history (INDUSTRY_HISTORY_SCHEMA)."""
         raise self._unsupported("industry_history")
 
     def concept_membership(self) -> pl.DataFrame:
-        """Concept board membership snapshot: concept_name, code."""
+        """Concept board membership snapshots (CONCEPT_MEMBERSHIP_SCHEMA)."""
         raise self._unsupported("concept_membership")
 
     def index_daily(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Index series: trade_date, index_code, index_name, pre_close, close, amount."""
+        """Index series (INDEX_DAILY_SCHEMA); the whole market is index_code ALL_A_INDEX."""
         raise self._unsupported("index_daily")
 
     def margin_balance(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Whole-market margin balance (融资融券余额, CNY): trade_date, margin_balance."""
+        """Whole-market margin balance (融资融券余额, CNY) (MARGIN_SCHEMA)."""
         raise self._unsupported("margin_balance")
+
+    def fetch_report(self) -> dict:
+        """Counters of the last fetches (store hits, network calls, retries) for asset metadata."""
+        return {}

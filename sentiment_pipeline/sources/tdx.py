@@ -19,6 +19,7 @@ import polars as pl
 
 from sentiment_pipeline.limits import board_of, exchange_of
 from sentiment_pipeline.sources.base import RAW_QUOTE_SCHEMA, SECURITIES_SCHEMA, MarketSource, conform
+from sentiment_pipeline.sources.pools import read_ths_pools
 
 DAY_RECORD = np.dtype([("date", "<u4"), ("open", "<u4"), ("high", "<u4"), ("low", "<u4"), ("close", "<u4"),
                        ("amount", "<f4"), ("volume", "<u4"), ("reserved", "<u4")])
@@ -58,6 +59,7 @@ class TdxSource(MarketSource):
     """Bars from a TongDaXin `vipdoc` folder (SENTIMENT_TDX_DIR)."""
 
     vipdoc_dir: str
+    ths_dir: str | None = None  # optional folder of THS pool CSVs (YYYY-limit_up.csv, YYYY-broken.csv)
 
     def source_name(self) -> str:
         return "tdx"
@@ -81,3 +83,8 @@ class TdxSource(MarketSource):
 
     def daily_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         return conform(self._bars().filter(pl.col("trade_date").is_between(start, end)), RAW_QUOTE_SCHEMA)
+
+    def limit_up_pools(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        if not self.ths_dir:
+            return super().limit_up_pools(start, end)
+        return read_ths_pools(self.ths_dir, start, end)

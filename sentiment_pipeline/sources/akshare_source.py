@@ -1,0 +1,633 @@
+"""`SENTIMENT_SOURCE=akshare`: the live market through akshare, every response kept in the raw store.
+
+Which akshare function serves which dataset follows docs/akshare.md. Two
+facts shape this module: whole-market quotes exist for "now" only (so the
+daily run takes a snapshot after the close and the trade date is checked, not
+assumed), and history comes one stock per request (so a backfill is thousands
+of throttled calls, each stored, so an interrupted backfill resumes).
+
+Parsers are pure functions from akshare's pandas frames to the source
+contracts; the source class only decides which responses a date range needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import zoneinfo
+from collections.abc import Callable
+
+import pandas as pd
+import polars as pl
+from pydantic import PrivateAttr
+
+from sentiment_pipeline import calendar
+from sentiment_pipeline.limits import board_of, exchange_of
+from sentiment_pipeline.sources.akshare_schema import UPSTREAM_COLUMNS
+from sentiment_pipeline.sources.base import (
+    ALL_A_INDEX,
+    ATTENTION_SCHEMA,
+    CONCEPT_MEMBERSHIP_SCHEMA,
+    INDEX_DAILY_SCHEMA,
+    INDEX_MEMBERSHIP_SCHEMA,
+    INDUSTRY_HISTORY_SCHEMA,
+    MAIN_FLOW_SCHEMA,
+    MARGIN_SCHEMA,
+    NORTHBOUND_LAST_DAY,
+    NORTHBOUND_SCHEMA,
+    RAW_QUOTE_SCHEMA,
+    SECURITIES_SCHEMA,
+    MarketSource,
+    conform,
+)
+from sentiment_pipeline.sources.fetch import Clock, Fetcher, RetryPolicy, StaleSnapshot, UpstreamError
+from sentiment_pipeline.sources.pools import POOL_SCHEMA, empty_pools
+from sentiment_pipeline.sources.raw_store import RawKey, RawStore
+
+log = logging.getLogger(__name__)
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+CSI_INDEXES = ("000300", "000905", "000852", "932000")
+INDEX_SERIES = {"000300": "000300", "000905": "000905", "000852": "000852", "932000": "932000",
+                "000985": ALL_A_INDEX}  # 中证全指 stands in for the all-A index
+SW_TAXONOMY_CHANGE = dt.date(2021, 7, 30)
+# SW level-1 industry by the first two digits of its code: (2014 taxonomy name, 2021 taxonomy name).
+SW_L1_BY_PREFIX = {
+    "11": ("农林牧渔", "农林牧渔"), "21": ("采掘", None), "22": ("化工", "基础化工"), "23": ("钢铁", "钢铁"),
+    "24": ("有色金属", "有色金属"), "27": ("电子", "电子"), "28": ("汽车", "汽车"), "33": ("家用电器", "家用电器"),
+    "34": ("食品饮料", "食品饮料"), "35": ("纺织服装", "纺织服饰"), "36": ("轻工制造", "轻工制造"),
+    "37": ("医药生物", "医药生物"), "41": ("公用事业", "公用事业"), "42": ("交通运输", "交通运输"),
+    "43": ("房地产", "房地产"), "45": ("商业贸易", "商贸零售"), "46": ("休闲服务", "社会服务"), "48": ("银行", "银行"),
+    "49": ("非银金融", "非银金融"), "51": ("综合", "综合"), "61": ("建筑材料", "建筑材料"),
+    "62": ("建筑装饰", "建筑装饰"), "63": ("电气设备", "电力设备"), "64": ("机械设备", "机械设备"),
+    "65": ("国防军工", "国防军工"), "71": ("计算机", "计算机"), "72": ("传媒", "传媒"), "73": ("通信", "通信"),
+    "74": (None, "煤炭"), "75": (None, "石油石化"), "76": (None, "环保"), "77": (None, "美容护理"),
+}
+POOL_MAX_AGE_DAYS = 30  # broken and limit-down pools are refused upstream beyond this many calendar days
+POOL_FUNCTIONS = {"limit_up": "stock_zt_pool_em", "previous": "stock_zt_pool_previous_em",
+                  "broken": "stock_zt_pool_zbgc_em", "limit_down": "stock_zt_pool_dtgc_em"}
+
+
+def akshare_api():
+    """The akshare module; tests replace this function with one returning a fake."""
+    return importlib.import_module("akshare")
+
+
+def now_shanghai() -> dt.datetime:
+    """The wall clock in Asia/Shanghai; tests replace it to pin the time of a snapshot."""
+    return dt.datetime.now(SHANGHAI)
+
+
+# ---------------------------------------------------------------------------------------------- trading-day logic
+
+
+def snapshot_trade_date(now: dt.datetime, ready: dt.time) -> dt.date | None:
+    """The trading day a whole-market "now" snapshot taken at `now` describes, or None while a session runs.
+
+    After `ready` on a trading day the day is final; before the 09:15 auction,
+    or on a weekend or holiday, quotes still show the previous trading day.
+    """
+    now = now.astimezone(SHANGHAI)
+    today = now.date()
+    days = calendar.trading_days()
+    if today in set(days):
+        if now.time() >= ready:
+            return today
+        if now.time() >= dt.time(9, 15):
+            return None
+    earlier = [d for d in days if d < today]
+    return earlier[-1] if earlier else None
+
+
+def require_snapshot_day(table: str, partition: dt.date, now: dt.datetime, ready: dt.time) -> None:
+    described = snapshot_trade_date(now, ready)
+    if described != partition:
+        what = ("a trading session still running" if described is None else f"trading day {described}")
+        raise StaleSnapshot(
+            f"{table} partition {partition}: a whole-market snapshot taken at {now:%Y-%m-%d %H:%M} Asia/Shanghai "
+            f"describes {what}, not {partition}; nothing was stored. Snapshots are only valid for the latest "
+            f"closed trading day after {ready:%H:%M}."
+        )
+
+
+def day_is_closed(day: dt.date, now: dt.datetime, ready: dt.time) -> bool:
+    now = now.astimezone(SHANGHAI)
+    return day < now.date() or (day == now.date() and now.time() >= ready)
+
+
+# ---------------------------------------------------------------------------------------------------- parsing
+
+
+def to_polars(frame: pd.DataFrame) -> pl.DataFrame:
+    """akshare frame → polars; object columns (dates, or text mixed with '-') pass through as given."""
+    if frame.empty and len(frame.columns) == 0:
+        return pl.DataFrame()
+    frame = frame.copy()
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            sample = frame[col].dropna()
+            if len(sample) and not all(isinstance(v, (dt.date, dt.datetime)) for v in sample.head(50)):
+                frame[col] = frame[col].map(lambda v: None if v is None or v != v else str(v))
+    return pl.from_pandas(frame)
+
+
+def num(col: str) -> pl.Expr:
+    """A numeric upstream column as Float64; '-' and other text become null."""
+    return pl.col(col).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False).fill_nan(None)
+
+
+def day(col: str) -> pl.Expr:
+    """A date column that may arrive as date objects, datetimes or 'YYYY-MM-DD'/'YYYYMMDD' text."""
+    text = pl.col(col).cast(pl.String).str.slice(0, 10).str.replace_all("-", "")
+    return text.str.to_date("%Y%m%d", strict=False)
+
+
+def code6(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.String).str.extract(r"(\d{6})$", 1)
+
+
+def parse_spot(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
+    """stock_zh_a_spot_em → raw quotes for `trade_date`; suspended stocks (no price or no volume) are dropped."""
+    df = to_polars(frame)
+    if df.is_empty():
+        return conform(pl.DataFrame(), RAW_QUOTE_SCHEMA)
+    out = df.select(
+        trade_date=pl.lit(trade_date), code=code6("代码"), open=num("今开"), high=num("最高"), low=num("最低"),
+        close=num("最新价"), pre_close=num("昨收"), volume=(num("成交量") * 100).round(0).cast(pl.Int64),
+        amount=num("成交额"), turnover_rate=num("换手率") / 100, float_mcap=num("流通市值"),
+        is_st=pl.col("名称").cast(pl.String).str.contains("ST"),
+    )
+    return conform(out.filter(pl.col("close").is_not_null() & (pl.col("volume") > 0)), RAW_QUOTE_SCHEMA)
+
+
+def parse_hist(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
+    """stock_zh_a_hist (adjust='') per code → raw quotes. Reference close = 收盘 − 涨跌额 (ex-rights aware)."""
+    parts = [to_polars(f).with_columns(_code=pl.lit(c)) for c, f in frames.items() if not f.empty]
+    if not parts:
+        return conform(pl.DataFrame(), RAW_QUOTE_SCHEMA)
+    df = pl.concat(parts, how="diagonal_relaxed")
+    out = df.select(
+        trade_date=day("日期"), code=pl.col("_code"), open=num("开盘"), high=num("最高"), low=num("最低"),
+        close=num("收盘"), pre_close=(num("收盘") - num("涨跌额")).round(3),
+        volume=(num("成交量") * 100).round(0).cast(pl.Int64), amount=num("成交额"),
+        turnover_rate=num("换手率") / 100,
+    )
+    return conform(out.filter(pl.col("volume") > 0), RAW_QUOTE_SCHEMA)
+
+
+def parse_securities(listed: dict[str, pd.DataFrame], delisted: dict[str, pd.DataFrame]) -> pl.DataFrame:
+    """Exchange listing and delisting lists → securities master (delisted rows keep their delisting date)."""
+    rows = []
+    for key, frame in listed.items():
+        df = to_polars(frame)
+        if df.is_empty():
+            continue
+        if key.startswith("stock_info_sz_name_code"):
+            rows.append(df.select(code=code6("A股代码"), name=pl.col("A股简称").cast(pl.String),
+                                  list_date=day("A股上市日期")))
+        else:
+            rows.append(df.select(code=code6("证券代码"), name=pl.col("证券简称").cast(pl.String),
+                                  list_date=day("上市日期")))
+    for key, frame in delisted.items():
+        df = to_polars(frame)
+        if df.is_empty():
+            continue
+        if key.startswith("stock_info_sh_delist"):
+            rows.append(df.select(code=code6("公司代码"), name=pl.col("公司简称").cast(pl.String),
+                                  list_date=day("上市日期"), delist_date=day("暂停上市日期")))
+        else:
+            rows.append(df.select(code=code6("证券代码"), name=pl.col("证券简称").cast(pl.String),
+                                  list_date=day("上市日期"), delist_date=day("终止上市日期")))
+    if not rows:
+        return conform(pl.DataFrame(), SECURITIES_SCHEMA)
+    df = pl.concat(rows, how="diagonal_relaxed").filter(pl.col("code").is_not_null())
+    df = df.with_columns(exchange=exchange_of(pl.col("code")), board=board_of(pl.col("code")))
+    # Only A-share stock codes (the SZSE list and delisting lists also carry B shares and funds).
+    df = df.filter(pl.col("board").is_not_null())
+    # A code both listed and delisted (re-listed after a delisting) keeps the current listing.
+    df = df.sort(pl.col("delist_date").is_null(), "code").unique("code", keep="last", maintain_order=True)
+    return conform(df.sort("code"), SECURITIES_SCHEMA)
+
+
+def parse_pool(frame: pd.DataFrame, pool: str, trade_date: dt.date) -> pl.DataFrame:
+    """One East Money pool response → POOL_SCHEMA rows."""
+    df = to_polars(frame)
+    if df.is_empty():
+        return empty_pools()
+
+    def hhmmss(col: str) -> pl.Expr:
+        t = pl.col(col).cast(pl.String).str.zfill(6)
+        return t.str.slice(0, 2) + ":" + t.str.slice(2, 2) + ":" + t.str.slice(4, 2)
+
+    cols = set(df.columns)
+    exprs = {
+        "trade_date": pl.lit(trade_date), "pool": pl.lit(pool), "code": code6("代码"),
+        "name": pl.col("名称").cast(pl.String), "close": num("最新价"), "pct_change": num("涨跌幅") / 100,
+        "amount": num("成交额"), "float_mcap": num("流通市值"), "turnover_rate": num("换手率") / 100,
+    }
+    if "封板资金" in cols:
+        exprs["sealed_amount"] = num("封板资金")
+    elif "封单资金" in cols:
+        exprs["sealed_amount"] = num("封单资金")
+    for target, source in (("first_seal_time", "首次封板时间"), ("last_seal_time", "最后封板时间")):
+        if source in cols:
+            exprs[target] = hhmmss(source)
+    if "昨日封板时间" in cols:
+        exprs["last_seal_time"] = hhmmss("昨日封板时间")
+    for source in ("炸板次数", "开板次数"):
+        if source in cols:
+            exprs["broken_count"] = num(source).cast(pl.Int32)
+    if "连板数" in cols:
+        exprs["streak"] = num("连板数").cast(pl.Int32)
+    elif "昨日连板数" in cols:
+        exprs["streak"] = num("昨日连板数").cast(pl.Int32)  # the previous day's height
+    if "涨停统计" in cols:
+        exprs["limit_up_stat"] = pl.col("涨停统计").cast(pl.String)
+    out = df.select(**exprs)
+    return conform(out, POOL_SCHEMA).filter(pl.col("code").is_not_null())
+
+
+def parse_main_flow_snapshot(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
+    df = to_polars(frame)
+    if df.is_empty():
+        return conform(pl.DataFrame(), MAIN_FLOW_SCHEMA)
+    return conform(df.select(trade_date=pl.lit(trade_date), code=code6("代码"),
+                             main_net_inflow=num("今日主力净流入-净额")), MAIN_FLOW_SCHEMA)
+
+
+def parse_main_flow_history(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
+    parts = [to_polars(f).select(trade_date=day("日期"), code=pl.lit(c), main_net_inflow=num("主力净流入-净额"))
+             for c, f in frames.items() if not f.empty]
+    return conform(pl.concat(parts) if parts else pl.DataFrame(), MAIN_FLOW_SCHEMA)
+
+
+def parse_northbound(frames: dict[dt.date, pd.DataFrame]) -> pl.DataFrame:
+    """Daily northbound holdings → net inflow ≈ change in shares held × that day's close."""
+    parts = [to_polars(f).select(trade_date=day("持股日期"), code=code6("股票代码"), holding_shares=num("持股数量"),
+                                 close=num("当日收盘价"))
+             for f in frames.values() if not f.empty]
+    if not parts:
+        return conform(pl.DataFrame(), NORTHBOUND_SCHEMA)
+    df = pl.concat(parts).unique(["trade_date", "code"], keep="last").sort("code", "trade_date")
+    df = df.with_columns(
+        northbound_net_inflow=((pl.col("holding_shares") - pl.col("holding_shares").shift(1).over("code"))
+                               * pl.col("close"))
+    )
+    return conform(df, NORTHBOUND_SCHEMA)
+
+
+def parse_attention_snapshot(frame: pd.DataFrame) -> pl.DataFrame:
+    df = to_polars(frame)
+    if df.is_empty():
+        return conform(pl.DataFrame(), ATTENTION_SCHEMA)
+    return conform(df.select(trade_date=day("交易日"), code=code6("代码"), attention_index=num("关注指数"),
+                             hot_rank=num("目前排名").cast(pl.Int32)), ATTENTION_SCHEMA)
+
+
+def parse_hot_rank_history(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
+    parts = [to_polars(f).select(trade_date=day("时间"), code=pl.lit(c), hot_rank=num("排名").cast(pl.Int32),
+                                 new_follower_share=num("新晋粉丝"), loyal_follower_share=num("铁杆粉丝"))
+             for c, f in frames.items() if not f.empty]
+    return conform(pl.concat(parts) if parts else pl.DataFrame(), ATTENTION_SCHEMA)
+
+
+def parse_index_membership(frames: list[tuple[str, pd.DataFrame]]) -> pl.DataFrame:
+    """CSIndex weight files (one per index and snapshot) → membership with the weights' effective date."""
+    parts = [to_polars(f).select(index_code=pl.lit(index), code=code6("成分券代码"), effective_date=day("日期"),
+                                 weight=num("权重") / 100)
+             for index, f in frames if not f.empty]
+    return conform(pl.concat(parts) if parts else pl.DataFrame(), INDEX_MEMBERSHIP_SCHEMA)
+
+
+def parse_industry_history(frame: pd.DataFrame) -> pl.DataFrame:
+    """SW classification history → level-1 industry per stock and start date, named in its own taxonomy."""
+    df = to_polars(frame)
+    if df.is_empty():
+        return conform(pl.DataFrame(), INDUSTRY_HISTORY_SCHEMA)
+    prefix = pl.col("industry_code").cast(pl.String).str.slice(0, 2)
+    old = {k: v[0] for k, v in SW_L1_BY_PREFIX.items() if v[0]}
+    new = {k: v[1] for k, v in SW_L1_BY_PREFIX.items() if v[1]}
+    df = df.select(code=code6("symbol"), start_date=day("start_date"),
+                   industry_code=prefix + "0000").with_columns(
+        taxonomy=pl.when(pl.col("start_date") < SW_TAXONOMY_CHANGE).then(pl.lit("sw2014")).otherwise(pl.lit("sw2021")),
+    )
+    p = pl.col("industry_code").str.slice(0, 2)
+    df = df.with_columns(industry_name=pl.when(pl.col("taxonomy") == "sw2014")
+                         .then(p.replace_strict(old, default=None)).otherwise(p.replace_strict(new, default=None)))
+    return conform(df.sort("code", "start_date"), INDUSTRY_HISTORY_SCHEMA)
+
+
+def parse_concepts(frames: dict[str, pd.DataFrame], names: dict[str, str], snapshot: dt.date) -> pl.DataFrame:
+    parts = [to_polars(f).select(concept_name=pl.lit(names.get(board, board)), code=code6("代码"),
+                                 snapshot_date=pl.lit(snapshot))
+             for board, f in frames.items() if not f.empty]
+    return conform(pl.concat(parts) if parts else pl.DataFrame(), CONCEPT_MEMBERSHIP_SCHEMA)
+
+
+def parse_index_daily(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
+    parts = [to_polars(f).select(trade_date=day("日期"), index_code=pl.lit(INDEX_SERIES[s]),
+                                 index_name=pl.col("指数中文简称").cast(pl.String),
+                                 pre_close=num("收盘") - num("涨跌"), close=num("收盘"),
+                                 amount=num("成交金额") * 1e8)  # CSIndex reports 成交金额 in 亿元
+             for s, f in frames.items() if not f.empty]
+    return conform(pl.concat(parts) if parts else pl.DataFrame(), INDEX_DAILY_SCHEMA)
+
+
+def parse_margin(frame: pd.DataFrame) -> pl.DataFrame:
+    df = to_polars(frame)
+    if df.is_empty():
+        return conform(pl.DataFrame(), MARGIN_SCHEMA)
+    # East Money's whole-market margin account figures are in 亿元.
+    return conform(df.select(trade_date=day("日期"),
+                             margin_balance=(num("融资余额") + num("融券余额").fill_null(0)) * 1e8), MARGIN_SCHEMA)
+
+
+# ------------------------------------------------------------------------------------------------------ source
+
+
+class AkshareSource(MarketSource):
+    """Live A-share data through akshare; every response lands in the raw store before it is parsed."""
+
+    store_dir: str = "data/raw"
+    mode: str = "live"  # "live": store first, then the network; "replay": the store only
+    eastmoney_rate: float = 0.5  # requests per second to each East Money host
+    other_rate: float = 1.0  # requests per second to every other host (exchanges, CSIndex, SWS)
+    max_attempts: int = 6
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 120.0
+    snapshot_ready: str = "16:00"  # Asia/Shanghai time after which a trading day's snapshot is final
+    concept_refresh_days: int = 7  # reuse a concept membership snapshot younger than this (≈500 requests each)
+
+    _fetcher: Fetcher | None = PrivateAttr(default=None)
+
+    def source_name(self) -> str:
+        return "akshare"
+
+    # -- plumbing
+
+    def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            if self.mode not in ("live", "replay"):
+                raise ValueError(f"akshare mode {self.mode!r} is not 'live' or 'replay'")
+            from sentiment_pipeline.sources.fetch import FUNCTION_HOSTS
+
+            rates = {h: (self.eastmoney_rate if h.endswith("eastmoney.com") else self.other_rate)
+                     for h in set(FUNCTION_HOSTS.values())}
+            self._fetcher = Fetcher(
+                RawStore(self.store_dir), replay=self.mode == "replay", rates=rates,
+                retry=RetryPolicy(self.max_attempts, self.backoff_base_seconds, self.backoff_max_seconds),
+                clock=self.clock(), expected_columns=UPSTREAM_COLUMNS)
+        return self._fetcher
+
+    def clock(self) -> Clock:
+        return Clock()
+
+    def fetch_report(self) -> dict:
+        return self.fetcher().stats.as_metadata() if self._fetcher is not None else {}
+
+    def _ready(self) -> dt.time:
+        return dt.time.fromisoformat(self.snapshot_ready)
+
+    def _call(self, key: RawKey, function: str, store_empty: bool = True, **kwargs) -> pd.DataFrame:
+        api = akshare_api()
+        call: Callable[[], pd.DataFrame] = lambda: getattr(api, function)(**kwargs)  # noqa: E731
+        return self.fetcher().fetch(key, function, call, schema=schema_key(function, kwargs), store_empty=store_empty)
+
+    def _as_of(self) -> dt.date:
+        return now_shanghai().date()
+
+    def _reference(self, function: str, symbol: str | None = None, max_age_days: int = 0, **kwargs) -> pd.DataFrame:
+        """A "now" reference response: today's stored copy (or the newest in replay), else fetched."""
+        store = self.fetcher().store
+        today = self._as_of()
+        key = store.latest_as_of(function, symbol, today)
+        fresh_enough = key is not None and (today - key.as_of).days <= max_age_days
+        if key is None or (not fresh_enough and self.mode == "live"):
+            key = RawKey(function, as_of=today, symbol=symbol)
+        return self._call(key, function, store_empty=False, **kwargs)
+
+    def _snapshot_day(self) -> dt.date | None:
+        return snapshot_trade_date(now_shanghai(), self._ready())
+
+    def _stored_or_snapshot(self, function: str, d: dt.date, table: str, **kwargs) -> pd.DataFrame | None:
+        """The day's stored snapshot, a fresh one when `d` is the day a snapshot now describes, else None."""
+        key = RawKey(function, trade_date=d)
+        if self.fetcher().store.has(key):
+            return self._call(key, function, **kwargs)
+        if self.mode == "live" and self._snapshot_day() == d:
+            require_snapshot_day(table, d, now_shanghai(), self._ready())
+            return self._call(key, function, store_empty=False, **kwargs)
+        return None
+
+    # -- reference data
+
+    def securities(self) -> pl.DataFrame:
+        listed = {
+            "stock_info_sh_name_code:主板A股": self._reference("stock_info_sh_name_code", "主板A股", symbol="主板A股"),
+            "stock_info_sh_name_code:科创板": self._reference("stock_info_sh_name_code", "科创板", symbol="科创板"),
+            "stock_info_sz_name_code:A股列表": self._reference("stock_info_sz_name_code", "A股列表", symbol="A股列表"),
+            "stock_info_bj_name_code": self._reference("stock_info_bj_name_code"),
+        }
+        delisted = {
+            "stock_info_sh_delist:全部": self._reference("stock_info_sh_delist", "全部", symbol="全部"),
+            "stock_info_sz_delist:终止上市公司": self._reference("stock_info_sz_delist", "终止上市公司",
+                                                             symbol="终止上市公司"),
+        }
+        return parse_securities(listed, delisted)
+
+    def _codes_between(self, start: dt.date, end: dt.date) -> list[str]:
+        sec = self.securities()
+        alive = sec.filter((pl.col("list_date").is_null() | (pl.col("list_date") <= end))
+                           & (pl.col("delist_date").is_null() | (pl.col("delist_date") >= start)))
+        return alive["code"].to_list()
+
+    # -- daily datasets
+
+    def daily_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        days = calendar.trading_days_between(start, end)
+        frames, history_days = [], []
+        for d in days:
+            snap = self._stored_or_snapshot("stock_zh_a_spot_em", d, "raw.daily_quotes")
+            if snap is None:
+                history_days.append(d)
+                continue
+            self._verify_against_pool(snap, d)
+            frames.append(parse_spot(snap, d))
+        if history_days:
+            frames.append(self._history_quotes(history_days[0], history_days[-1]).filter(
+                pl.col("trade_date").is_in(history_days)))
+        return pl.concat(frames) if frames else conform(pl.DataFrame(), RAW_QUOTE_SCHEMA)
+
+    def _verify_against_pool(self, snapshot: pd.DataFrame, d: dt.date) -> None:
+        """A snapshot that repeats an older day disagrees with the dated limit-up pool of `d`: reject it."""
+        pool = parse_pool(self._pool_response("limit_up", d), "limit_up", d)
+        if pool.is_empty():
+            log.warning("raw.daily_quotes %s: no limit-up pool to confirm the snapshot's trade date", d)
+            return
+        quotes = parse_spot(snapshot, d).select("code", "close")
+        matched = pool.join(quotes, on="code", suffix="_snap")
+        agree = matched.filter((pl.col("close") - pl.col("close_snap")).abs() < 0.0051).height
+        if matched.height and agree / matched.height < 0.9:
+            raise StaleSnapshot(
+                f"raw.daily_quotes partition {d}: the whole-market snapshot's prices match the {d} limit-up pool "
+                f"for only {agree} of {matched.height} stocks; it describes another day and was not stored.")
+
+    def _history_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        frames = {}
+        for code in self._codes_between(start, end):
+            frames[code] = self._range_response("stock_zh_a_hist", code, start, end,
+                                                symbol=code, period="daily", start_date=f"{start:%Y%m%d}",
+                                                end_date=f"{end:%Y%m%d}", adjust="")
+        return parse_hist(frames).filter(pl.col("trade_date").is_between(start, end))
+
+    def _range_response(self, function: str, symbol: str, start: dt.date, end: dt.date, **kwargs) -> pd.DataFrame:
+        store = self.fetcher().store
+        key = store.covering(function, symbol, start, end) or RawKey(function, start=start, end=end, symbol=symbol)
+        closed = day_is_closed(end, now_shanghai(), self._ready())
+        return self._call(key, function, store_empty=closed, **kwargs)
+
+    def _pool_response(self, pool: str, d: dt.date) -> pd.DataFrame:
+        function = POOL_FUNCTIONS[pool]
+        key = RawKey(function, trade_date=d)
+        now = now_shanghai()
+        if self.fetcher().store.has(key) or self.mode == "replay":
+            return self._call(key, function, date=f"{d:%Y%m%d}")
+        if not day_is_closed(d, now, self._ready()):
+            raise StaleSnapshot(f"raw.limit_up_pools partition {d}: the trading day is not over "
+                                f"(pools are final after {self.snapshot_ready} Asia/Shanghai); nothing was stored")
+        if pool in ("broken", "limit_down") and (now.date() - d).days > POOL_MAX_AGE_DAYS:
+            return pd.DataFrame()  # upstream refuses these pools for older days: none to keep
+        try:
+            return self._call(key, function, date=f"{d:%Y%m%d}")
+        except TypeError:
+            if pool != "limit_down":
+                raise
+            # stock_zt_pool_dtgc_em has no check for an empty answer and fails inside akshare.
+            log.info("stock_zt_pool_dtgc_em %s: no limit-down pool (empty upstream answer)", d)
+            return pd.DataFrame()
+
+    def limit_up_pools(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        parts = [parse_pool(self._pool_response(pool, d), pool, d)
+                 for d in calendar.trading_days_between(start, end) for pool in POOL_FUNCTIONS]
+        parts = [p for p in parts if p.height]
+        return pl.concat(parts) if parts else empty_pools()
+
+    def main_fund_flows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        days = calendar.trading_days_between(start, end)
+        frames, history_days = [], []
+        for d in days:
+            snap = self._stored_or_snapshot("stock_individual_fund_flow_rank", d, "raw.main_fund_flows",
+                                            indicator="今日")
+            if snap is None:
+                history_days.append(d)
+            else:
+                frames.append(parse_main_flow_snapshot(snap, d))
+        if history_days:
+            # Per-stock flow history reaches back about 100 trading days from the day it is fetched.
+            responses = {code: self._reference("stock_individual_fund_flow", code, stock=code,
+                                               market=exchange_market(code))
+                         for code in self._codes_between(history_days[0], history_days[-1])}
+            frames.append(parse_main_flow_history(responses).filter(pl.col("trade_date").is_in(history_days)))
+        return pl.concat(frames) if frames else conform(pl.DataFrame(), MAIN_FLOW_SCHEMA)
+
+    def northbound_flows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        days = [d for d in calendar.trading_days_between(start, end) if d <= NORTHBOUND_LAST_DAY]
+        if not days:
+            return conform(pl.DataFrame(), NORTHBOUND_SCHEMA)  # HKEX stopped daily disclosure: absent by design
+        previous = dict(calendar.previous_day_links().iter_rows()).get(days[0])
+        wanted = ([previous] if previous else []) + days
+        responses = {}
+        for d in wanted:
+            ymd = f"{d:%Y%m%d}"
+            responses[d] = self._call(RawKey("stock_hsgt_stock_statistics_em", trade_date=d),
+                                      "stock_hsgt_stock_statistics_em", symbol="北向持股", start_date=ymd,
+                                      end_date=ymd)
+        return parse_northbound(responses).filter(pl.col("trade_date").is_in(days))
+
+    def attention(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        days = calendar.trading_days_between(start, end)
+        frames, history_days = [], []
+        for d in days:
+            snap = self._stored_or_snapshot("stock_comment_em", d, "raw.attention")
+            if snap is None:
+                history_days.append(d)
+                continue
+            parsed = parse_attention_snapshot(snap)
+            stamped = parsed["trade_date"].drop_nulls().unique().to_list()
+            if stamped != [d]:
+                raise StaleSnapshot(f"raw.attention partition {d}: stock_comment_em carries 交易日 {stamped}, "
+                                    f"not {d}")
+            frames.append(parsed)
+        if history_days:
+            # Hot-rank history (about a year) stands in for the whole-market attention index in a backfill.
+            responses = {code: self._reference("stock_hot_rank_detail_em", code,
+                                               symbol=f"{exchange_of_code(code)}{code}")
+                         for code in self._codes_between(history_days[0], history_days[-1])}
+            frames.append(parse_hot_rank_history(responses).filter(pl.col("trade_date").is_in(history_days)))
+        return pl.concat(frames, how="diagonal_relaxed") if frames else conform(pl.DataFrame(), ATTENTION_SCHEMA)
+
+    def index_membership(self) -> pl.DataFrame:
+        store = self.fetcher().store
+        frames = []
+        for index in CSI_INDEXES:
+            if self.mode == "live":
+                self._reference("index_stock_cons_weight_csindex", index, symbol=index)
+            # Every stored snapshot is kept: the membership history grows by one snapshot per day it runs.
+            for as_of in store.as_of_dates("index_stock_cons_weight_csindex", index):
+                key = RawKey("index_stock_cons_weight_csindex", as_of=as_of, symbol=index)
+                frames.append((index, self._call(key, "index_stock_cons_weight_csindex", symbol=index)))
+        return parse_index_membership(frames).unique(["index_code", "code", "effective_date"], keep="last").sort(
+            "index_code", "effective_date", "code")
+
+    def industry_history(self) -> pl.DataFrame:
+        return parse_industry_history(self._reference("stock_industry_clf_hist_sw"))
+
+    def concept_membership(self) -> pl.DataFrame:
+        boards = to_polars(self._reference("stock_board_concept_name_em", max_age_days=self.concept_refresh_days))
+        names = dict(zip(boards["板块代码"].to_list(), boards["板块名称"].to_list())) if boards.height else {}
+        store = self.fetcher().store
+        parts = []
+        for board in names:
+            key = store.latest_as_of("stock_board_concept_cons_em", board, self._as_of())
+            if key is None or (self.mode == "live" and (self._as_of() - key.as_of).days > self.concept_refresh_days):
+                key = RawKey("stock_board_concept_cons_em", as_of=self._as_of(), symbol=board)
+            frame = self._call(key, "stock_board_concept_cons_em", store_empty=False, symbol=board)
+            parts.append(parse_concepts({board: frame}, names, key.as_of))
+        return pl.concat(parts) if parts else conform(pl.DataFrame(), CONCEPT_MEMBERSHIP_SCHEMA)
+
+    def index_daily(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        frames = {s: self._range_response("stock_zh_index_hist_csindex", s, start, end, symbol=s,
+                                          start_date=f"{start:%Y%m%d}", end_date=f"{end:%Y%m%d}")
+                  for s in INDEX_SERIES}
+        return parse_index_daily(frames).filter(pl.col("trade_date").is_between(start, end))
+
+    def margin_balance(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        # Published the next morning; a whole history per call, refreshed when the stored one ends too early.
+        store = self.fetcher().store
+        key = store.latest_as_of("stock_margin_account_info", None, self._as_of())
+        frame = self._call(key, "stock_margin_account_info") if key else None
+        if frame is None or (self.mode == "live" and parse_margin(frame)["trade_date"].max() < end
+                             and key.as_of < self._as_of()):
+            frame = self._call(RawKey("stock_margin_account_info", as_of=self._as_of()),
+                               "stock_margin_account_info", store_empty=False)
+        return parse_margin(frame).filter(pl.col("trade_date").is_between(start, end))
+
+
+def schema_key(function: str, kwargs: dict) -> str:
+    """The UPSTREAM_COLUMNS entry of a call: "function:argument" where the columns depend on the argument."""
+    for arg in ("symbol", "indicator"):
+        if f"{function}:{kwargs.get(arg)}" in UPSTREAM_COLUMNS:
+            return f"{function}:{kwargs[arg]}"
+    return function
+
+
+def exchange_market(code: str) -> str:
+    """akshare's `market` argument of per-stock flow history."""
+    return {"SH": "sh", "SZ": "sz", "BJ": "bj"}[exchange_of_code(code)]
+
+
+def exchange_of_code(code: str) -> str:
+    return pl.select(exchange_of(pl.lit(code))).item()
+
+
+__all__ = ["AkshareSource", "UpstreamError"]

@@ -1,0 +1,239 @@
+"""Fetching upstream responses politely: the raw store first, a per-host rate limit, retries with backoff.
+
+One `Fetcher.fetch` call is one akshare function call. The order is:
+store hit → return it; replay mode → fail on a miss; otherwise wait for the
+host's rate limit, call, retry network errors and bans with exponential backoff
+and full jitter, check the columns against the pinned upstream contract, store
+the response as received, return it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sentiment_pipeline.sources.raw_store import RawKey, RawStore
+
+log = logging.getLogger(__name__)
+
+# Upstream host of each akshare function the pipeline calls (read from akshare 1.19.5's source).
+FUNCTION_HOSTS = {
+    "stock_zh_a_spot_em": "push2.eastmoney.com",
+    "stock_zh_a_st_em": "push2.eastmoney.com",
+    "stock_board_concept_name_em": "push2.eastmoney.com",
+    "stock_board_concept_cons_em": "push2.eastmoney.com",
+    "stock_individual_fund_flow_rank": "push2.eastmoney.com",
+    "stock_zh_a_hist": "push2his.eastmoney.com",
+    "stock_individual_fund_flow": "push2his.eastmoney.com",
+    "stock_zt_pool_em": "push2ex.eastmoney.com",
+    "stock_zt_pool_previous_em": "push2ex.eastmoney.com",
+    "stock_zt_pool_zbgc_em": "push2ex.eastmoney.com",
+    "stock_zt_pool_dtgc_em": "push2ex.eastmoney.com",
+    "stock_hsgt_stock_statistics_em": "datacenter-web.eastmoney.com",
+    "stock_comment_em": "datacenter-web.eastmoney.com",
+    "stock_margin_account_info": "datacenter-web.eastmoney.com",
+    "stock_hot_rank_detail_em": "emappdata.eastmoney.com",
+    "stock_info_sh_name_code": "query.sse.com.cn",
+    "stock_info_sh_delist": "query.sse.com.cn",
+    "stock_info_sz_name_code": "www.szse.cn",
+    "stock_info_sz_delist": "www.szse.cn",
+    "stock_info_bj_name_code": "www.bse.cn",
+    "index_stock_cons_weight_csindex": "www.csindex.com.cn",
+    "stock_zh_index_hist_csindex": "www.csindex.com.cn",
+    "stock_industry_clf_hist_sw": "www.swsresearch.com",
+    "sw_index_first_info": "legulegu.com",
+}
+# Requests per second. East Money bans IPs after bursts (docs/akshare.md), so its hosts get one call every 2 s.
+DEFAULT_HOST_RATES = {host: (0.5 if host.endswith("eastmoney.com") else 1.0) for host in set(FUNCTION_HOSTS.values())}
+
+# What a network failure or a ban looks like from inside akshare (requests wraps most of these).
+RETRYABLE_MESSAGES = ("RemoteDisconnected", "Connection aborted", "Max retries exceeded", "timed out",
+                      "429", "403", "Too Many Requests", "Read timed out")
+
+
+class UpstreamError(RuntimeError):
+    """Base of every error the live source raises on purpose."""
+
+
+class UpstreamSchemaChanged(UpstreamError):
+    def __init__(self, function: str, expected: tuple[str, ...], received: list[str] | None, detail: str = ""):
+        self.function, self.expected, self.received = function, expected, received
+        if received is None:
+            what = f"akshare failed while renaming columns ({detail}); the upstream site changed its fields"
+        else:
+            missing = [c for c in expected if c not in received]
+            extra = [c for c in received if c not in expected]
+            what = f"missing {missing}, unexpected {extra}"
+        super().__init__(
+            f"upstream schema changed in akshare.{function}: expected columns {list(expected)}, "
+            f"received {received if received is not None else 'none'}: {what}. "
+            "Pin or upgrade akshare and update sources/akshare_schema.py."
+        )
+
+
+class RawResponseMissing(UpstreamError):
+    def __init__(self, key: RawKey, store: RawStore):
+        super().__init__(f"replay mode: no stored response {key} under {store.root} "
+                         "(run once with SENTIMENT_AKSHARE_MODE=live to fetch it)")
+
+
+class FetchFailed(UpstreamError):
+    def __init__(self, function: str, key: RawKey, attempts: int, last: BaseException):
+        super().__init__(f"akshare.{function} for {key} failed after {attempts} attempt(s): "
+                         f"{type(last).__name__}: {last}")
+
+
+class StaleSnapshot(UpstreamError):
+    """A "now" response that does not describe the partition's trading day."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Network errors and bans are worth retrying; everything else (bugs, schema changes) is not."""
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout, http.client.HTTPException)):
+        return True
+    try:
+        import requests
+
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            return True
+        if isinstance(exc, requests.HTTPError):
+            status = exc.response.status_code if exc.response is not None else None
+            return status is None or status in (403, 429) or status >= 500
+    except ImportError:  # pragma: no cover - requests comes with akshare
+        pass
+    if isinstance(exc, OSError) and not isinstance(exc, (FileNotFoundError, PermissionError)):
+        return True  # socket-level failures (DNS, resets) surface as bare OSError
+    return any(m in str(exc) for m in RETRYABLE_MESSAGES)
+
+
+class Clock:
+    """Time as the throttle and the backoff see it; tests substitute a fake."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 2.0  # seconds before the first retry (before jitter)
+    max_delay: float = 120.0
+
+    def delay(self, retry_number: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(max_delay, base·2^(n-1))] for the n-th retry."""
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (retry_number - 1)))
+
+
+@dataclass
+class HostThrottle:
+    """At most `rate` calls per second to each host, spaced evenly."""
+
+    rates: dict[str, float]
+    clock: Clock
+    default_rate: float = 1.0
+    _next_allowed: dict[str, float] = field(default_factory=dict)
+
+    def wait(self, host: str) -> float:
+        """Sleep until `host` may be called again; return the seconds slept."""
+        now = self.clock.monotonic()
+        ready = self._next_allowed.get(host, now)
+        waited = max(0.0, ready - now)
+        if waited:
+            self.clock.sleep(waited)
+        interval = 1.0 / self.rates.get(host, self.default_rate)
+        self._next_allowed[host] = max(ready, now) + interval
+        return waited
+
+
+@dataclass
+class FetchStats:
+    store_hits: int = 0
+    network_calls: int = 0
+    retries: int = 0
+    throttled_seconds: float = 0.0
+    backoff_seconds: float = 0.0
+
+    def as_metadata(self) -> dict:
+        return {"raw_store_hits": self.store_hits, "network_calls": self.network_calls, "retries": self.retries,
+                "throttled_seconds": round(self.throttled_seconds, 1), "backoff_seconds": round(self.backoff_seconds, 1)}
+
+
+class Fetcher:
+    def __init__(self, store: RawStore, *, replay: bool = False, rates: dict[str, float] | None = None,
+                 retry: RetryPolicy | None = None, clock: Clock | None = None, rng: random.Random | None = None,
+                 expected_columns: dict[str, tuple[str, ...]] | None = None):
+        self.store = store
+        self.replay = replay
+        self.clock = clock or Clock()
+        self.throttle = HostThrottle({**DEFAULT_HOST_RATES, **(rates or {})}, self.clock)
+        self.retry = retry or RetryPolicy()
+        self.rng = rng or random.Random()
+        self.expected_columns = expected_columns or {}
+        self.stats = FetchStats()
+
+    def fetch(self, key: RawKey, function: str, call: Callable[[], pd.DataFrame], *,
+              schema: str | None = None, store_empty: bool = True) -> pd.DataFrame:
+        """The response for `key`: from the store, else from `call()` (then stored as received).
+
+        `schema` names the pinned column list (akshare_schema.UPSTREAM_COLUMNS) when it depends on an argument.
+        """
+        schema = schema or function
+        stored = self.store.get(key)
+        if stored is not None:
+            self.stats.store_hits += 1
+            self._check_columns(function, schema, stored)
+            return stored
+        if self.replay:
+            raise RawResponseMissing(key, self.store)
+        frame = self._call_with_retries(key, function, schema, call)
+        # An empty answer about a day still in progress may fill later; only settled answers are kept.
+        if store_empty or not frame.empty:
+            self.store.put(key, frame, request={"function": function, "key": str(key)})
+        return frame
+
+    def _call_with_retries(self, key: RawKey, function: str, schema: str, call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        host = FUNCTION_HOSTS.get(function, "unknown")
+        for attempt in range(1, self.retry.max_attempts + 1):
+            self.stats.throttled_seconds += self.throttle.wait(host)
+            self.stats.network_calls += 1
+            try:
+                frame = call()
+            except ValueError as exc:
+                if "Length mismatch" in str(exc):
+                    raise UpstreamSchemaChanged(function, self.expected_columns.get(schema, ()), None,
+                                                str(exc)) from exc
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified right below
+                if not is_retryable(exc):
+                    raise
+                if attempt == self.retry.max_attempts:
+                    raise FetchFailed(function, key, attempt, exc) from exc
+                delay = self.retry.delay(attempt, self.rng)
+                self.stats.retries += 1
+                self.stats.backoff_seconds += delay
+                log.warning("akshare.%s for %s: %s: %s; retry %d/%d in %.1f s", function, key, type(exc).__name__,
+                            exc, attempt, self.retry.max_attempts - 1, delay)
+                self.clock.sleep(delay)
+                continue
+            if not isinstance(frame, pd.DataFrame):
+                raise UpstreamError(f"akshare.{function} for {key} returned {type(frame).__name__}, not a DataFrame")
+            return frame
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_columns(self, function: str, schema: str, frame: pd.DataFrame) -> None:
+        expected = self.expected_columns.get(schema)
+        if expected is None or (frame.empty and len(frame.columns) == 0):
+            return  # akshare's "no data" frame has no columns
+        received = [str(c) for c in frame.columns]
+        if received != list(expected):
+            raise UpstreamSchemaChanged(function, expected, received)
