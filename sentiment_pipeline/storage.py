@@ -18,7 +18,7 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: list) -> pl.DataFrame:
-    return pl.from_arrow(conn.execute(sql, params).fetch_arrow_table())
+    return pl.from_arrow(conn.execute(sql, params).to_arrow_table())
 
 
 def read_after(conn, table: str, day: dt.date, columns: list[str] | None = None) -> pl.DataFrame:

@@ -30,7 +30,7 @@ def run(defs, start, end, raise_on_error=True):
 
 def read(db, sql):
     with duckdb.connect(str(db), read_only=True) as conn:
-        return pl.from_arrow(conn.execute(sql).fetch_arrow_table())
+        return pl.from_arrow(conn.execute(sql).to_arrow_table())
 
 
 def snapshot(db):
@@ -201,4 +201,4 @@ def test_sql_contract_matches_the_written_tables(pipeline_env):
         for table, columns in documented.items():
             actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
             assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
-    assert len(documented) == 6
+    assert len(documented) == 17

@@ -110,3 +110,125 @@ CREATE TABLE sentiment.phase_daily (
     phase_name      VARCHAR,  -- e.g. '冰点低迷期'
     no_phase_reason VARCHAR   -- 'previous_day_missing', 'no_limit_up_previous_day', 'max_height_below_2'
 );
+
+-- ---------------------------------------------------------------------------------------- raw side datasets
+
+-- Published limit-up pools, kept every day (upstream keeps recent days only). Row key: (trade_date, pool, code).
+-- synthetic: derived from the simulated bars; tdx: THS CSVs when SENTIMENT_THS_DIR is set; akshare: East Money.
+CREATE TABLE raw.limit_up_pools (
+    trade_date      DATE,
+    pool            VARCHAR,  -- 'limit_up', 'previous' (yesterday's limit-ups, today), 'broken' or 'limit_down'
+    code            VARCHAR,
+    name            VARCHAR,
+    close           DOUBLE,
+    pct_change      DOUBLE,   -- fraction
+    amount          DOUBLE,   -- CNY
+    float_mcap      DOUBLE,   -- CNY
+    turnover_rate   DOUBLE,   -- fraction
+    sealed_amount   DOUBLE,   -- CNY on the limit bid at the close (封板资金 / 封单额)
+    first_seal_time VARCHAR,  -- 'HH:MM:SS'
+    last_seal_time  VARCHAR,  -- 'HH:MM:SS'; the 'previous' pool: yesterday's seal time
+    broken_count    INTEGER,  -- times the seal opened
+    streak          INTEGER,  -- the publisher's consecutive height ('previous': yesterday's); null when not stated
+    limit_up_stat   VARCHAR,  -- the publisher's boards-in-days text: '3/2' (East Money), '3天2板' (THS)
+    is_new_listing  BOOLEAN   -- the publisher flags a new listing (THS only)
+);
+
+-- Main-force (super-large + large orders) net inflow. Row key: (trade_date, code).
+CREATE TABLE raw.main_fund_flows (
+    trade_date      DATE,
+    code            VARCHAR,
+    main_net_inflow DOUBLE    -- CNY
+);
+
+-- Stock Connect (northbound) holdings; no rows after 2024-08-16 (HKEX stopped daily disclosure). Row key: (trade_date, code).
+CREATE TABLE raw.northbound_flows (
+    trade_date            DATE,
+    code                  VARCHAR,
+    holding_shares        DOUBLE,  -- shares held; null for synthetic
+    northbound_net_inflow DOUBLE   -- CNY; akshare: change in shares held × close
+);
+
+-- Attention: each source fills the components it has, the rest are null. Row key: (trade_date, code).
+CREATE TABLE raw.attention (
+    trade_date           DATE,
+    code                 VARCHAR,
+    browse_count         BIGINT,   -- synthetic
+    watchlist_adds       BIGINT,   -- synthetic
+    click_count          BIGINT,   -- synthetic
+    attention_index      DOUBLE,   -- akshare daily run: East Money 关注指数
+    hot_rank             INTEGER,  -- akshare: East Money popularity rank (1 = most watched)
+    new_follower_share   DOUBLE,   -- akshare backfill: 新晋粉丝, fraction
+    loyal_follower_share DOUBLE    -- akshare backfill: 铁杆粉丝, fraction
+);
+
+-- Index series; the whole market is index_code 'all_a' (akshare: CSI All Share 000985). Row key: (trade_date, index_code).
+CREATE TABLE raw.index_daily (
+    trade_date DATE,
+    index_code VARCHAR,  -- '000300', '000905', '000852', '932000', 'all_a' (synthetic also '000001')
+    index_name VARCHAR,
+    pre_close  DOUBLE,
+    close      DOUBLE,
+    amount     DOUBLE    -- CNY
+);
+
+-- Whole-market margin balance (融资融券余额), published the next morning. Row key: trade_date.
+CREATE TABLE raw.margin_balance (
+    trade_date     DATE,
+    margin_balance DOUBLE  -- CNY
+);
+
+-- CSI 300/500/1000/2000 members; one snapshot per effective date (akshare: from the first live run on).
+-- Row key: (index_code, code, effective_date). Unpartitioned: rewritten whole.
+CREATE TABLE raw.index_membership (
+    index_code     VARCHAR,  -- '000300', '000905', '000852', '932000'
+    code           VARCHAR,
+    effective_date DATE,     -- the date of the weights file the snapshot came from
+    weight         DOUBLE    -- fraction of the index; null for synthetic
+);
+
+-- SW level-1 classification history, named in the taxonomy of each start date. Row key: (code, start_date, taxonomy).
+CREATE TABLE raw.industry_history (
+    code          VARCHAR,
+    start_date    DATE,
+    industry_code VARCHAR,  -- level-1 code such as '480000'; null for synthetic
+    industry_name VARCHAR,  -- e.g. '化工' (sw2014) and '基础化工' (sw2021)
+    taxonomy      VARCHAR   -- 'sw2014' before 2021-07-30, 'sw2021' from then on
+);
+
+-- Concept board members as seen in each snapshot. Row key: (concept_name, code, snapshot_date).
+CREATE TABLE raw.concept_membership (
+    concept_name  VARCHAR,
+    code          VARCHAR,
+    snapshot_date DATE     -- synthetic: one snapshot dated 2019-01-02
+);
+
+-- ------------------------------------------------------------------------------------------------- quality
+
+-- Per day: the published limit-up pool against our flags and streaks. Row key: trade_date.
+-- Counts are null on days without a pool (pool_available false): nothing was compared.
+CREATE TABLE quality.limit_up_reconciliation (
+    trade_date         DATE,
+    pool_available     BOOLEAN,
+    pool_count         INTEGER,  -- stocks in the pool
+    ours_count         INTEGER,  -- stocks core.daily_bars flags as limit-up (every stock, ST included)
+    both_count         INTEGER,
+    only_ours_count    INTEGER,
+    only_pool_count    INTEGER,
+    found_share        DOUBLE,   -- both_count / pool_count
+    streak_compared    INTEGER,  -- found by both where the pool states a consecutive height
+    streak_agree_count INTEGER,
+    streak_agreement   DOUBLE,   -- streak_agree_count / streak_compared
+    disagreement_count INTEGER   -- rows in quality.limit_up_disagreements that day
+);
+
+-- Every disagreement with its reason. Row key: (trade_date, code, kind).
+CREATE TABLE quality.limit_up_disagreements (
+    trade_date  DATE,
+    code        VARCHAR,
+    kind        VARCHAR,  -- 'only_ours', 'only_pool' or 'streak'
+    our_streak  INTEGER,
+    pool_streak INTEGER,
+    reason      VARCHAR,  -- see README "Reconciliation" for the list and what each means
+    detail      VARCHAR   -- the prices or heights behind the reason
+);

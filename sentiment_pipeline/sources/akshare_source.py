@@ -40,6 +40,7 @@ from sentiment_pipeline.sources.base import (
     SECURITIES_SCHEMA,
     MarketSource,
     conform,
+    empty_frame,
 )
 from sentiment_pipeline.sources.fetch import Clock, Fetcher, RetryPolicy, StaleSnapshot, UpstreamError
 from sentiment_pipeline.sources.pools import POOL_SCHEMA, empty_pools
@@ -73,6 +74,11 @@ def akshare_api():
     return importlib.import_module("akshare")
 
 
+def make_clock() -> Clock:
+    """The clock of throttling and backoff; tests replace it with a fake that never sleeps."""
+    return Clock()
+
+
 def now_shanghai() -> dt.datetime:
     """The wall clock in Asia/Shanghai; tests replace it to pin the time of a snapshot."""
     return dt.datetime.now(SHANGHAI)
@@ -97,17 +103,6 @@ def snapshot_trade_date(now: dt.datetime, ready: dt.time) -> dt.date | None:
             return None
     earlier = [d for d in days if d < today]
     return earlier[-1] if earlier else None
-
-
-def require_snapshot_day(table: str, partition: dt.date, now: dt.datetime, ready: dt.time) -> None:
-    described = snapshot_trade_date(now, ready)
-    if described != partition:
-        what = ("a trading session still running" if described is None else f"trading day {described}")
-        raise StaleSnapshot(
-            f"{table} partition {partition}: a whole-market snapshot taken at {now:%Y-%m-%d %H:%M} Asia/Shanghai "
-            f"describes {what}, not {partition}; nothing was stored. Snapshots are only valid for the latest "
-            f"closed trading day after {ready:%H:%M}."
-        )
 
 
 def day_is_closed(day: dt.date, now: dt.datetime, ready: dt.time) -> bool:
@@ -150,7 +145,7 @@ def parse_spot(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
     """stock_zh_a_spot_em → raw quotes for `trade_date`; suspended stocks (no price or no volume) are dropped."""
     df = to_polars(frame)
     if df.is_empty():
-        return conform(pl.DataFrame(), RAW_QUOTE_SCHEMA)
+        return empty_frame(RAW_QUOTE_SCHEMA)
     out = df.select(
         trade_date=pl.lit(trade_date), code=code6("代码"), open=num("今开"), high=num("最高"), low=num("最低"),
         close=num("最新价"), pre_close=num("昨收"), volume=(num("成交量") * 100).round(0).cast(pl.Int64),
@@ -164,7 +159,7 @@ def parse_hist(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
     """stock_zh_a_hist (adjust='') per code → raw quotes. Reference close = 收盘 − 涨跌额 (ex-rights aware)."""
     parts = [to_polars(f).with_columns(_code=pl.lit(c)) for c, f in frames.items() if not f.empty]
     if not parts:
-        return conform(pl.DataFrame(), RAW_QUOTE_SCHEMA)
+        return empty_frame(RAW_QUOTE_SCHEMA)
     df = pl.concat(parts, how="diagonal_relaxed")
     out = df.select(
         trade_date=day("日期"), code=pl.col("_code"), open=num("开盘"), high=num("最高"), low=num("最低"),
@@ -199,7 +194,7 @@ def parse_securities(listed: dict[str, pd.DataFrame], delisted: dict[str, pd.Dat
             rows.append(df.select(code=code6("证券代码"), name=pl.col("证券简称").cast(pl.String),
                                   list_date=day("上市日期"), delist_date=day("终止上市日期")))
     if not rows:
-        return conform(pl.DataFrame(), SECURITIES_SCHEMA)
+        return empty_frame(SECURITIES_SCHEMA)
     df = pl.concat(rows, how="diagonal_relaxed").filter(pl.col("code").is_not_null())
     df = df.with_columns(exchange=exchange_of(pl.col("code")), board=board_of(pl.col("code")))
     # Only A-share stock codes (the SZSE list and delisting lists also carry B shares and funds).
@@ -250,7 +245,7 @@ def parse_pool(frame: pd.DataFrame, pool: str, trade_date: dt.date) -> pl.DataFr
 def parse_main_flow_snapshot(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
     df = to_polars(frame)
     if df.is_empty():
-        return conform(pl.DataFrame(), MAIN_FLOW_SCHEMA)
+        return empty_frame(MAIN_FLOW_SCHEMA)
     return conform(df.select(trade_date=pl.lit(trade_date), code=code6("代码"),
                              main_net_inflow=num("今日主力净流入-净额")), MAIN_FLOW_SCHEMA)
 
@@ -267,7 +262,7 @@ def parse_northbound(frames: dict[dt.date, pd.DataFrame]) -> pl.DataFrame:
                                  close=num("当日收盘价"))
              for f in frames.values() if not f.empty]
     if not parts:
-        return conform(pl.DataFrame(), NORTHBOUND_SCHEMA)
+        return empty_frame(NORTHBOUND_SCHEMA)
     df = pl.concat(parts).unique(["trade_date", "code"], keep="last").sort("code", "trade_date")
     df = df.with_columns(
         northbound_net_inflow=((pl.col("holding_shares") - pl.col("holding_shares").shift(1).over("code"))
@@ -279,7 +274,7 @@ def parse_northbound(frames: dict[dt.date, pd.DataFrame]) -> pl.DataFrame:
 def parse_attention_snapshot(frame: pd.DataFrame) -> pl.DataFrame:
     df = to_polars(frame)
     if df.is_empty():
-        return conform(pl.DataFrame(), ATTENTION_SCHEMA)
+        return empty_frame(ATTENTION_SCHEMA)
     return conform(df.select(trade_date=day("交易日"), code=code6("代码"), attention_index=num("关注指数"),
                              hot_rank=num("目前排名").cast(pl.Int32)), ATTENTION_SCHEMA)
 
@@ -303,7 +298,7 @@ def parse_industry_history(frame: pd.DataFrame) -> pl.DataFrame:
     """SW classification history → level-1 industry per stock and start date, named in its own taxonomy."""
     df = to_polars(frame)
     if df.is_empty():
-        return conform(pl.DataFrame(), INDUSTRY_HISTORY_SCHEMA)
+        return empty_frame(INDUSTRY_HISTORY_SCHEMA)
     prefix = pl.col("industry_code").cast(pl.String).str.slice(0, 2)
     old = {k: v[0] for k, v in SW_L1_BY_PREFIX.items() if v[0]}
     new = {k: v[1] for k, v in SW_L1_BY_PREFIX.items() if v[1]}
@@ -336,7 +331,7 @@ def parse_index_daily(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
 def parse_margin(frame: pd.DataFrame) -> pl.DataFrame:
     df = to_polars(frame)
     if df.is_empty():
-        return conform(pl.DataFrame(), MARGIN_SCHEMA)
+        return empty_frame(MARGIN_SCHEMA)
     # East Money's whole-market margin account figures are in 亿元.
     return conform(df.select(trade_date=day("日期"),
                              margin_balance=(num("融资余额") + num("融券余额").fill_null(0)) * 1e8), MARGIN_SCHEMA)
@@ -380,7 +375,7 @@ class AkshareSource(MarketSource):
         return self._fetcher
 
     def clock(self) -> Clock:
-        return Clock()
+        return make_clock()
 
     def fetch_report(self) -> dict:
         return self.fetcher().stats.as_metadata() if self._fetcher is not None else {}
@@ -388,35 +383,42 @@ class AkshareSource(MarketSource):
     def _ready(self) -> dt.time:
         return dt.time.fromisoformat(self.snapshot_ready)
 
-    def _call(self, key: RawKey, function: str, store_empty: bool = True, **kwargs) -> pd.DataFrame:
+    def _call(self, key: RawKey, function: str, store_empty: bool = True, accept=None, **kwargs) -> pd.DataFrame:
         api = akshare_api()
         call: Callable[[], pd.DataFrame] = lambda: getattr(api, function)(**kwargs)  # noqa: E731
-        return self.fetcher().fetch(key, function, call, schema=schema_key(function, kwargs), store_empty=store_empty)
+        return self.fetcher().fetch(key, function, call, schema=schema_key(function, kwargs), store_empty=store_empty,
+                                    accept=accept)
 
     def _as_of(self) -> dt.date:
         return now_shanghai().date()
 
-    def _reference(self, function: str, symbol: str | None = None, max_age_days: int = 0, **kwargs) -> pd.DataFrame:
+    def _reference(self, function: str, key_symbol: str | None = None, /, max_age_days: int = 0,
+                   **kwargs) -> pd.DataFrame:
         """A "now" reference response: today's stored copy (or the newest in replay), else fetched."""
         store = self.fetcher().store
         today = self._as_of()
-        key = store.latest_as_of(function, symbol, today)
+        key = store.latest_as_of(function, key_symbol, today)
         fresh_enough = key is not None and (today - key.as_of).days <= max_age_days
         if key is None or (not fresh_enough and self.mode == "live"):
-            key = RawKey(function, as_of=today, symbol=symbol)
-        return self._call(key, function, store_empty=False, **kwargs)
+            key = RawKey(function, as_of=today, symbol=key_symbol)
+        return self._call(key, function, **kwargs)
 
     def _snapshot_day(self) -> dt.date | None:
         return snapshot_trade_date(now_shanghai(), self._ready())
 
-    def _stored_or_snapshot(self, function: str, d: dt.date, table: str, **kwargs) -> pd.DataFrame | None:
-        """The day's stored snapshot, a fresh one when `d` is the day a snapshot now describes, else None."""
+    def _stored_or_snapshot(self, function: str, d: dt.date, table: str, accept=None,
+                            **kwargs) -> pd.DataFrame | None:
+        """The day's stored snapshot, a fresh one when `d` is the day a snapshot now describes, else None
+        (the caller then falls back to per-stock history). A day not yet over is refused."""
         key = RawKey(function, trade_date=d)
         if self.fetcher().store.has(key):
             return self._call(key, function, **kwargs)
+        now = now_shanghai()
+        if self.mode == "live" and not day_is_closed(d, now, self._ready()):
+            raise StaleSnapshot(f"{table} partition {d}: the trading day is not over at {now:%Y-%m-%d %H:%M} "
+                                f"Asia/Shanghai (final after {self.snapshot_ready}); nothing was stored")
         if self.mode == "live" and self._snapshot_day() == d:
-            require_snapshot_day(table, d, now_shanghai(), self._ready())
-            return self._call(key, function, store_empty=False, **kwargs)
+            return self._call(key, function, store_empty=False, accept=accept, **kwargs)
         return None
 
     # -- reference data
@@ -447,16 +449,16 @@ class AkshareSource(MarketSource):
         days = calendar.trading_days_between(start, end)
         frames, history_days = [], []
         for d in days:
-            snap = self._stored_or_snapshot("stock_zh_a_spot_em", d, "raw.daily_quotes")
+            snap = self._stored_or_snapshot("stock_zh_a_spot_em", d, "raw.daily_quotes",
+                                            accept=lambda frame, d=d: self._verify_against_pool(frame, d))
             if snap is None:
                 history_days.append(d)
                 continue
-            self._verify_against_pool(snap, d)
             frames.append(parse_spot(snap, d))
         if history_days:
             frames.append(self._history_quotes(history_days[0], history_days[-1]).filter(
                 pl.col("trade_date").is_in(history_days)))
-        return pl.concat(frames) if frames else conform(pl.DataFrame(), RAW_QUOTE_SCHEMA)
+        return pl.concat(frames) if frames else empty_frame(RAW_QUOTE_SCHEMA)
 
     def _verify_against_pool(self, snapshot: pd.DataFrame, d: dt.date) -> None:
         """A snapshot that repeats an older day disagrees with the dated limit-up pool of `d`: reject it."""
@@ -480,17 +482,22 @@ class AkshareSource(MarketSource):
                                                 end_date=f"{end:%Y%m%d}", adjust="")
         return parse_hist(frames).filter(pl.col("trade_date").is_between(start, end))
 
-    def _range_response(self, function: str, symbol: str, start: dt.date, end: dt.date, **kwargs) -> pd.DataFrame:
+    def _range_response(self, function: str, key_symbol: str, start: dt.date, end: dt.date, /,
+                        **kwargs) -> pd.DataFrame:
         store = self.fetcher().store
-        key = store.covering(function, symbol, start, end) or RawKey(function, start=start, end=end, symbol=symbol)
+        key = store.covering(function, key_symbol, start, end) or RawKey(function, start=start, end=end,
+                                                                          symbol=key_symbol)
         closed = day_is_closed(end, now_shanghai(), self._ready())
         return self._call(key, function, store_empty=closed, **kwargs)
 
     def _pool_response(self, pool: str, d: dt.date) -> pd.DataFrame:
         function = POOL_FUNCTIONS[pool]
         key = RawKey(function, trade_date=d)
+        store = self.fetcher().store
         now = now_shanghai()
-        if self.fetcher().store.has(key) or self.mode == "replay":
+        if store.has(key) or self.mode == "replay":
+            if not store.has(key) and pool in ("broken", "limit_down"):
+                return pd.DataFrame()  # never kept: upstream refuses these pools beyond 30 days
             return self._call(key, function, date=f"{d:%Y%m%d}")
         if not day_is_closed(d, now, self._ready()):
             raise StaleSnapshot(f"raw.limit_up_pools partition {d}: the trading day is not over "
@@ -502,8 +509,9 @@ class AkshareSource(MarketSource):
         except TypeError:
             if pool != "limit_down":
                 raise
-            # stock_zt_pool_dtgc_em has no check for an empty answer and fails inside akshare.
+            # stock_zt_pool_dtgc_em fails inside akshare on an empty answer: keep it as akshare's "no data".
             log.info("stock_zt_pool_dtgc_em %s: no limit-down pool (empty upstream answer)", d)
+            store.put(key, pd.DataFrame(), request={"function": function, "note": "TypeError inside akshare"})
             return pd.DataFrame()
 
     def limit_up_pools(self, start: dt.date, end: dt.date) -> pl.DataFrame:
@@ -528,12 +536,12 @@ class AkshareSource(MarketSource):
                                                market=exchange_market(code))
                          for code in self._codes_between(history_days[0], history_days[-1])}
             frames.append(parse_main_flow_history(responses).filter(pl.col("trade_date").is_in(history_days)))
-        return pl.concat(frames) if frames else conform(pl.DataFrame(), MAIN_FLOW_SCHEMA)
+        return pl.concat(frames) if frames else empty_frame(MAIN_FLOW_SCHEMA)
 
     def northbound_flows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         days = [d for d in calendar.trading_days_between(start, end) if d <= NORTHBOUND_LAST_DAY]
         if not days:
-            return conform(pl.DataFrame(), NORTHBOUND_SCHEMA)  # HKEX stopped daily disclosure: absent by design
+            return empty_frame(NORTHBOUND_SCHEMA)  # HKEX stopped daily disclosure: absent by design
         previous = dict(calendar.previous_day_links().iter_rows()).get(days[0])
         wanted = ([previous] if previous else []) + days
         responses = {}
@@ -548,23 +556,19 @@ class AkshareSource(MarketSource):
         days = calendar.trading_days_between(start, end)
         frames, history_days = [], []
         for d in days:
-            snap = self._stored_or_snapshot("stock_comment_em", d, "raw.attention")
+            snap = self._stored_or_snapshot("stock_comment_em", d, "raw.attention",
+                                            accept=lambda frame, d=d: require_stamped_day(frame, d))
             if snap is None:
                 history_days.append(d)
                 continue
-            parsed = parse_attention_snapshot(snap)
-            stamped = parsed["trade_date"].drop_nulls().unique().to_list()
-            if stamped != [d]:
-                raise StaleSnapshot(f"raw.attention partition {d}: stock_comment_em carries 交易日 {stamped}, "
-                                    f"not {d}")
-            frames.append(parsed)
+            frames.append(parse_attention_snapshot(snap))
         if history_days:
             # Hot-rank history (about a year) stands in for the whole-market attention index in a backfill.
             responses = {code: self._reference("stock_hot_rank_detail_em", code,
                                                symbol=f"{exchange_of_code(code)}{code}")
                          for code in self._codes_between(history_days[0], history_days[-1])}
             frames.append(parse_hot_rank_history(responses).filter(pl.col("trade_date").is_in(history_days)))
-        return pl.concat(frames, how="diagonal_relaxed") if frames else conform(pl.DataFrame(), ATTENTION_SCHEMA)
+        return pl.concat(frames, how="diagonal_relaxed") if frames else empty_frame(ATTENTION_SCHEMA)
 
     def index_membership(self) -> pl.DataFrame:
         store = self.fetcher().store
@@ -591,9 +595,9 @@ class AkshareSource(MarketSource):
             key = store.latest_as_of("stock_board_concept_cons_em", board, self._as_of())
             if key is None or (self.mode == "live" and (self._as_of() - key.as_of).days > self.concept_refresh_days):
                 key = RawKey("stock_board_concept_cons_em", as_of=self._as_of(), symbol=board)
-            frame = self._call(key, "stock_board_concept_cons_em", store_empty=False, symbol=board)
+            frame = self._call(key, "stock_board_concept_cons_em", symbol=board)
             parts.append(parse_concepts({board: frame}, names, key.as_of))
-        return pl.concat(parts) if parts else conform(pl.DataFrame(), CONCEPT_MEMBERSHIP_SCHEMA)
+        return pl.concat(parts) if parts else empty_frame(CONCEPT_MEMBERSHIP_SCHEMA)
 
     def index_daily(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         frames = {s: self._range_response("stock_zh_index_hist_csindex", s, start, end, symbol=s,
@@ -611,6 +615,14 @@ class AkshareSource(MarketSource):
             frame = self._call(RawKey("stock_margin_account_info", as_of=self._as_of()),
                                "stock_margin_account_info", store_empty=False)
         return parse_margin(frame).filter(pl.col("trade_date").is_between(start, end))
+
+
+def require_stamped_day(frame: pd.DataFrame, d: dt.date) -> None:
+    """stock_comment_em carries its own 交易日: it must be the partition's day."""
+    stamped = parse_attention_snapshot(frame)["trade_date"].drop_nulls().unique().sort().to_list()
+    if stamped != [d]:
+        raise StaleSnapshot(f"raw.attention partition {d}: stock_comment_em is stamped 交易日 "
+                            f"{', '.join(map(str, stamped)) or 'none'}, not {d}; it was not stored")
 
 
 def schema_key(function: str, kwargs: dict) -> str:

@@ -68,8 +68,15 @@ SECURITIES_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """No rows, the contract's columns."""
+    return pl.DataFrame(schema=schema)
+
+
 def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Select the contract's columns in order, adding missing ones as null and casting the rest."""
+    if df.width == 0:
+        return empty_frame(schema)  # selecting literals from a frame without columns would make one row
     return df.select(
         (pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c)) for c, t in schema.items()
     )

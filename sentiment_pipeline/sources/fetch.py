@@ -54,8 +54,9 @@ FUNCTION_HOSTS = {
 DEFAULT_HOST_RATES = {host: (0.5 if host.endswith("eastmoney.com") else 1.0) for host in set(FUNCTION_HOSTS.values())}
 
 # What a network failure or a ban looks like from inside akshare (requests wraps most of these).
+# Status codes only in requests' own wording, so an error that merely mentions a code such as 600403 is not a ban.
 RETRYABLE_MESSAGES = ("RemoteDisconnected", "Connection aborted", "Max retries exceeded", "timed out",
-                      "429", "403", "Too Many Requests", "Read timed out")
+                      "403 Client Error", "429 Client Error", "Too Many Requests")
 
 
 class UpstreamError(RuntimeError):
@@ -182,10 +183,12 @@ class Fetcher:
         self.stats = FetchStats()
 
     def fetch(self, key: RawKey, function: str, call: Callable[[], pd.DataFrame], *,
-              schema: str | None = None, store_empty: bool = True) -> pd.DataFrame:
+              schema: str | None = None, store_empty: bool = True,
+              accept: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
         """The response for `key`: from the store, else from `call()` (then stored as received).
 
         `schema` names the pinned column list (akshare_schema.UPSTREAM_COLUMNS) when it depends on an argument.
+        `accept` may raise to reject a fresh response (e.g. a snapshot of the wrong day) before it is stored.
         """
         schema = schema or function
         stored = self.store.get(key)
@@ -196,12 +199,16 @@ class Fetcher:
         if self.replay:
             raise RawResponseMissing(key, self.store)
         frame = self._call_with_retries(key, function, schema, call)
+        self._check_columns(function, schema, frame)
+        if accept is not None:
+            accept(frame)
         # An empty answer about a day still in progress may fill later; only settled answers are kept.
         if store_empty or not frame.empty:
             self.store.put(key, frame, request={"function": function, "key": str(key)})
         return frame
 
-    def _call_with_retries(self, key: RawKey, function: str, schema: str, call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    def _call_with_retries(self, key: RawKey, function: str, schema: str,
+                           call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         host = FUNCTION_HOSTS.get(function, "unknown")
         for attempt in range(1, self.retry.max_attempts + 1):
             self.stats.throttled_seconds += self.throttle.wait(host)
