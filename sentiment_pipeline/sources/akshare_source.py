@@ -42,7 +42,7 @@ from sentiment_pipeline.sources.base import (
     conform,
     empty_frame,
 )
-from sentiment_pipeline.sources.fetch import Clock, Fetcher, RetryPolicy, StaleSnapshot, UpstreamError
+from sentiment_pipeline.sources.fetch import Clock, Fetcher, FetchStats, RetryPolicy, StaleSnapshot, UpstreamError
 from sentiment_pipeline.sources.pools import POOL_SCHEMA, empty_pools
 from sentiment_pipeline.sources.raw_store import RawKey, RawStore
 
@@ -275,8 +275,9 @@ def parse_attention_snapshot(frame: pd.DataFrame) -> pl.DataFrame:
     df = to_polars(frame)
     if df.is_empty():
         return empty_frame(ATTENTION_SCHEMA)
-    return conform(df.select(trade_date=day("交易日"), code=code6("代码"), attention_index=num("关注指数"),
-                             hot_rank=num("目前排名").cast(pl.Int32)), ATTENTION_SCHEMA)
+    # 目前排名 ranks the 千股千评 composite score, not attention: only 关注指数 is kept.
+    return conform(df.select(trade_date=day("交易日"), code=code6("代码"), attention_index=num("关注指数")),
+                   ATTENTION_SCHEMA)
 
 
 def parse_hot_rank_history(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
@@ -378,7 +379,12 @@ class AkshareSource(MarketSource):
         return make_clock()
 
     def fetch_report(self) -> dict:
-        return self.fetcher().stats.as_metadata() if self._fetcher is not None else {}
+        """Counters since the last report, so each asset's metadata shows its own requests."""
+        if self._fetcher is None:
+            return {}
+        report = self._fetcher.stats.as_metadata()
+        self._fetcher.stats = FetchStats()
+        return report
 
     def _ready(self) -> dt.time:
         return dt.time.fromisoformat(self.snapshot_ready)
