@@ -7,7 +7,7 @@ pool does not list), `only_pool` (the pool lists a stock we do not flag) and
 states a consecutive height). Reasons, checked in this order:
 
 only_ours   st · new_listing · history_start · board_not_in_pool · absent_from_pool
-only_pool   missing_bar · st · new_listing · price_mismatch · reference_close
+only_pool   missing_bar · st (ours or the pool's name) · new_listing · price_mismatch · reference_close
 streak      new_listing · suspension · history_start · previous_day_not_in_pool · st · streak_definition
 """
 
@@ -56,7 +56,9 @@ def reconcile_limit_ups(bars: pl.DataFrame, ladder: pl.DataFrame, pools: pl.Data
     `bars`: core.daily_bars rows of `days`. `ladder`: sentiment.limit_ladder rows of `days` and some trading
     days before (for runs and suspensions). `pools`: raw.limit_up_pools rows of `days` and the day before.
     """
-    pool = pools.filter(pl.col("pool") == "limit_up").select("trade_date", "code", "close", pool_streak="streak")
+    pool = pools.filter(pl.col("pool") == "limit_up").select(
+        "trade_date", "code", "close", pool_streak="streak",
+        pool_says_st=pl.col("name").str.contains("ST").fill_null(False))
     covered = pool.filter(pl.col("trade_date").is_in(days))["trade_date"].unique()
     links = calendar.previous_day_links()
     runs = run_starts(ladder).filter(pl.col("trade_date").is_in(days))
@@ -64,15 +66,17 @@ def reconcile_limit_ups(bars: pl.DataFrame, ladder: pl.DataFrame, pools: pl.Data
             .join(runs, on=["trade_date", "code"], how="left"))
     flagged = ours.filter("is_limit_up")
     today_pool = pool.filter(pl.col("trade_date").is_in(covered.implode()))
-    pool_boards = set(today_pool.with_columns(board=_board()).get_column("board").drop_nulls().unique().to_list())
+    # Boards the publisher covered that day (THS lists almost no BSE stocks).
+    pool_boards = today_pool.select("trade_date", board=_board()).unique().with_columns(board_in_pool=pl.lit(True))
 
-    only_ours = flagged.join(today_pool, on=["trade_date", "code"], how="anti").with_columns(
+    only_ours = flagged.join(today_pool, on=["trade_date", "code"], how="anti").join(
+        pool_boards, on=["trade_date", "board"], how="left").with_columns(
         kind=pl.lit("only_ours"), our_streak=pl.col("streak"), pool_streak=pl.lit(None, pl.Int32),
         reason=pl.when(pl.col("is_st").fill_null(False)).then(pl.lit("st"))
         .when(pl.col("in_opening_run").fill_null(False) | (pl.col("listing_age") <= NEW_LISTING_DAYS))
         .then(pl.lit("new_listing"))
         .when(_run_predates_history()).then(pl.lit("history_start"))
-        .when(~pl.col("board").is_in(list(pool_boards))).then(pl.lit("board_not_in_pool"))
+        .when(pl.col("board_in_pool").is_null()).then(pl.lit("board_not_in_pool"))
         .otherwise(pl.lit("absent_from_pool")),
         detail=pl.format("closes at {} = our limit price from reference close {}", pl.col("close"),
                          pl.col("pre_close")),
@@ -82,7 +86,7 @@ def reconcile_limit_ups(bars: pl.DataFrame, ladder: pl.DataFrame, pools: pl.Data
     only_pool = pool_side.filter(~pl.col("is_limit_up").fill_null(False)).with_columns(
         kind=pl.lit("only_pool"), our_streak=pl.lit(None, pl.Int32),
         reason=pl.when(pl.col("close_ours").is_null()).then(pl.lit("missing_bar"))
-        .when(pl.col("is_st").fill_null(False)).then(pl.lit("st"))
+        .when(pl.col("is_st").fill_null(False) | pl.col("pool_says_st")).then(pl.lit("st"))
         .when((pl.col("listing_age") <= NEW_LISTING_DAYS) | pl.col("limit_up_price").is_null())
         .then(pl.lit("new_listing"))
         .when((pl.col("close") - pl.col("close_ours")).abs() > PRICE_TOLERANCE).then(pl.lit("price_mismatch"))
@@ -103,6 +107,8 @@ def reconcile_limit_ups(bars: pl.DataFrame, ladder: pl.DataFrame, pools: pl.Data
         reason=pl.when(pl.col("listing_age") <= pl.max_horizontal("streak", "pool_streak") + 1)
         .then(pl.lit("new_listing"))
         .when(pl.col("day_no") - pl.col("run_start_day_no") + 1 > pl.col("streak")).then(pl.lit("suspension"))
+        # No bar in the whole lookback before today, yet a run: it spans a long suspension.
+        .when((pl.col("first_row_day_no") == pl.col("day_no")) & (pl.col("streak") > 1)).then(pl.lit("suspension"))
         .when((pl.col("pool_streak") > pl.col("streak")) & _run_predates_history()).then(pl.lit("history_start"))
         .when((pl.col("pool_streak") < pl.col("streak")) & pl.col("prev_trade_date").is_in(prev_covered.implode())
               & pl.col("in_prev_pool").is_null())

@@ -80,12 +80,15 @@ def fund_flow_history(stock, market):
 
 
 def northbound(symbol, start_date, end_date):
+    """600001: 1,000 shares = 1.0% on 05-31, +100 shares a day; on 06-05 a 10-for-10 bonus issue doubles the
+    shares held (2,400) while the share of the company rises only as much as 100 bought shares would."""
     assert symbol == "北向持股" and start_date == end_date
     d = dt.datetime.strptime(start_date, "%Y%m%d").date()
-    held = {dt.date(2024, 5, 31): 1000.0, **{day: 1000.0 + 100 * (i + 1) for i, day in enumerate(HISTORY_DAYS)},
-            SNAPSHOT_DAY: 1500.0}[d]
+    held, pct = {dt.date(2024, 5, 31): (1000.0, 1.0), HISTORY_DAYS[0]: (1100.0, 1.1), HISTORY_DAYS[1]: (1200.0, 1.2),
+                 HISTORY_DAYS[2]: (2600.0, 1.3), SNAPSHOT_DAY: (2800.0, 1.4)}[d]
     return upstream_frame("stock_hsgt_stock_statistics_em", [
-        {"持股日期": d, "股票代码": "600001", "股票简称": "浦一", "当日收盘价": 10.0, "持股数量": held}])
+        {"持股日期": d, "股票代码": "600001", "股票简称": "浦一", "当日收盘价": 10.0, "持股数量": held,
+         "持股数量占发行股百分比": pct}])
 
 
 def comment(day=SNAPSHOT_DAY):
@@ -121,8 +124,10 @@ def responses(spot_frame=None, comment_frame=None):
         "stock_zt_pool_zbgc_em": empty_frame(),
         "stock_zt_pool_dtgc_em": TypeError("'NoneType' object is not subscriptable"),  # akshare on an empty pool
         "stock_individual_fund_flow_rank": upstream_frame("stock_individual_fund_flow_rank:今日", [
-            {"序号": 1, "代码": "600001", "今日主力净流入-净额": "1.5e6"},
-            {"序号": 2, "代码": "000002", "今日主力净流入-净额": "-"}], raw_strings=True),
+            {"序号": 1, "代码": "600001", "最新价": "13.31", "今日主力净流入-净额": "1.5e6"},
+            {"序号": 2, "代码": "000002", "最新价": "5.25", "今日主力净流入-净额": "-"},
+            {"序号": 3, "代码": "200002", "最新价": "3.10", "今日主力净流入-净额": "1.0"}],  # a B share: dropped
+            raw_strings=True),
         "stock_individual_fund_flow": fund_flow_history,
         "stock_hsgt_stock_statistics_em": northbound,
         "stock_comment_em": comment_frame if comment_frame is not None else comment(),
@@ -231,7 +236,9 @@ def test_margin_is_converted_from_yi_to_yuan():
 def test_northbound_net_inflow_is_change_in_holdings_times_close():
     frames = {d: northbound("北向持股", f"{d:%Y%m%d}", f"{d:%Y%m%d}") for d in [dt.date(2024, 5, 31), *HISTORY_DAYS]}
     df = ak.parse_northbound(frames)
-    assert df["northbound_net_inflow"].to_list() == [None, 1000.0, 1000.0, 1000.0]
+    # 0.1 point of the company bought a day; on 06-05 that is 200 post-bonus shares, not the 1,400 added
+    assert [None if v is None else round(v, 6) for v in df["northbound_net_inflow"].to_list()] == [
+        None, 1000.0, 1000.0, 2000.0]
 
 
 # ------------------------------------------------------------------------------------------------ the source
@@ -263,7 +270,7 @@ def test_every_dataset_parses_from_the_fakes(live):
     assert flows.filter(pl.col("trade_date") == SNAPSHOT_DAY)["main_net_inflow"].to_list() == [None, 1.5e6]
     assert flows.filter(pl.col("code") == "600001")["main_net_inflow"].to_list()[:3] == [1e5, 2e5, 3e5]
     north = source.northbound_flows(HISTORY_DAYS[0], SNAPSHOT_DAY)
-    assert north["northbound_net_inflow"].to_list() == [1000.0, 1000.0, 1000.0, 2000.0]
+    assert [round(v, 6) for v in north["northbound_net_inflow"].to_list()] == [1000.0, 1000.0, 2000.0, 2000.0]
     att = source.attention(HISTORY_DAYS[0], SNAPSHOT_DAY)
     assert att.filter(pl.col("trade_date") == SNAPSHOT_DAY)["attention_index"].sort().to_list() == [40.0, 88.5]
     assert att.filter(pl.col("trade_date") < SNAPSHOT_DAY)["hot_rank"].null_count() == 0

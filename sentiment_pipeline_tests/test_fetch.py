@@ -319,7 +319,7 @@ def test_gives_up_after_max_attempts_with_fetch_failed(make_fetcher, clock, stor
 @pytest.mark.parametrize("error", [
     KeyError("diff"),
     ValueError("could not convert string to float: '-'"),
-    TypeError("'NoneType' object is not subscriptable"),
+    TypeError("unsupported operand type(s) for +: 'int' and 'str'"),
 ], ids=["KeyError", "ValueError", "TypeError"])
 def test_non_retryable_errors_propagate_after_one_call(make_fetcher, clock, store, error):
     call = Script(error, spot_frame())
@@ -730,3 +730,33 @@ def test_raw_key_without_a_date_is_rejected():
         RawKey("stock_zh_a_hist", start=dt.date(2024, 1, 1), symbol="000001").relative_path()
     with pytest.raises(ValueError):
         RawKey("stock_zh_a_hist").relative_path()
+
+
+def test_a_ban_page_where_json_was_expected_is_retried(make_fetcher, store):
+    """East Money functions call .json() without raise_for_status: a 403 HTML page surfaces as JSONDecodeError."""
+    ban = requests.exceptions.JSONDecodeError("Expecting value", "<html>403 Forbidden</html>", 0)
+    call = Script(ban, hist_frame("600000"))
+    fetcher = make_fetcher()
+    key = RawKey("stock_zh_a_hist", start=DAY, end=DAY, symbol="600000")
+    assert len(fetcher.fetch(key, "stock_zh_a_hist", call)) == 2
+    assert call.calls == 2 and fetcher.stats.retries == 1 and store.has(key)
+
+
+@pytest.mark.parametrize("error", [
+    ValueError("Length mismatch: Expected axis has 0 elements, new values have 3 elements"),  # empty hot-rank answer
+    TypeError("'NoneType' object is not subscriptable"),  # null `data` field (fund flow, hsgt on an HK holiday)
+])
+def test_akshare_failing_on_an_empty_answer_is_no_data_and_kept(make_fetcher, store, error):
+    call = Script(error)
+    fetcher = make_fetcher()
+    key = RawKey("stock_hot_rank_detail_em", as_of=DAY, symbol="SZ000001")
+    frame = fetcher.fetch(key, "stock_hot_rank_detail_em", call)
+    assert frame.empty and len(frame.columns) == 0 and call.calls == 1 and fetcher.stats.retries == 0
+    assert store.has(key)  # a replay of the same day finds the same "no data"
+
+
+def test_keep_can_decline_to_store_an_incomplete_answer(make_fetcher, store):
+    fetcher = make_fetcher()
+    key = RawKey("stock_zh_a_hist", start=DAY, end=DAY, symbol="600000")
+    frame = fetcher.fetch(key, "stock_zh_a_hist", Script(hist_frame("600000")), keep=lambda f: len(f) > 5)
+    assert len(frame) == 2 and not store.has(key)

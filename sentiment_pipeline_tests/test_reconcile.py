@@ -15,8 +15,8 @@ def bar(day, code, close, pre_close, limit, is_limit_up, listing_age=500, is_st=
             "close": close, "pre_close": pre_close, "limit_up_price": limit, "is_limit_up": is_limit_up}
 
 
-def pool_row(day, code, close, streak):
-    return {"trade_date": day, "pool": "limit_up", "code": code, "close": close, "streak": streak}
+def pool_row(day, code, close, streak, name="x"):
+    return {"trade_date": day, "pool": "limit_up", "code": code, "close": close, "streak": streak, "name": name}
 
 
 def frames(bars, ladder, pool):
@@ -41,17 +41,21 @@ def test_each_kind_of_disagreement_gets_its_reason():
         bar(day, "600007", 11.0, 9.5, 10.45, False),  # pool only: same close, our reference close gives 10.45
         bar(day, "600009", 11.0, 10.0, 11.0, True),  # streak: a suspension inside our run
         bar(day, "600010", 11.0, 10.0, 11.0, True),  # streak: the pool missed the previous day
+        bar(day, "600011", 5.25, 5.0, 5.5, False),  # pool only: *ST by the pool's name, our source had no flag
+        bar(day, "600012", 11.0, 10.0, 11.0, True),  # streak: suspended through the whole lookback
     ]
     ladder = [
         (day, "600001", 1, False), (day, "600002", 1, False), (day, "600003", 1, True), (day, "830001", 1, False),
         (day, "600005", 1, False), (day, "600006", 0, False), (day, "600007", 0, False),
         (D[2], "830001", 0, False), (D[2], "600005", 0, False),  # history before their runs
         (D[0], "600009", 1, False), (D[1], "600009", 2, False), (day, "600009", 3, False),  # no bar on D[2]
-        (D[2], "600010", 1, False), (day, "600010", 2, False),
+        (D[2], "600010", 1, False), (day, "600010", 2, False), (day, "600011", 0, False), (day, "600012", 3, False),
     ]
     pool = [pool_row(day, c, close, s) for c, close, s in [
         ("600001", 11.0, 1), ("600006", 11.0, 1), ("600007", 11.0, 1), ("600008", 12.0, 1), ("600009", 11.0, 1),
-        ("600010", 11.0, 1)]] + [pool_row(D[2], "600099", 8.0, 1)]  # D[2] has a pool without 600010
+        ("600010", 11.0, 1), ("600012", 11.0, 1)]] + [
+        pool_row(day, "600011", 5.25, 1, name="*ST十一"),
+        pool_row(D[2], "600099", 8.0, 1)]  # D[2] has a pool without 600010
     daily, details = reconcile_limit_ups(*frames(bars, ladder, pool), [day])
     reasons = {(r["code"], r["kind"]): r["reason"] for r in details.iter_rows(named=True)}
     assert reasons == {
@@ -59,12 +63,13 @@ def test_each_kind_of_disagreement_gets_its_reason():
         ("830001", "only_ours"): "board_not_in_pool", ("600005", "only_ours"): "absent_from_pool",
         ("600006", "only_pool"): "price_mismatch", ("600007", "only_pool"): "reference_close",
         ("600008", "only_pool"): "missing_bar", ("600009", "streak"): "suspension",
-        ("600010", "streak"): "previous_day_not_in_pool",
+        ("600010", "streak"): "previous_day_not_in_pool", ("600011", "only_pool"): "st",
+        ("600012", "streak"): "suspension",
     }
     row = daily.row(0, named=True)
     assert (row["pool_count"], row["ours_count"], row["both_count"], row["only_ours_count"],
-            row["only_pool_count"], row["streak_compared"], row["streak_agree_count"]) == (6, 7, 3, 4, 3, 3, 1)
-    assert row["found_share"] == 0.5 and row["disagreement_count"] == 9
+            row["only_pool_count"], row["streak_compared"], row["streak_agree_count"]) == (8, 8, 4, 4, 4, 4, 1)
+    assert row["found_share"] == 0.5 and row["disagreement_count"] == 11
 
 
 def test_days_without_a_pool_are_not_compared():
@@ -76,6 +81,16 @@ def test_days_without_a_pool_are_not_compared():
     assert details.is_empty()
     assert summarize(daily) == {"days_compared": 1, "pool_limit_ups": 1, "found_by_both": 1, "only_ours": 0,
                                 "only_pool": 0, "found_share": 1.0, "streaks_compared": 1, "streak_agreement": 1.0}
+
+
+def test_board_coverage_is_judged_per_day():
+    """A BSE limit-up is `board_not_in_pool` only on a day the pool lists no BSE stock."""
+    bars = [bar(d, "830001", 13.0, 10.0, 13.0, True, board="bse") for d in D[2:]]
+    ladder = [(D[1], "830001", 0, False), (D[2], "830001", 1, False), (D[3], "830001", 1, False)]
+    pool = [pool_row(D[2], "600001", 11.0, 1), pool_row(D[3], "830002", 13.0, 1)]
+    _, details = reconcile_limit_ups(*frames(bars, ladder, pool), D[2:])
+    ours = details.filter(pl.col("kind") == "only_ours")
+    assert ours.select("trade_date", "reason").rows() == [(D[2], "board_not_in_pool"), (D[3], "absent_from_pool")]
 
 
 def test_a_run_older_than_the_loaded_history_is_history_start():

@@ -141,6 +141,14 @@ def code6(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.String).str.extract(r"(\d{6})$", 1)
 
 
+# A-share stock codes (SSE main/STAR, SZSE main/ChiNext, BSE); B shares (200xxx, 900xxx) and funds are not.
+A_SHARE_CODE = r"^(60|68|00|30|43|83|87|92)\d{4}$"
+
+
+def a_shares(df: pl.DataFrame) -> pl.DataFrame:
+    return df.filter(pl.col("code").str.contains(A_SHARE_CODE))
+
+
 def parse_spot(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
     """stock_zh_a_spot_em → raw quotes for `trade_date`; suspended stocks (no price or no volume) are dropped."""
     df = to_polars(frame)
@@ -152,7 +160,7 @@ def parse_spot(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
         amount=num("成交额"), turnover_rate=num("换手率") / 100, float_mcap=num("流通市值"),
         is_st=pl.col("名称").cast(pl.String).str.contains("ST"),
     )
-    return conform(out.filter(pl.col("close").is_not_null() & (pl.col("volume") > 0)), RAW_QUOTE_SCHEMA)
+    return conform(a_shares(out).filter(pl.col("close").is_not_null() & (pl.col("volume") > 0)), RAW_QUOTE_SCHEMA)
 
 
 def parse_hist(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
@@ -197,8 +205,8 @@ def parse_securities(listed: dict[str, pd.DataFrame], delisted: dict[str, pd.Dat
         return empty_frame(SECURITIES_SCHEMA)
     df = pl.concat(rows, how="diagonal_relaxed").filter(pl.col("code").is_not_null())
     df = df.with_columns(exchange=exchange_of(pl.col("code")), board=board_of(pl.col("code")))
-    # Only A-share stock codes (the SZSE list and delisting lists also carry B shares and funds).
-    df = df.filter(pl.col("board").is_not_null())
+    # Only A-share stock codes (delisting lists also carry B shares).
+    df = a_shares(df)
     # A code both listed and delisted (re-listed after a delisting) keeps the current listing.
     df = df.sort(pl.col("delist_date").is_null(), "code").unique("code", keep="last", maintain_order=True)
     return conform(df.sort("code"), SECURITIES_SCHEMA)
@@ -246,8 +254,8 @@ def parse_main_flow_snapshot(frame: pd.DataFrame, trade_date: dt.date) -> pl.Dat
     df = to_polars(frame)
     if df.is_empty():
         return empty_frame(MAIN_FLOW_SCHEMA)
-    return conform(df.select(trade_date=pl.lit(trade_date), code=code6("代码"),
-                             main_net_inflow=num("今日主力净流入-净额")), MAIN_FLOW_SCHEMA)
+    return conform(a_shares(df.select(trade_date=pl.lit(trade_date), code=code6("代码"),
+                                      main_net_inflow=num("今日主力净流入-净额"))), MAIN_FLOW_SCHEMA)
 
 
 def parse_main_flow_history(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
@@ -257,16 +265,21 @@ def parse_main_flow_history(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
 
 
 def parse_northbound(frames: dict[dt.date, pd.DataFrame]) -> pl.DataFrame:
-    """Daily northbound holdings → net inflow ≈ change in shares held × that day's close."""
+    """Daily northbound holdings → net inflow ≈ change in the held share of the company × shares × close.
+
+    The share of issued shares (持股数量占发行股百分比) does not move on bonus issues and splits, where the
+    number of shares held does: inflow = (pct_t − pct_{t−1}) / pct_t × shares_t × close_t.
+    """
     parts = [to_polars(f).select(trade_date=day("持股日期"), code=code6("股票代码"), holding_shares=num("持股数量"),
-                                 close=num("当日收盘价"))
+                                 pct=num("持股数量占发行股百分比"), close=num("当日收盘价"))
              for f in frames.values() if not f.empty]
     if not parts:
         return empty_frame(NORTHBOUND_SCHEMA)
     df = pl.concat(parts).unique(["trade_date", "code"], keep="last").sort("code", "trade_date")
     df = df.with_columns(
-        northbound_net_inflow=((pl.col("holding_shares") - pl.col("holding_shares").shift(1).over("code"))
-                               * pl.col("close"))
+        northbound_net_inflow=pl.when(pl.col("pct") > 0).then(
+            (pl.col("pct") - pl.col("pct").shift(1).over("code")) / pl.col("pct")
+            * pl.col("holding_shares") * pl.col("close"))
     )
     return conform(df, NORTHBOUND_SCHEMA)
 
@@ -389,22 +402,25 @@ class AkshareSource(MarketSource):
     def _ready(self) -> dt.time:
         return dt.time.fromisoformat(self.snapshot_ready)
 
-    def _call(self, key: RawKey, function: str, store_empty: bool = True, accept=None, **kwargs) -> pd.DataFrame:
+    def _call(self, key: RawKey, function: str, store_empty: bool = True, accept=None, keep=None,
+              **kwargs) -> pd.DataFrame:
         api = akshare_api()
         call: Callable[[], pd.DataFrame] = lambda: getattr(api, function)(**kwargs)  # noqa: E731
         return self.fetcher().fetch(key, function, call, schema=schema_key(function, kwargs), store_empty=store_empty,
-                                    accept=accept)
+                                    accept=accept, keep=keep)
 
     def _as_of(self) -> dt.date:
         return now_shanghai().date()
 
     def _reference(self, function: str, key_symbol: str | None = None, /, max_age_days: int = 0,
-                   **kwargs) -> pd.DataFrame:
-        """A "now" reference response: today's stored copy (or the newest in replay), else fetched."""
+                   fetched_after: dt.date | None = None, **kwargs) -> pd.DataFrame:
+        """A "now" response: a stored copy young enough (or fetched after `fetched_after`, for histories that
+        must reach that day), the newest in replay, else fetched and kept under today's date."""
         store = self.fetcher().store
         today = self._as_of()
         key = store.latest_as_of(function, key_symbol, today)
-        fresh_enough = key is not None and (today - key.as_of).days <= max_age_days
+        fresh_enough = key is not None and (
+            (today - key.as_of).days <= max_age_days or (fetched_after is not None and key.as_of > fetched_after))
         if key is None or (not fresh_enough and self.mode == "live"):
             key = RawKey(function, as_of=today, symbol=key_symbol)
         return self._call(key, function, **kwargs)
@@ -456,7 +472,8 @@ class AkshareSource(MarketSource):
         frames, history_days = [], []
         for d in days:
             snap = self._stored_or_snapshot("stock_zh_a_spot_em", d, "raw.daily_quotes",
-                                            accept=lambda frame, d=d: self._verify_against_pool(frame, d))
+                                            accept=lambda frame, d=d: self._verify_against_pool(
+                                                frame, d, "raw.daily_quotes"))
             if snap is None:
                 history_days.append(d)
                 continue
@@ -466,19 +483,19 @@ class AkshareSource(MarketSource):
                 pl.col("trade_date").is_in(history_days)))
         return pl.concat(frames) if frames else empty_frame(RAW_QUOTE_SCHEMA)
 
-    def _verify_against_pool(self, snapshot: pd.DataFrame, d: dt.date) -> None:
-        """A snapshot that repeats an older day disagrees with the dated limit-up pool of `d`: reject it."""
+    def _verify_against_pool(self, snapshot: pd.DataFrame, d: dt.date, table: str) -> None:
+        """A "now" snapshot (代码, 最新价) that repeats an older day disagrees with the dated limit-up pool of `d`."""
         pool = parse_pool(self._pool_response("limit_up", d), "limit_up", d)
         if pool.is_empty():
-            log.warning("raw.daily_quotes %s: no limit-up pool to confirm the snapshot's trade date", d)
+            log.warning("%s %s: no limit-up pool to confirm the snapshot's trade date", table, d)
             return
-        quotes = parse_spot(snapshot, d).select("code", "close")
-        matched = pool.join(quotes, on="code", suffix="_snap")
+        quotes = to_polars(snapshot).select(code=code6("代码"), close_snap=num("最新价"))
+        matched = pool.join(quotes, on="code")
         agree = matched.filter((pl.col("close") - pl.col("close_snap")).abs() < 0.0051).height
         if matched.height and agree / matched.height < 0.9:
             raise StaleSnapshot(
-                f"raw.daily_quotes partition {d}: the whole-market snapshot's prices match the {d} limit-up pool "
-                f"for only {agree} of {matched.height} stocks; it describes another day and was not stored.")
+                f"{table} partition {d}: the snapshot's prices match the {d} limit-up pool for only {agree} of "
+                f"{matched.height} stocks; it describes another day and was not stored.")
 
     def _history_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         frames = {}
@@ -488,13 +505,13 @@ class AkshareSource(MarketSource):
                                                 end_date=f"{end:%Y%m%d}", adjust="")
         return parse_hist(frames).filter(pl.col("trade_date").is_between(start, end))
 
-    def _range_response(self, function: str, key_symbol: str, start: dt.date, end: dt.date, /,
+    def _range_response(self, function: str, key_symbol: str, start: dt.date, end: dt.date, /, keep=None,
                         **kwargs) -> pd.DataFrame:
         store = self.fetcher().store
         key = store.covering(function, key_symbol, start, end) or RawKey(function, start=start, end=end,
                                                                           symbol=key_symbol)
         closed = day_is_closed(end, now_shanghai(), self._ready())
-        return self._call(key, function, store_empty=closed, **kwargs)
+        return self._call(key, function, store_empty=closed, keep=keep, **kwargs)
 
     def _pool_response(self, pool: str, d: dt.date) -> pd.DataFrame:
         function = POOL_FUNCTIONS[pool]
@@ -530,16 +547,17 @@ class AkshareSource(MarketSource):
         days = calendar.trading_days_between(start, end)
         frames, history_days = [], []
         for d in days:
-            snap = self._stored_or_snapshot("stock_individual_fund_flow_rank", d, "raw.main_fund_flows",
-                                            indicator="今日")
+            snap = self._stored_or_snapshot(
+                "stock_individual_fund_flow_rank", d, "raw.main_fund_flows", indicator="今日",
+                accept=lambda frame, d=d: self._verify_against_pool(frame, d, "raw.main_fund_flows"))
             if snap is None:
                 history_days.append(d)
             else:
                 frames.append(parse_main_flow_snapshot(snap, d))
         if history_days:
             # Per-stock flow history reaches back about 100 trading days from the day it is fetched.
-            responses = {code: self._reference("stock_individual_fund_flow", code, stock=code,
-                                               market=exchange_market(code))
+            responses = {code: self._reference("stock_individual_fund_flow", code, fetched_after=history_days[-1],
+                                               stock=code, market=exchange_market(code))
                          for code in self._codes_between(history_days[0], history_days[-1])}
             frames.append(parse_main_flow_history(responses).filter(pl.col("trade_date").is_in(history_days)))
         return pl.concat(frames) if frames else empty_frame(MAIN_FLOW_SCHEMA)
@@ -570,7 +588,7 @@ class AkshareSource(MarketSource):
             frames.append(parse_attention_snapshot(snap))
         if history_days:
             # Hot-rank history (about a year) stands in for the whole-market attention index in a backfill.
-            responses = {code: self._reference("stock_hot_rank_detail_em", code,
+            responses = {code: self._reference("stock_hot_rank_detail_em", code, fetched_after=history_days[-1],
                                                symbol=f"{exchange_of_code(code)}{code}")
                          for code in self._codes_between(history_days[0], history_days[-1])}
             frames.append(parse_hot_rank_history(responses).filter(pl.col("trade_date").is_in(history_days)))
@@ -606,7 +624,11 @@ class AkshareSource(MarketSource):
         return pl.concat(parts) if parts else empty_frame(CONCEPT_MEMBERSHIP_SCHEMA)
 
     def index_daily(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        frames = {s: self._range_response("stock_zh_index_hist_csindex", s, start, end, symbol=s,
+        # An index series that does not reach `end` yet (CSIndex not updated) is used but not kept.
+        def reaches_end(frame: pd.DataFrame) -> bool:
+            return not frame.empty and parse_index_daily({"000300": frame})["trade_date"].max() >= end
+
+        frames = {s: self._range_response("stock_zh_index_hist_csindex", s, start, end, keep=reaches_end, symbol=s,
                                           start_date=f"{start:%Y%m%d}", end_date=f"{end:%Y%m%d}")
                   for s in INDEX_SERIES}
         return parse_index_daily(frames).filter(pl.col("trade_date").is_between(start, end))

@@ -102,16 +102,24 @@ def is_retryable(exc: BaseException) -> bool:
     try:
         import requests
 
-        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-            return True
         if isinstance(exc, requests.HTTPError):
             status = exc.response.status_code if exc.response is not None else None
             return status is None or status in (403, 429) or status >= 500
+        if isinstance(exc, requests.RequestException):
+            return True  # connection errors, timeouts, and a ban page where JSON was expected
     except ImportError:  # pragma: no cover - requests comes with akshare
         pass
     if isinstance(exc, OSError) and not isinstance(exc, (FileNotFoundError, PermissionError)):
         return True  # socket-level failures (DNS, resets) surface as bare OSError
     return any(m in str(exc) for m in RETRYABLE_MESSAGES)
+
+
+def no_data_answer(exc: BaseException) -> bool:
+    """akshare failing on an empty upstream answer rather than returning pd.DataFrame(): naming the columns
+    of an empty frame (pandas: 'Expected axis has 0 elements') or indexing a null `data` field."""
+    text = str(exc)
+    return (isinstance(exc, ValueError) and "Length mismatch: Expected axis has 0 elements" in text) or (
+        isinstance(exc, TypeError) and "'NoneType' object is not subscriptable" in text)
 
 
 class Clock:
@@ -184,11 +192,13 @@ class Fetcher:
 
     def fetch(self, key: RawKey, function: str, call: Callable[[], pd.DataFrame], *,
               schema: str | None = None, store_empty: bool = True,
-              accept: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
+              accept: Callable[[pd.DataFrame], None] | None = None,
+              keep: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
         """The response for `key`: from the store, else from `call()` (then stored as received).
 
         `schema` names the pinned column list (akshare_schema.UPSTREAM_COLUMNS) when it depends on an argument.
-        `accept` may raise to reject a fresh response (e.g. a snapshot of the wrong day) before it is stored.
+        `accept` may raise to reject a fresh response (e.g. a snapshot of the wrong day) before it is stored;
+        `keep` may decline to store one that is fine for now but incomplete (e.g. a series missing its last day).
         """
         schema = schema or function
         stored = self.store.get(key)
@@ -203,7 +213,7 @@ class Fetcher:
         if accept is not None:
             accept(frame)
         # An empty answer about a day still in progress may fill later; only settled answers are kept.
-        if store_empty or not frame.empty:
+        if (store_empty or not frame.empty) and (keep is None or keep(frame)):
             self.store.put(key, frame, request={"function": function, "key": str(key)})
         return frame
 
@@ -215,12 +225,12 @@ class Fetcher:
             self.stats.network_calls += 1
             try:
                 frame = call()
-            except ValueError as exc:
-                if "Length mismatch" in str(exc):
+            except Exception as exc:  # noqa: BLE001 - classified right below
+                if no_data_answer(exc):
+                    return pd.DataFrame()
+                if isinstance(exc, ValueError) and "Length mismatch" in str(exc):
                     raise UpstreamSchemaChanged(function, self.expected_columns.get(schema, ()), None,
                                                 str(exc)) from exc
-                raise
-            except Exception as exc:  # noqa: BLE001 - classified right below
                 if not is_retryable(exc):
                     raise
                 if attempt == self.retry.max_attempts:
