@@ -22,7 +22,7 @@ def pool_row(day, code, close, streak, name="x"):
 def frames(bars, ladder, pool):
     bars = pl.DataFrame(bars).select(BARS_COLUMNS).cast({"listing_age": pl.Int32})
     ladder = pl.DataFrame(ladder, schema={"trade_date": pl.Date, "code": pl.String, "streak": pl.Int32,
-                                          "in_opening_run": pl.Boolean})
+                                          "in_opening_run": pl.Boolean}, orient="row")
     pools = pl.DataFrame(pool).with_columns(
         *(pl.lit(None, t).alias(c) for c, t in POOL_SCHEMA.items() if c not in pool[0])).select(
         (pl.col(c).cast(t) for c, t in POOL_SCHEMA.items()))
