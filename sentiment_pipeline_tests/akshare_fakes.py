@@ -44,6 +44,7 @@ SOURCE_FILES: dict[str, str] = {
     "stock_info_bj_name_code": "akshare/stock/stock_info.py",
     "stock_info_sh_delist": "akshare/stock/stock_info.py",
     "stock_info_sz_delist": "akshare/stock/stock_info.py",
+    "stock_info_sz_change_name": "akshare/stock/stock_info.py",
     "stock_zh_a_st_em": "akshare/stock/stock_zh_a_special.py",
     "stock_zt_pool_em": "akshare/stock_feature/stock_ztb_em.py",
     "stock_zt_pool_previous_em": "akshare/stock_feature/stock_ztb_em.py",
@@ -285,6 +286,9 @@ class FakeAkshare:
 
     def stock_info_sz_delist(self, symbol: str = "终止上市公司") -> pd.DataFrame:
         return self._dispatch("stock_info_sz_delist", {"symbol": symbol})
+
+    def stock_info_sz_change_name(self, symbol: str = "全称变更") -> pd.DataFrame:
+        return self._dispatch("stock_info_sz_change_name", {"symbol": symbol})
 
     # --- akshare/stock/stock_zh_a_special.py
     def stock_zh_a_st_em(self) -> pd.DataFrame:

@@ -117,6 +117,13 @@ def responses(spot_frame=None, comment_frame=None):
             {"公司代码": "600099", "公司简称": "退一", "上市日期": dt.date(2005, 1, 4),
              "暂停上市日期": dt.date(2020, 1, 2)}]),
         "stock_info_sz_delist": empty_frame(),
+        # 000002 became *ST on 06-04 (the SZSE publishes dated short-name changes; the SSE does not)
+        "stock_info_sz_change_name": upstream_frame("stock_info_sz_change_name:简称变更", [
+            {"变更日期": dt.date(2015, 5, 4), "证券代码": "000002", "证券简称": "二号", "变更前简称": "老二号",
+             "变更后简称": "二号"},
+            {"变更日期": dt.date(2024, 6, 4), "证券代码": "000002", "证券简称": "*ST二号", "变更前简称": "二号",
+             "变更后简称": "*ST二号"}]),
+        "stock_zh_a_st_em": upstream_frame("stock_zh_a_st_em", [{"序号": 1, "代码": "000002", "名称": "*ST二号"}]),
         "stock_zh_a_hist": hist,
         "stock_zh_a_spot_em": spot_frame if spot_frame is not None else spot(),
         "stock_zt_pool_em": zt_pool,
@@ -262,6 +269,23 @@ def test_backfill_days_come_from_history_and_the_closed_day_from_the_snapshot(li
     assert second["network_calls"] == 0 and second["raw_store_hits"] >= 4
 
 
+def test_history_st_flags_come_from_dated_name_changes_and_stored_st_lists(live):
+    fake, source = live
+    quotes = source.daily_quotes(HISTORY_DAYS[0], SNAPSHOT_DAY).sort("code", "trade_date")
+    flags = {c: quotes.filter(pl.col("code") == c)["is_st"].to_list() for c in ("000002", "300003", "600001")}
+    assert flags["000002"] == [False, True, True, True]  # *ST from its 06-04 rename on
+    assert flags["300003"] == [False, False, False]  # an SZSE stock never renamed: never ST (suspended on 06-06)
+    assert flags["600001"] == [None, None, None, False]  # SSE: unknown before the first stored ST list
+    assert len(fake.calls_to("stock_zh_a_st_em")) == 1  # taken with the evening snapshot
+    # The ST list kept that evening answers for SSE stocks when that day is later rebuilt from history.
+    history = pl.DataFrame({"trade_date": [SNAPSHOT_DAY, SNAPSHOT_DAY], "code": ["600001", "600002"],
+                            "is_st": [None, None]}, schema_overrides={"is_st": pl.Boolean})
+    st_list = ak.parse_st_list(upstream_frame("stock_zh_a_st_em", [{"序号": 1, "代码": "600002", "名称": "ST二"}]),
+                               SNAPSHOT_DAY)
+    assert ak.apply_st_history(history, ak.parse_st_changes(empty_frame()), st_list)["is_st"].to_list() == [
+        False, True]
+
+
 def test_every_dataset_parses_from_the_fakes(live):
     fake, source = live
     pools = source.limit_up_pools(HISTORY_DAYS[0], SNAPSHOT_DAY)
@@ -381,3 +405,24 @@ def test_every_raw_asset_runs_live_through_dagster_then_replays_offline(live, mo
     assert replayed.keys() == live_tables.keys()
     for name in live_tables:
         assert replayed[name].equals(live_tables[name]), name
+
+
+def test_an_interrupted_history_backfill_resumes_where_it_stopped(live):
+    fake, source = live
+    calls = {"n": 0}
+
+    def flaky_hist(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the operator stops the run after the first stock
+        return hist(**kwargs)
+
+    fake.responses["stock_zh_a_hist"] = flaky_hist
+    with pytest.raises(KeyboardInterrupt):
+        source.daily_quotes(HISTORY_DAYS[0], HISTORY_DAYS[-1])
+    first = [c["symbol"] for c in fake.calls_to("stock_zh_a_hist")]
+    resumed = AkshareSource(store_dir=source.store_dir)
+    quotes = resumed.daily_quotes(HISTORY_DAYS[0], HISTORY_DAYS[-1])
+    again = [c["symbol"] for c in fake.calls_to("stock_zh_a_hist")][len(first):]
+    assert len(first) == 2 and first[0] not in again and sorted(again) == sorted(set(HIST) - {first[0]})
+    assert quotes.height == 9

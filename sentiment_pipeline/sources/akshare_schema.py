@@ -38,6 +38,9 @@ UPSTREAM_COLUMNS: dict[str, tuple[str, ...]] = {
     "stock_info_sh_delist": ("公司代码", "公司简称", "上市日期", "暂停上市日期"),
     # columns are the SZSE Excel header (not in the source) and depend on symbol; empty sheet -> pd.DataFrame()
     "stock_info_sz_delist:终止上市公司": ("证券代码", "证券简称", "上市日期", "终止上市日期"),
+    # SZSE Excel header, not in the source; akshare's docs show 变更日期/证券代码/证券简称/变更前全称/变更后全称 for the
+    # 全称变更 tab and the 简称 tab is assumed parallel (verify live). Sorted by 变更日期, which is a date.
+    "stock_info_sz_change_name:简称变更": ("变更日期", "证券代码", "证券简称", "变更前简称", "变更后简称"),
     # 昨收, 市盈率-动态, 市净率 are never coerced (see UPSTREAM_UNCOERCED)
     "stock_zh_a_st_em": (
         "序号", "代码", "名称", "最新价", "涨跌幅", "涨跌额", "成交量", "成交额", "振幅", "最高", "最低",
@@ -137,6 +140,7 @@ UPSTREAM_DTYPES: dict[str, dict[str, str]] = {
     },
     "stock_info_sh_delist": {"公司代码": S, "公司简称": S, "上市日期": D, "暂停上市日期": D},
     "stock_info_sz_delist:终止上市公司": {"证券代码": S, "证券简称": S, "上市日期": D, "终止上市日期": D},
+    "stock_info_sz_change_name:简称变更": {"变更日期": D, "证券代码": S, "证券简称": S, "变更前简称": S, "变更后简称": S},
     "stock_zh_a_st_em": {
         "序号": I, "代码": S, "名称": S, "最新价": F, "涨跌幅": F, "涨跌额": F, "成交量": F, "成交额": F,
         "振幅": F, "最高": F, "最低": F, "今开": F, "昨收": F, "量比": F, "换手率": F, "市盈率-动态": F,

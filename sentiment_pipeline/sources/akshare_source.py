@@ -178,6 +178,46 @@ def parse_hist(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
     return conform(out.filter(pl.col("volume") > 0), RAW_QUOTE_SCHEMA)
 
 
+ST_CHANGE_SCHEMA = {"code": pl.String(), "start_date": pl.Date(), "is_st": pl.Boolean()}
+
+
+def parse_st_changes(frame: pd.DataFrame) -> pl.DataFrame:
+    """SZSE short-name changes → from each 变更日期 on, ST or not by the new name (before the first change,
+    by the old one)."""
+    df = to_polars(frame)
+    if df.is_empty():
+        return empty_frame(ST_CHANGE_SCHEMA)
+    changes = df.select(code=code6("证券代码"), start_date=day("变更日期"),
+                        before=pl.col("变更前简称").cast(pl.String), after=pl.col("变更后简称").cast(pl.String))
+    changes = changes.drop_nulls(["code", "start_date"]).sort("code", "start_date")
+    first = changes.group_by("code", maintain_order=True).first().select(
+        "code", start_date=pl.lit(dt.date(1990, 1, 1)), is_st=pl.col("before").str.contains("ST"))
+    later = changes.select("code", "start_date", is_st=pl.col("after").str.contains("ST"))
+    return pl.concat([first, later]).cast(ST_CHANGE_SCHEMA).unique(["code", "start_date"], keep="last").sort(
+        "code", "start_date")
+
+
+def apply_st_history(quotes: pl.DataFrame, sz_changes: pl.DataFrame, st_lists: pl.DataFrame) -> pl.DataFrame:
+    """ST flags for history bars: SZSE stocks from the dated name changes (never renamed → not ST); other
+    stocks from a stored ST-board snapshot of that day (stock_zh_a_st_em), else unknown (null)."""
+    listed_days = st_lists["trade_date"].unique().implode()
+    df = quotes.sort("code", "trade_date").join_asof(
+        sz_changes.sort("code", "start_date").rename({"is_st": "st_by_name"}),
+        left_on="trade_date", right_on="start_date", by="code", strategy="backward", check_sortedness=False,
+    ).join(st_lists.select("trade_date", "code", on_st_board=pl.lit(True)), on=["trade_date", "code"], how="left")
+    sz = exchange_of(pl.col("code")) == "SZ"
+    return df.with_columns(is_st=pl.when(sz).then(pl.col("st_by_name").fill_null(False))
+                           .when(pl.col("trade_date").is_in(listed_days)).then(pl.col("on_st_board").fill_null(False))
+                           .otherwise(pl.lit(None, pl.Boolean))).select(quotes.columns)
+
+
+def parse_st_list(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
+    df = to_polars(frame)
+    if df.is_empty():
+        return pl.DataFrame(schema={"trade_date": pl.Date, "code": pl.String})
+    return a_shares(df.select(trade_date=pl.lit(trade_date), code=code6("代码")))
+
+
 def parse_securities(listed: dict[str, pd.DataFrame], delisted: dict[str, pd.DataFrame]) -> pl.DataFrame:
     """Exchange listing and delisting lists → securities master (delisted rows keep their delisting date)."""
     rows = []
@@ -477,11 +517,27 @@ class AkshareSource(MarketSource):
             if snap is None:
                 history_days.append(d)
                 continue
-            frames.append(parse_spot(snap, d))
+            quotes = parse_spot(snap, d)
+            # The risk-warning board of the same evening, kept so the day's ST list exists later too.
+            st_list = self._stored_or_snapshot("stock_zh_a_st_em", d, "raw.daily_quotes")
+            if st_list is not None:
+                on_board = parse_st_list(st_list, d)["code"].implode()
+                quotes = quotes.with_columns(is_st=pl.col("is_st") | pl.col("code").is_in(on_board))
+            frames.append(quotes)
         if history_days:
-            frames.append(self._history_quotes(history_days[0], history_days[-1]).filter(
-                pl.col("trade_date").is_in(history_days)))
+            history = self._history_quotes(history_days[0], history_days[-1]).filter(
+                pl.col("trade_date").is_in(history_days))
+            frames.append(apply_st_history(history, self._sz_st_changes(), self._stored_st_lists(history_days)))
         return pl.concat(frames) if frames else empty_frame(RAW_QUOTE_SCHEMA)
+
+    def _sz_st_changes(self) -> pl.DataFrame:
+        return parse_st_changes(self._reference("stock_info_sz_change_name", "简称变更", symbol="简称变更"))
+
+    def _stored_st_lists(self, days: list[dt.date]) -> pl.DataFrame:
+        store = self.fetcher().store
+        lists = [parse_st_list(self._call(RawKey("stock_zh_a_st_em", trade_date=d), "stock_zh_a_st_em"), d)
+                 for d in days if store.has(RawKey("stock_zh_a_st_em", trade_date=d))]
+        return pl.concat(lists) if lists else pl.DataFrame(schema={"trade_date": pl.Date, "code": pl.String})
 
     def _verify_against_pool(self, snapshot: pd.DataFrame, d: dt.date, table: str) -> None:
         """A "now" snapshot (代码, 最新价) that repeats an older day disagrees with the dated limit-up pool of `d`."""

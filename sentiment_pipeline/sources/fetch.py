@@ -44,6 +44,7 @@ FUNCTION_HOSTS = {
     "stock_info_sh_delist": "query.sse.com.cn",
     "stock_info_sz_name_code": "www.szse.cn",
     "stock_info_sz_delist": "www.szse.cn",
+    "stock_info_sz_change_name": "www.szse.cn",
     "stock_info_bj_name_code": "www.bse.cn",
     "index_stock_cons_weight_csindex": "www.csindex.com.cn",
     "stock_zh_index_hist_csindex": "www.csindex.com.cn",
