@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 from dagster_duckdb_polars import DuckDBPolarsIOManager
 
 from sentiment_pipeline.assets import assets
+from sentiment_pipeline.stms_assets import stms_assets
 from sentiment_pipeline.sources.akshare_source import AkshareSource
 from sentiment_pipeline.sources.base import MarketSource
 from sentiment_pipeline.sources.synthetic import SyntheticSource
@@ -51,7 +52,7 @@ def build_definitions() -> dg.Definitions:
     db = database_path()
     Path(db).parent.mkdir(parents=True, exist_ok=True)
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, *stms_assets],
         resources={
             "market_source": source_from_env(),
             "io_manager": DuckDBPolarsIOManager(database=db),

@@ -331,6 +331,104 @@ class LimitUpDisagreements(pa.DataFrameModel):
         unique = ["trade_date", "code", "kind"]
 
 
+_SCORE = {"ge": 0, "le": 100}
+_FRACTION = {"ge": 0, "le": 1, "nullable": True}
+
+
+class SectorDaily(pa.DataFrameModel):
+    """stms.sector_daily: per sector and day, float-cap weighted figures and their 5/20-day windows."""
+
+    trade_date: dt.date
+    sector_kind: str = pa.Field(isin=["sw_l1", "concept"])
+    sector: str
+    member_count: pl.Int32 = pa.Field(ge=1)
+    ret: float = pa.Field(gt=-1, nullable=True)
+    ret_5d: float = pa.Field(gt=-1, nullable=True)
+    ret_20d: float = pa.Field(gt=-1, nullable=True)
+    turnover: float = pa.Field(ge=0, nullable=True)
+    turnover_5d: float = pa.Field(ge=0, nullable=True)
+    turnover_20d: float = pa.Field(ge=0, nullable=True)
+    amount: float = pa.Field(ge=0, nullable=True)
+    amount_5d: float = pa.Field(ge=0, nullable=True)
+    main_inflow_5d: float = pa.Field(nullable=True)
+    north_inflow_5d: float = pa.Field(nullable=True)
+    main_inflow_share_5d: float = pa.Field(nullable=True)
+    north_inflow_share_5d: float = pa.Field(nullable=True)
+    limit_up_count: pl.Int32 = pa.Field(ge=0)
+    limit_up_share: float = pa.Field(ge=0, le=1)
+    above_ma20_share: float = pa.Field(**_FRACTION)
+    ma20_excluded_count: pl.Int32 = pa.Field(ge=0)
+    window_days: pl.Int32 = pa.Field(ge=0, le=20)
+    window_status: str = pa.Field(isin=["complete", "before_first_partition", "short_window"])
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "sector_kind", "sector"]
+
+    @pa.dataframe_check(error="20-day figures only on complete windows")
+    def long_window_complete(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("ret_20d").is_null() | (pl.col("window_status") == "complete"))
+
+
+class StmsScores(pa.DataFrameModel):
+    """stms.scores: per sector and day with a complete window: sub-scores, STMS, rank and signals."""
+
+    trade_date: dt.date
+    sector_kind: str = pa.Field(isin=["sw_l1", "concept"])
+    sector: str
+    a1: float = pa.Field(isin=[0.0, 50.0, 75.0, 100.0])
+    a2: float = pa.Field(isin=[0.0, 50.0, 75.0, 100.0])
+    b1: float = pa.Field(**_SCORE)
+    b2: float = pa.Field(**_SCORE)
+    c1: float = pa.Field(isin=[0.0, 50.0, 75.0, 100.0])
+    c2: float = pa.Field(isin=[0.0, 25.0, 75.0, 100.0])
+    score_a: float = pa.Field(**_SCORE)
+    score_b: float = pa.Field(**_SCORE)
+    score_c: float = pa.Field(**_SCORE)
+    stms: float = pa.Field(**_SCORE)
+    rank: pl.Int32 = pa.Field(ge=1)
+    sector_count: pl.Int32 = pa.Field(ge=1)
+    b_components: str = pa.Field(isin=["north+main", "main"])
+    rank_change_1d: pl.Int32 = pa.Field(nullable=True)
+    rank_change_2d: pl.Int32 = pa.Field(nullable=True)
+    rank_change_3d: pl.Int32 = pa.Field(nullable=True)
+    is_riser: bool
+    riser_days: pl.Int32 = pa.Field(isin=[1, 2, 3], nullable=True)
+    is_three_high: bool
+    structure: str = pa.Field(isin=["hot_money_theme", "institution_led_trend", "pure_sentiment_spike",
+                                    "momentum_without_funds", "fund_led_bottoming"], nullable=True)
+    structure_note: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "sector_kind", "sector"]
+
+    @pa.dataframe_check(error="ranks are 1..sector_count")
+    def rank_within_count(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("rank") <= pl.col("sector_count"))
+
+
+class StmsTopList(pa.DataFrameModel):
+    """stms.top_list: the daily top sectors per kind."""
+
+    trade_date: dt.date
+    sector_kind: str = pa.Field(isin=["sw_l1", "concept"])
+    rank: pl.Int32 = pa.Field(ge=1)
+    sector: str
+    stms: float = pa.Field(**_SCORE)
+    score_a: float = pa.Field(**_SCORE)
+    score_b: float = pa.Field(**_SCORE)
+    score_c: float = pa.Field(**_SCORE)
+    rank_change_1d: pl.Int32 = pa.Field(nullable=True)
+    is_riser: bool
+    is_three_high: bool
+    structure: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["trade_date", "sector_kind", "rank"]
+
+
 @dataclass
 class ValidationReport:
     table: str

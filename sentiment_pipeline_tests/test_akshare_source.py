@@ -377,9 +377,11 @@ def _tables(db):
 
 
 def _run(start, end):
-    job = build_definitions().resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags={
-        "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
+    defs = build_definitions()
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] != "stms"]  # 4 days: no windows
+    return defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys,
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
 
 
 def test_every_raw_asset_runs_live_through_dagster_then_replays_offline(live, monkeypatch, tmp_path):

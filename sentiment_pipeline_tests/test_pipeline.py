@@ -17,14 +17,17 @@ TABLES = ["raw.daily_quotes", "core.daily_bars", "sentiment.limit_ladder", "sent
 RAW_DAILY = ["limit_up_pools", "main_fund_flows", "northbound_flows", "attention", "index_daily", "margin_balance"]
 RAW_REFERENCE = ["index_membership", "industry_history", "concept_membership"]
 QUALITY = ["quality/limit_up_reconciliation", "quality/limit_up_disagreements"]
+STMS = ["stms/sector_daily", "stms/scores", "stms/top_list"]
 
 
-def run(defs, start, end, raise_on_error=True):
+def run(defs, start, end, raise_on_error=True, stms=False):
+    """Materialize a range; STMS only on request (its 20-day windows need the days before the range)."""
     job = defs.resolve_implicit_global_asset_job_def()
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if stms or k.path[0] != "stms"]
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
-        raise_on_error=raise_on_error,
+        raise_on_error=raise_on_error, asset_selection=keys,
     )
 
 
@@ -53,9 +56,10 @@ def test_definitions_list_assets_partitions_and_checks(pipeline_env):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"raw/securities", "raw/daily_quotes", "core/daily_bars", "sentiment/limit_ladder",
                     "sentiment/ladder_daily", "sentiment/phase_daily", *(f"raw/{r}" for r in RAW_DAILY),
-                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY}
+                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY, *STMS}
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert {(k, "schema_valid") for k in keys} | {("quality/limit_up_reconciliation", "limit_up_agreement")} == checks
+    assert {(k, "schema_valid") for k in keys} | {("quality/limit_up_reconciliation", "limit_up_agreement"),
+                                                  ("stms/sector_daily", "complete_windows")} == checks
     for key in keys:
         node = graph.get(dg.AssetKey.from_user_string(key))
         unpartitioned = key == "raw/securities" or key.removeprefix("raw/") in RAW_REFERENCE

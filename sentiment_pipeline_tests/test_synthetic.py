@@ -76,7 +76,7 @@ def test_side_datasets_are_consistent(source):
     assert set(idx["index_code"]) == {"000001", "000300", "000905", "000852", "932000", "all_a"}
     assert source.margin_balance(dt.date(2019, 1, 2), dt.date(2019, 1, 10)).height == 7
     assert source.industry_history()["industry_name"].n_unique() >= 28
-    assert source.concept_membership()["concept_name"].n_unique() == 40
+    assert source.concept_membership()["concept_name"].n_unique() == 300  # 40 that drive hot themes + 260 minor
 
 
 def test_synthetic_pools_follow_the_bars(source):

@@ -24,6 +24,7 @@ from pydantic import PrivateAttr
 
 from sentiment_pipeline import calendar
 from sentiment_pipeline.limits import board_of, exchange_of
+from sentiment_pipeline.sectors import SW_L1_BY_PREFIX, SW_TAXONOMY_CHANGE
 from sentiment_pipeline.sources.akshare_schema import UPSTREAM_COLUMNS
 from sentiment_pipeline.sources.base import (
     ALL_A_INDEX,
@@ -51,19 +52,6 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 CSI_INDEXES = ("000300", "000905", "000852", "932000")
 INDEX_SERIES = {"000300": "000300", "000905": "000905", "000852": "000852", "932000": "932000",
                 "000985": ALL_A_INDEX}  # 中证全指 stands in for the all-A index
-SW_TAXONOMY_CHANGE = dt.date(2021, 7, 30)
-# SW level-1 industry by the first two digits of its code: (2014 taxonomy name, 2021 taxonomy name).
-SW_L1_BY_PREFIX = {
-    "11": ("农林牧渔", "农林牧渔"), "21": ("采掘", None), "22": ("化工", "基础化工"), "23": ("钢铁", "钢铁"),
-    "24": ("有色金属", "有色金属"), "27": ("电子", "电子"), "28": ("汽车", "汽车"), "33": ("家用电器", "家用电器"),
-    "34": ("食品饮料", "食品饮料"), "35": ("纺织服装", "纺织服饰"), "36": ("轻工制造", "轻工制造"),
-    "37": ("医药生物", "医药生物"), "41": ("公用事业", "公用事业"), "42": ("交通运输", "交通运输"),
-    "43": ("房地产", "房地产"), "45": ("商业贸易", "商贸零售"), "46": ("休闲服务", "社会服务"), "48": ("银行", "银行"),
-    "49": ("非银金融", "非银金融"), "51": ("综合", "综合"), "61": ("建筑材料", "建筑材料"),
-    "62": ("建筑装饰", "建筑装饰"), "63": ("电气设备", "电力设备"), "64": ("机械设备", "机械设备"),
-    "65": ("国防军工", "国防军工"), "71": ("计算机", "计算机"), "72": ("传媒", "传媒"), "73": ("通信", "通信"),
-    "74": (None, "煤炭"), "75": (None, "石油石化"), "76": (None, "环保"), "77": (None, "美容护理"),
-}
 POOL_MAX_AGE_DAYS = 30  # broken and limit-down pools are refused upstream beyond this many calendar days
 POOL_FUNCTIONS = {"limit_up": "stock_zt_pool_em", "previous": "stock_zt_pool_previous_em",
                   "broken": "stock_zt_pool_zbgc_em", "limit_down": "stock_zt_pool_dtgc_em"}

@@ -31,7 +31,7 @@ import polars as pl
 from sentiment_pipeline import calendar
 from sentiment_pipeline.limits import BOARDS, BSE_OPEN, STAR_OPEN, limit_bp_arrays, limit_fen
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 FIRST_DAY = calendar.FIRST_PARTITION
 NORTHBOUND_LAST_DAY = dt.date(2024, 8, 16)
 SW_TAXONOMY_CHANGE = dt.date(2021, 7, 30)
@@ -401,11 +401,25 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
         "index_daily": pl.DataFrame(index_rows),
         "margin_balance": pl.DataFrame({"trade_date": day_series, "margin_balance": out["margin"]}),
         "industry_history": _industry_history(m),
-        "concept_membership": pl.DataFrame({
+        "concept_membership": pl.concat([pl.DataFrame({
             "concept_name": [CONCEPTS[c] for cs in m.concepts for c in cs],
             "code": [m.code[i] for i, cs in enumerate(m.concepts) for _ in cs],
-        }),
+        }), _minor_concepts(m, seed)]),
     }
+
+
+MINOR_CONCEPTS = 260  # boards with random members that no price dynamics depend on, for a realistic board count
+
+
+def _minor_concepts(m: Master, seed: int) -> pl.DataFrame:
+    """A few hundred small concept boards, like East Money's, from their own RNG so prices do not change."""
+    rng = np.random.default_rng(seed + 10_000)
+    names, codes = [], []
+    for k in range(MINOR_CONCEPTS):
+        members = rng.choice(len(m.code), size=int(rng.integers(8, 60)), replace=False)
+        names += [f"细分概念{k + 1:03d}"] * len(members)
+        codes += list(m.code[np.sort(members)])
+    return pl.DataFrame({"concept_name": names, "code": codes})
 
 
 def _industry_history(m: Master) -> pl.DataFrame:

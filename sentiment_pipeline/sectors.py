@@ -1,0 +1,72 @@
+"""Point-in-time sector membership: SW level-1 industries (2014 and 2021 taxonomies on one set of names)
+and concept boards from membership snapshots. A stock's sector on day t is the one known on day t."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+SW_TAXONOMY_CHANGE = dt.date(2021, 7, 30)
+# SW level-1 by the first two digits of the industry code: (2014 taxonomy name, 2021 taxonomy name).
+SW_L1_BY_PREFIX = {
+    "11": ("农林牧渔", "农林牧渔"), "21": ("采掘", None), "22": ("化工", "基础化工"), "23": ("钢铁", "钢铁"),
+    "24": ("有色金属", "有色金属"), "27": ("电子", "电子"), "28": ("汽车", "汽车"), "33": ("家用电器", "家用电器"),
+    "34": ("食品饮料", "食品饮料"), "35": ("纺织服装", "纺织服饰"), "36": ("轻工制造", "轻工制造"),
+    "37": ("医药生物", "医药生物"), "41": ("公用事业", "公用事业"), "42": ("交通运输", "交通运输"),
+    "43": ("房地产", "房地产"), "45": ("商业贸易", "商贸零售"), "46": ("休闲服务", "社会服务"), "48": ("银行", "银行"),
+    "49": ("非银金融", "非银金融"), "51": ("综合", "综合"), "61": ("建筑材料", "建筑材料"),
+    "62": ("建筑装饰", "建筑装饰"), "63": ("电气设备", "电力设备"), "64": ("机械设备", "机械设备"),
+    "65": ("国防军工", "国防军工"), "71": ("计算机", "计算机"), "72": ("传媒", "传媒"), "73": ("通信", "通信"),
+    "74": (None, "煤炭"), "75": (None, "石油石化"), "76": (None, "环保"), "77": (None, "美容护理"),
+}
+SW_L1_2021 = tuple(v[1] for v in SW_L1_BY_PREFIX.values() if v[1])  # the 31 names every day is reported in
+# 2014 names renamed in 2021. 采掘 was split: its oil sub-industries (2101 开采, 2104 服务) went to 石油石化, the
+# rest to 煤炭; without a level-2 code it maps to 煤炭. 化工 and 公用事业 also lost parts (美容护理, 环保),
+# which therefore have no members before 2021-07-30.
+SW_2014_TO_2021 = {"化工": "基础化工", "纺织服装": "纺织服饰", "商业贸易": "商贸零售", "休闲服务": "社会服务",
+                   "电气设备": "电力设备", "采掘": "煤炭"}
+OIL_SUBINDUSTRIES = ("2101", "2104")
+
+MEMBER_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "sector_kind": pl.String, "sector": pl.String}
+
+
+def sw_l1_name_2021() -> pl.Expr:
+    """The industry_name of an industry_history row on the 2021 set of names."""
+    name = pl.col("industry_name")
+    oil = pl.col("industry_code").fill_null("").str.slice(0, 4).is_in(list(OIL_SUBINDUSTRIES))
+    return (pl.when((name == "采掘") & oil).then(pl.lit("石油石化"))
+            .otherwise(name.replace(SW_2014_TO_2021)))
+
+
+def sw_l1_members(stock_days: pl.DataFrame, industry_history: pl.DataFrame) -> pl.DataFrame:
+    """(trade_date, code) → its SW level-1 industry known that day: the latest classification starting on or
+    before it. Stocks without one are left out."""
+    history = (industry_history.select("code", "start_date", sector=sw_l1_name_2021())
+               .drop_nulls().unique(["code", "start_date"], keep="last").sort("code", "start_date"))
+    joined = stock_days.select("trade_date", "code").sort("code", "trade_date").join_asof(
+        history, left_on="trade_date", right_on="start_date", by="code", strategy="backward",
+        check_sortedness=False)
+    return joined.filter(pl.col("sector").is_not_null()).select(
+        "trade_date", "code", sector_kind=pl.lit("sw_l1"), sector="sector").cast(MEMBER_SCHEMA)
+
+
+def concept_members(stock_days: pl.DataFrame, concept_membership: pl.DataFrame) -> pl.DataFrame:
+    """(trade_date, code) → every concept of the latest snapshot taken on or before that day. Days before the
+    first snapshot have no concept members."""
+    snapshots = concept_membership.select(pl.col("snapshot_date").unique().sort())
+    days = stock_days.select(pl.col("trade_date").unique().sort())
+    if snapshots.is_empty() or days.is_empty():
+        return pl.DataFrame(schema=MEMBER_SCHEMA)
+    known = days.join_asof(snapshots.with_columns(snap=pl.col("snapshot_date")), left_on="trade_date",
+                           right_on="snapshot_date", strategy="backward").drop_nulls("snap")
+    return (stock_days.select("trade_date", "code").join(known.select("trade_date", "snap"), on="trade_date")
+            .join(concept_membership.select("code", snap="snapshot_date", sector="concept_name"),
+                  on=["snap", "code"])
+            .select("trade_date", "code", sector_kind=pl.lit("concept"), sector="sector").cast(MEMBER_SCHEMA))
+
+
+def members(stock_days: pl.DataFrame, industry_history: pl.DataFrame,
+            concept_membership: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat([sw_l1_members(stock_days, industry_history),
+                      concept_members(stock_days, concept_membership)])

@@ -1,0 +1,278 @@
+"""STMS, the sector trend momentum score of note 002 (domain.md §7): sector figures, scores, rankings, signals.
+
+Everything is vectorised over a date range: sector figures come from one group-by over (day, sector) and
+rolling windows over trading-day numbers; nothing loops over days or stocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from sentiment_pipeline import calendar
+from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
+
+SHORT, LONG = 5, 20  # trading-day windows
+KEY = ["trade_date", "sector_kind", "sector"]
+WINDOW_STATUS = ("complete", "before_first_partition", "short_window")
+BARS_COLUMNS = ["trade_date", "code", "close", "pre_close", "turnover_rate", "float_mcap", "amount", "is_limit_up"]
+
+
+# ------------------------------------------------------------------------------------------------ per stock
+
+
+def stock_features(bars: pl.DataFrame) -> pl.DataFrame:
+    """Per stock and day: return, weight (the previous bar's float cap) and whether it closes above its MA20.
+
+    MA20 is over the stock's last 20 bars of back-adjusted closes (adjusted through the reference close, so
+    ex-rights days do not look like falls); with fewer than 20 bars loaded the flag is null.
+    """
+    df = bars.select(BARS_COLUMNS).sort("code", "trade_date")
+    prev_close = pl.col("close").shift(1).over("code")
+    step = (prev_close / pl.col("pre_close")).fill_null(1.0).fill_nan(1.0)
+    df = df.with_columns(
+        ret=pl.col("close") / pl.col("pre_close") - 1,
+        weight=pl.col("float_mcap").shift(1).over("code"),
+        adj_close=pl.col("close") * step.log().cum_sum().over("code").exp(),
+        bars_so_far=pl.int_range(1, pl.len() + 1).over("code"),
+    )
+    ma20 = pl.col("adj_close").rolling_mean(LONG).over("code")
+    return df.with_columns(
+        above_ma20=pl.when(pl.col("bars_so_far") >= LONG).then(pl.col("adj_close") > ma20),
+    ).drop("adj_close", "bars_so_far")
+
+
+# ---------------------------------------------------------------------------------------------- per sector
+
+
+def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows: pl.DataFrame,
+                      north_flows: pl.DataFrame) -> pl.DataFrame:
+    """Per (day, sector): members, float-cap weighted return and turnover, amount, flows, limit-ups, MA20."""
+    df = (members.join(features, on=["trade_date", "code"])
+          .join(main_flows.select("trade_date", "code", "main_net_inflow"), on=["trade_date", "code"], how="left")
+          .join(north_flows.select("trade_date", "code", "northbound_net_inflow"), on=["trade_date", "code"],
+                how="left"))
+    weighted = pl.col("weight").is_not_null() & pl.col("ret").is_not_null()
+    w = pl.when(weighted).then(pl.col("weight"))
+    wt = pl.when(pl.col("weight").is_not_null() & pl.col("turnover_rate").is_not_null()).then(pl.col("weight"))
+    return df.group_by(KEY).agg(
+        member_count=pl.len().cast(pl.Int32),
+        ret=(w * pl.col("ret")).sum() / w.sum(),
+        turnover=(wt * pl.col("turnover_rate")).sum() / wt.sum(),
+        amount=pl.col("amount").sum(),
+        main_inflow=pl.when(pl.col("main_net_inflow").is_not_null().any()).then(pl.col("main_net_inflow").sum()),
+        north_inflow=pl.when(pl.col("northbound_net_inflow").is_not_null().any())
+        .then(pl.col("northbound_net_inflow").sum()),
+        limit_up_count=pl.col("is_limit_up").sum().cast(pl.Int32),
+        ma20_member_count=pl.col("above_ma20").is_not_null().sum().cast(pl.Int32),
+        above_ma20_count=pl.col("above_ma20").sum().cast(pl.Int32),
+    ).with_columns(
+        # An empty weight sum (no member with yesterday's float cap) is no return, not 0/0.
+        ret=pl.col("ret").fill_nan(None), turnover=pl.col("turnover").fill_nan(None),
+    )
+
+
+def window_status(loaded_days: list[dt.date], days: list[dt.date]) -> pl.DataFrame:
+    """Per day: whether its 20-trading-day window is fully loaded ('complete'), would reach before the first
+    partition ('before_first_partition', no score by design) or misses loaded days ('short_window')."""
+    all_days = calendar.trading_days()
+    index = {d: i for i, d in enumerate(all_days)}
+    first = index[calendar.FIRST_PARTITION]
+    loaded = np.array(sorted(index[d] for d in loaded_days), dtype=np.int64)
+    rows = []
+    for d in days:
+        i = index[d]
+        present = int(np.searchsorted(loaded, i, "right") - np.searchsorted(loaded, i - LONG + 1, "left"))
+        status = ("before_first_partition" if i - LONG + 1 < first else
+                  "complete" if present == LONG else "short_window")
+        rows.append((d, present, status))
+    return pl.DataFrame(rows, schema={"trade_date": pl.Date, "window_days": pl.Int32, "window_status": pl.String},
+                        orient="row")
+
+
+def sector_daily(values: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
+    """Rolling 5/20-day figures per sector. A sector needs a value on every day of a window, else null."""
+    day_no = calendar.trading_day_index()
+    df = values.join(day_no, on="trade_date").sort("sector_kind", "sector", "day_no")
+    log_ret = pl.col("ret").log1p()
+
+    def window(n: int) -> list[pl.Expr]:
+        full = (pl.len() == n) & (pl.col("ret").null_count() == 0)
+        suffix = f"_{n}d"
+        return [
+            pl.when(full).then(log_ret.sum().exp() - 1).alias("ret" + suffix),
+            pl.when((pl.len() == n) & (pl.col("turnover").null_count() == 0)).then(pl.col("turnover").mean())
+            .alias("turnover" + suffix),
+            pl.when(pl.len() == n).then(pl.col("amount").sum()).alias("amount" + suffix),
+            pl.when((pl.len() == n) & (pl.col("main_inflow").null_count() == 0)).then(pl.col("main_inflow").sum())
+            .alias("main_inflow" + suffix),
+            pl.when((pl.len() == n) & (pl.col("north_inflow").null_count() == 0)).then(pl.col("north_inflow").sum())
+            .alias("north_inflow" + suffix),
+        ]
+
+    rolled = []
+    for n in (SHORT, LONG):
+        rolled.append(df.rolling(index_column="day_no", period=f"{n}i", group_by=["sector_kind", "sector"])
+                      .agg(window(n)))
+    out = (df.join(rolled[0], on=["sector_kind", "sector", "day_no"])
+           .join(rolled[1].select("sector_kind", "sector", "day_no", "ret_20d", "turnover_20d"),
+                 on=["sector_kind", "sector", "day_no"])
+           .join(status, on="trade_date"))
+    complete = pl.col("window_status") == "complete"
+    share = lambda num, den: pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den))  # noqa: E731
+    out = out.with_columns(
+        ret_20d=pl.when(complete).then(pl.col("ret_20d")),
+        turnover_20d=pl.when(complete).then(pl.col("turnover_20d")),
+        main_inflow_share_5d=share("main_inflow_5d", "amount_5d"),
+        # Per-stock northbound data ended on 2024-08-16: no share afterwards, by design.
+        north_inflow_share_5d=pl.when(pl.col("trade_date") <= NORTHBOUND_LAST_DAY)
+        .then(share("north_inflow_5d", "amount_5d")),
+        limit_up_share=pl.col("limit_up_count") / pl.col("member_count"),
+        above_ma20_share=share("above_ma20_count", "ma20_member_count"),
+        ma20_excluded_count=(pl.col("member_count") - pl.col("ma20_member_count")).cast(pl.Int32),
+    )
+    return out.select(SECTOR_DAILY_COLUMNS).sort(KEY)
+
+
+SECTOR_DAILY_COLUMNS = [
+    "trade_date", "sector_kind", "sector", "member_count", "ret", "ret_5d", "ret_20d", "turnover", "turnover_5d",
+    "turnover_20d", "amount", "amount_5d", "main_inflow_5d", "north_inflow_5d", "main_inflow_share_5d",
+    "north_inflow_share_5d", "limit_up_count", "limit_up_share", "above_ma20_share", "ma20_excluded_count",
+    "window_days", "window_status",
+]
+
+
+# ------------------------------------------------------------------------------------------------------ scores
+
+
+def band_a1(r5: pl.Expr, r20: pl.Expr) -> pl.Expr:
+    return (pl.when((r5 > r20) & (r5 > 0)).then(100).when((r5 > r20) & (r5 <= 0)).then(75)
+            .when((r5 <= r20) & (r5 > 0)).then(50).otherwise(0)).cast(pl.Float64)
+
+
+def band_a2(x: pl.Expr) -> pl.Expr:
+    return pl.when(x > 1.5).then(100).when(x > 1.2).then(75).when(x > 1.0).then(50).otherwise(0).cast(pl.Float64)
+
+
+def band_c1(share: pl.Expr) -> pl.Expr:
+    return (pl.when(share >= 0.05).then(100).when(share >= 0.02).then(75).when(share > 0).then(50)
+            .otherwise(0).cast(pl.Float64))
+
+
+def band_c2(share: pl.Expr) -> pl.Expr:
+    return (pl.when(share >= 0.7).then(100).when(share >= 0.5).then(75).when(share >= 0.3).then(25)
+            .otherwise(0).cast(pl.Float64))
+
+
+def percentile_rank(col: str) -> pl.Expr:
+    """Ascending rank (ties get their average rank) ÷ the number of sectors of that kind that day."""
+    return pl.col(col).rank("average").over("trade_date", "sector_kind") / pl.len().over("trade_date", "sector_kind")
+
+
+def inflow_score(col: str) -> pl.Expr:
+    return pl.when(pl.col(col) > 0).then(percentile_rank(col) * 100).otherwise(0.0)
+
+
+def score_sectors(daily: pl.DataFrame) -> pl.DataFrame:
+    """A1…C2, A, B, C and STMS for each sector-day with a complete window; rank 1 = best within the kind."""
+    df = daily.filter(pl.col("window_status") == "complete")
+    north_known = pl.col("north_inflow_share_5d").is_not_null().any().over("trade_date", "sector_kind")
+    df = df.with_columns(
+        a1=band_a1(pl.col("ret_5d"), pl.col("ret_20d")),
+        a2=band_a2(pl.col("turnover_5d") / pl.col("turnover_20d")),
+        b1=inflow_score("north_inflow_share_5d"),
+        b2=inflow_score("main_inflow_share_5d"),
+        c1=band_c1(pl.col("limit_up_share")),
+        c2=band_c2(pl.col("above_ma20_share")),
+        # After 2024-08-16 (or wherever a source has no northbound data) B is the main-force part alone.
+        b_components=pl.when(north_known).then(pl.lit("north+main")).otherwise(pl.lit("main")),
+    ).with_columns(
+        score_a=(pl.col("a1") + pl.col("a2")) / 2,
+        score_b=pl.when(pl.col("b_components") == "main").then(pl.col("b2"))
+        .otherwise((pl.col("b1") + pl.col("b2")) / 2),
+        score_c=(pl.col("c1") + pl.col("c2")) / 2,
+    ).with_columns(
+        stms=0.4 * pl.col("score_a") + 0.3 * pl.col("score_b") + 0.3 * pl.col("score_c"),
+    )
+    # Ties on the total are broken by sector name, so every rank is unique and a top list is well defined.
+    df = df.sort("trade_date", "sector_kind", pl.col("stms"), "sector", descending=[False, False, True, False])
+    return df.with_columns(rank=pl.int_range(1, pl.len() + 1).over("trade_date", "sector_kind").cast(pl.Int32),
+                           sector_count=pl.len().over("trade_date", "sector_kind").cast(pl.Int32))
+
+
+# ----------------------------------------------------------------------------------------------------- signals
+
+
+@dataclass(frozen=True)
+class SignalRules:
+    top_n: int = 5  # the top group: rank ≤ top_n
+    riser_from_share: float = 1 / 3  # a riser came from below the top third (rank > share × sectors)
+    high: float = 70.0  # a sub-score this high or higher is "high"
+    low: float = 40.0  # … this low or lower is "low"
+    very_high: float = 87.5  # a sentiment score this high is "extremely high"
+
+
+STRUCTURES = {
+    "hot_money_theme": "动量与情绪分高,资金分低: hot-money theme, fast and volatile",
+    "institution_led_trend": "动量与资金分高,情绪分低: institution-led trend, steady",
+    "pure_sentiment_spike": "情绪分极高,动量与资金分一般: sentiment spike, watch for a reversal",
+    "momentum_without_funds": "动量分高,资金分低: rally without new money, may fade",
+    "fund_led_bottoming": "资金分高,动量分低: money positioning before price moves",
+}
+
+
+def add_signals(scores: pl.DataFrame, rules: SignalRules = SignalRules()) -> pl.DataFrame:
+    """Rank changes over 1–3 trading days, risers, three-highs and the structure label of note 002 §4.4.
+
+    `scores` must hold the three trading days before the first day to be signalled."""
+    day_no = calendar.trading_day_index()
+    df = scores.join(day_no, on="trade_date")
+    for k in (1, 2, 3):
+        past = df.select("sector_kind", "sector", day_no=pl.col("day_no") + k, **{f"rank_{k}d_ago": pl.col("rank")})
+        df = df.join(past, on=["sector_kind", "sector", "day_no"], how="left")
+        df = df.with_columns((pl.col(f"rank_{k}d_ago") - pl.col("rank")).cast(pl.Int32).alias(f"rank_change_{k}d"))
+    from_rank = pl.col("sector_count") * rules.riser_from_share
+    came_from = [pl.col(f"rank_{k}d_ago") > from_rank for k in (1, 2, 3)]
+    in_top = pl.col("rank") <= rules.top_n
+    riser_days = pl.when(in_top & came_from[0]).then(1).when(in_top & came_from[1]).then(2) \
+        .when(in_top & came_from[2]).then(3)
+    sub_rank = {s: pl.col(s).rank("min", descending=True).over("trade_date", "sector_kind") for s in
+                ("score_a", "score_b", "score_c")}
+    high = {s: pl.col(s) >= rules.high for s in ("score_a", "score_b", "score_c")}
+    low = {s: pl.col(s) <= rules.low for s in ("score_a", "score_b", "score_c")}
+    a, b, c = "score_a", "score_b", "score_c"
+    structure = (
+        pl.when(high[a] & high[c] & low[b]).then(pl.lit("hot_money_theme"))
+        .when(high[a] & high[b] & low[c]).then(pl.lit("institution_led_trend"))
+        .when((pl.col(c) >= rules.very_high) & ~high[a] & ~high[b]).then(pl.lit("pure_sentiment_spike"))
+        .when(high[a] & low[b]).then(pl.lit("momentum_without_funds"))
+        .when(high[b] & low[a]).then(pl.lit("fund_led_bottoming"))
+    )
+    df = df.with_columns(
+        riser_days=riser_days.cast(pl.Int32),
+        is_three_high=in_top & pl.all_horizontal(r <= rules.top_n for r in sub_rank.values()),
+        structure=structure,
+    ).with_columns(
+        is_riser=pl.col("riser_days").is_not_null(),
+        structure_note=pl.when(pl.col("structure").is_not_null()).then(pl.format(
+            "A {} B {} C {}: {}", pl.col(a).round(1), pl.col(b).round(1), pl.col(c).round(1),
+            pl.col("structure").replace_strict(STRUCTURES, default=None))),
+    )
+    return df.select(SCORE_COLUMNS).sort("trade_date", "sector_kind", "rank")
+
+
+SCORE_COLUMNS = [
+    "trade_date", "sector_kind", "sector", "a1", "a2", "b1", "b2", "c1", "c2", "score_a", "score_b", "score_c",
+    "stms", "rank", "sector_count", "b_components", "rank_change_1d", "rank_change_2d", "rank_change_3d",
+    "is_riser", "riser_days", "is_three_high", "structure", "structure_note",
+]
+TOP_LIST_COLUMNS = ["trade_date", "sector_kind", "rank", "sector", "stms", "score_a", "score_b", "score_c",
+                    "rank_change_1d", "is_riser", "is_three_high", "structure"]
+
+
+def top_list(scores: pl.DataFrame, size: int = 10) -> pl.DataFrame:
+    """The daily top `size` per kind, as a consumer reads it."""
+    return scores.filter(pl.col("rank") <= size).select(TOP_LIST_COLUMNS).sort("trade_date", "sector_kind", "rank")
