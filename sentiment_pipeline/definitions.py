@@ -7,9 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
-from dagster_duckdb_polars import DuckDBPolarsIOManager
 
 from sentiment_pipeline.assets import assets
+from sentiment_pipeline.io_manager import SentimentDuckDBIOManager
 from sentiment_pipeline.stms_assets import stms_assets
 from sentiment_pipeline.sources.akshare_source import AkshareSource
 from sentiment_pipeline.sources.base import MarketSource
@@ -55,7 +55,7 @@ def build_definitions() -> dg.Definitions:
         assets=[*assets, *stms_assets],
         resources={
             "market_source": source_from_env(),
-            "io_manager": DuckDBPolarsIOManager(database=db),
+            "io_manager": SentimentDuckDBIOManager(database=db),
             "duckdb": DuckDBResource(database=db),
         },
         # Steps share one DuckDB writer anyway; in-process avoids a process start per step.
