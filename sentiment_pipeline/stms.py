@@ -51,10 +51,14 @@ def stock_features(bars: pl.DataFrame) -> pl.DataFrame:
 def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows: pl.DataFrame,
                       north_flows: pl.DataFrame) -> pl.DataFrame:
     """Per (day, sector): members, float-cap weighted return and turnover, amount, flows, limit-ups, MA20."""
-    df = (members.join(features, on=["trade_date", "code"])
-          .join(main_flows.select("trade_date", "code", "main_net_inflow"), on=["trade_date", "code"], how="left")
-          .join(north_flows.select("trade_date", "code", "northbound_net_inflow"), on=["trade_date", "code"],
-                how="left"))
+    # Flows are attached per stock-day first: the member join multiplies rows by the sectors per stock.
+    per_stock = (features.select("trade_date", "code", "ret", "weight", "turnover_rate", "amount", "is_limit_up",
+                                 "above_ma20")
+                 .join(main_flows.select("trade_date", "code", "main_net_inflow"), on=["trade_date", "code"],
+                       how="left")
+                 .join(north_flows.select("trade_date", "code", "northbound_net_inflow"),
+                       on=["trade_date", "code"], how="left"))
+    df = members.lazy().join(per_stock.lazy(), on=["trade_date", "code"])
     weighted = pl.col("weight").is_not_null() & pl.col("ret").is_not_null()
     w = pl.when(weighted).then(pl.col("weight"))
     wt = pl.when(pl.col("weight").is_not_null() & pl.col("turnover_rate").is_not_null()).then(pl.col("weight"))
@@ -72,7 +76,7 @@ def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows:
     ).with_columns(
         # An empty weight sum (no member with yesterday's float cap) is no return, not 0/0.
         ret=pl.col("ret").fill_nan(None), turnover=pl.col("turnover").fill_nan(None),
-    )
+    ).collect(engine="streaming")
 
 
 def window_status(loaded_days: list[dt.date], days: list[dt.date]) -> pl.DataFrame:

@@ -200,6 +200,8 @@ def test_history_reference_close_is_close_minus_change_so_ex_rights_days_are_rig
     df = ak.parse_hist({"000002": hist("000002", "daily", "20240603", "20240605", "")})
     assert df.filter(pl.col("trade_date") == dt.date(2024, 6, 4))["pre_close"].item() == 4.90
     assert df["volume"].to_list() == [100_000] * 3 and df["is_st"].null_count() == 3
+    # 换手率 1.5% of float shares: 100,000 shares traded → 6.67 M float shares × close
+    assert df["float_mcap"].to_list() == pytest.approx([c * 100_000 / 0.015 for c, _ in HIST["000002"]])
 
 
 def test_pool_parser_reads_times_heights_and_dash_strings():

@@ -232,3 +232,80 @@ CREATE TABLE quality.limit_up_disagreements (
     reason      VARCHAR,  -- see README "Reconciliation" for the list and what each means
     detail      VARCHAR   -- the prices or heights behind the reason
 );
+
+-- ---------------------------------------------------------------------------------------------------- stms
+-- STMS, the sector trend momentum score of note 002 (domain.md §7). Sectors: SW level-1 industries on the
+-- 2021 names (28 before 2021-07-30, 31 after) and concept boards, with membership as known that day.
+-- Windows count trading days. A day whose 20-day window reaches before the first partition (the first 19)
+-- has no score, by design.
+
+-- Per sector and day. Row key: (trade_date, sector_kind, sector).
+CREATE TABLE stms.sector_daily (
+    trade_date            DATE,
+    sector_kind           VARCHAR,  -- 'sw_l1' or 'concept'
+    sector                VARCHAR,  -- e.g. '银行', '人工智能'
+    member_count          INTEGER,  -- members with a bar that day
+    ret                   DOUBLE,   -- float-cap weighted return (weights: each member's previous float cap)
+    ret_5d                DOUBLE,   -- compounded over the last 5 trading days; null unless all 5 exist
+    ret_20d               DOUBLE,   -- … 20 trading days; null unless the window is complete
+    turnover              DOUBLE,   -- float-cap weighted turnover, fraction
+    turnover_5d           DOUBLE,   -- mean over 5 days
+    turnover_20d          DOUBLE,   -- mean over 20 days
+    amount                DOUBLE,   -- CNY
+    amount_5d             DOUBLE,
+    main_inflow_5d        DOUBLE,   -- main-force net inflow over 5 days, CNY
+    north_inflow_5d       DOUBLE,   -- northbound, CNY
+    main_inflow_share_5d  DOUBLE,   -- main_inflow_5d / amount_5d
+    north_inflow_share_5d DOUBLE,   -- north_inflow_5d / amount_5d; null after 2024-08-16
+    limit_up_count        INTEGER,
+    limit_up_share        DOUBLE,   -- members closing limit-up / member_count
+    above_ma20_share      DOUBLE,   -- members closing above their MA20 / members with 20 bars
+    ma20_excluded_count   INTEGER,  -- members left out of above_ma20_share (fewer than 20 bars)
+    window_days           INTEGER,  -- loaded trading days in the 20-day window
+    window_status         VARCHAR   -- 'complete', 'before_first_partition' or 'short_window'
+);
+
+-- Per sector and day with a complete window. Row key: (trade_date, sector_kind, sector).
+CREATE TABLE stms.scores (
+    trade_date     DATE,
+    sector_kind    VARCHAR,
+    sector         VARCHAR,
+    a1             DOUBLE,   -- 100 / 75 / 50 / 0 from ret_5d vs ret_20d
+    a2             DOUBLE,   -- from turnover_5d / turnover_20d
+    b1             DOUBLE,   -- northbound share > 0: ascending percentile rank × 100, else 0
+    b2             DOUBLE,   -- main-force share, the same
+    c1             DOUBLE,   -- from limit_up_share
+    c2             DOUBLE,   -- 100 / 75 / 25 / 0 from above_ma20_share
+    score_a        DOUBLE,   -- (a1 + a2) / 2
+    score_b        DOUBLE,   -- (b1 + b2) / 2, or b2 when b_components = 'main'
+    score_c        DOUBLE,   -- (c1 + c2) / 2
+    stms           DOUBLE,   -- 0.4 A + 0.3 B + 0.3 C
+    rank           INTEGER,  -- 1 = best within the kind that day; ties broken by sector name
+    sector_count   INTEGER,  -- sectors of the kind ranked that day
+    b_components   VARCHAR,  -- 'north+main', or 'main' (no northbound data: after 2024-08-16)
+    rank_change_1d INTEGER,  -- rank 1 trading day earlier − rank today (positive = rose)
+    rank_change_2d INTEGER,
+    rank_change_3d INTEGER,
+    is_riser       BOOLEAN,  -- in the top group now, below the top third within the last 1–3 days
+    riser_days     INTEGER,  -- the smallest such number of days
+    is_three_high  BOOLEAN,  -- total, A, B and C all in the top group
+    structure      VARCHAR,  -- note 002 §4.4: fund_led_bottoming, momentum_without_funds, pure_sentiment_spike,
+                             -- hot_money_theme, institution_led_trend; null when none applies
+    structure_note VARCHAR   -- the sub-scores and the note's reading
+);
+
+-- The daily top list per kind. Row key: (trade_date, sector_kind, rank).
+CREATE TABLE stms.top_list (
+    trade_date     DATE,
+    sector_kind    VARCHAR,
+    rank           INTEGER,
+    sector         VARCHAR,
+    stms           DOUBLE,
+    score_a        DOUBLE,
+    score_b        DOUBLE,
+    score_c        DOUBLE,
+    rank_change_1d INTEGER,
+    is_riser       BOOLEAN,
+    is_three_high  BOOLEAN,
+    structure      VARCHAR
+);

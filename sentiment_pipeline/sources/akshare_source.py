@@ -152,7 +152,8 @@ def parse_spot(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
 
 
 def parse_hist(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
-    """stock_zh_a_hist (adjust='') per code → raw quotes. Reference close = 收盘 − 涨跌额 (ex-rights aware)."""
+    """stock_zh_a_hist (adjust='') per code → raw quotes. Reference close = 收盘 − 涨跌额 (ex-rights aware);
+    float cap implied by turnover (volume ÷ turnover = float shares)."""
     parts = [to_polars(f).with_columns(_code=pl.lit(c)) for c, f in frames.items() if not f.empty]
     if not parts:
         return empty_frame(RAW_QUOTE_SCHEMA)
@@ -162,6 +163,10 @@ def parse_hist(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
         close=num("收盘"), pre_close=(num("收盘") - num("涨跌额")).round(3),
         volume=(num("成交量") * 100).round(0).cast(pl.Int64), amount=num("成交额"),
         turnover_rate=num("换手率") / 100,
+    ).with_columns(
+        # No float cap in the history: turnover is volume ÷ float shares, so float cap = close × volume ÷ turnover.
+        float_mcap=pl.when(pl.col("turnover_rate") > 0)
+        .then(pl.col("close") * pl.col("volume") / pl.col("turnover_rate")),
     )
     return conform(out.filter(pl.col("volume") > 0), RAW_QUOTE_SCHEMA)
 
