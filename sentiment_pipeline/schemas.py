@@ -358,7 +358,7 @@ class SectorDaily(pa.DataFrameModel):
     limit_up_share: float = pa.Field(ge=0, le=1)
     above_ma20_share: float = pa.Field(**_FRACTION)
     ma20_excluded_count: pl.Int32 = pa.Field(ge=0)
-    window_days: pl.Int32 = pa.Field(ge=0, le=20)
+    window_days: pl.Int32 = pa.Field(ge=0, le=21)
     window_status: str = pa.Field(isin=["complete", "before_first_partition", "short_window"])
 
     class Config:
@@ -388,7 +388,7 @@ class StmsScores(pa.DataFrameModel):
     stms: float = pa.Field(**_SCORE)
     rank: pl.Int32 = pa.Field(ge=1)
     sector_count: pl.Int32 = pa.Field(ge=1)
-    b_components: str = pa.Field(isin=["north+main", "main"])
+    b_components: str = pa.Field(isin=["north+main", "main", "north", "none"])
     rank_change_1d: pl.Int32 = pa.Field(nullable=True)
     rank_change_2d: pl.Int32 = pa.Field(nullable=True)
     rank_change_3d: pl.Int32 = pa.Field(nullable=True)

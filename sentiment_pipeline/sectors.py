@@ -51,19 +51,30 @@ def sw_l1_members(stock_days: pl.DataFrame, industry_history: pl.DataFrame) -> p
         "trade_date", "code", sector_kind=pl.lit("sw_l1"), sector="sector").cast(MEMBER_SCHEMA)
 
 
+# A board whose latest snapshot is this much older than the newest snapshot known that day has left upstream.
+CONCEPT_STALE_DAYS = 31
+
+
 def concept_members(stock_days: pl.DataFrame, concept_membership: pl.DataFrame) -> pl.DataFrame:
-    """(trade_date, code) → every concept of the latest snapshot taken on or before that day. Days before the
-    first snapshot have no concept members."""
-    snapshots = concept_membership.select(pl.col("snapshot_date").unique().sort())
+    """(trade_date, code) → every concept board it belongs to in that board's latest snapshot taken on or
+    before the day (boards are snapshotted one by one, so their dates differ). A board missing from the
+    snapshots for more than CONCEPT_STALE_DAYS before the newest one is gone. No members before the first."""
+    boards = concept_membership.select("concept_name", "snapshot_date").unique().sort("concept_name", "snapshot_date")
     days = stock_days.select(pl.col("trade_date").unique().sort())
-    if snapshots.is_empty() or days.is_empty():
+    if boards.is_empty() or days.is_empty():
         return pl.DataFrame(schema=MEMBER_SCHEMA)
-    known = days.join_asof(snapshots.with_columns(snap=pl.col("snapshot_date")), left_on="trade_date",
-                           right_on="snapshot_date", strategy="backward").drop_nulls("snap")
-    return (stock_days.select("trade_date", "code").join(known.select("trade_date", "snap"), on="trade_date")
-            .join(concept_membership.select("code", snap="snapshot_date", sector="concept_name"),
-                  on=["snap", "code"])
-            .select("trade_date", "code", sector_kind=pl.lit("concept"), sector="sector").cast(MEMBER_SCHEMA))
+    newest = days.join_asof(boards.select(pl.col("snapshot_date").unique().sort().alias("newest")),
+                            left_on="trade_date", right_on="newest", strategy="backward")
+    per_board = (days.join(boards.select("concept_name").unique(), how="cross").sort("concept_name", "trade_date")
+                 .join_asof(boards.rename({"snapshot_date": "snap"}), left_on="trade_date", right_on="snap",
+                            by="concept_name", strategy="backward", check_sortedness=False)
+                 .join(newest, on="trade_date")
+                 .filter(pl.col("snap").is_not_null()
+                         & (pl.col("snap") >= pl.col("newest") - pl.duration(days=CONCEPT_STALE_DAYS))))
+    return (per_board.join(concept_membership.select("concept_name", "code", snap="snapshot_date"),
+                           on=["concept_name", "snap"])
+            .join(stock_days.select("trade_date", "code"), on=["trade_date", "code"])
+            .select("trade_date", "code", sector_kind=pl.lit("concept"), sector="concept_name").cast(MEMBER_SCHEMA))
 
 
 def members(stock_days: pl.DataFrame, industry_history: pl.DataFrame,

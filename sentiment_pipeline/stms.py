@@ -16,6 +16,7 @@ from sentiment_pipeline import calendar
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 
 SHORT, LONG = 5, 20  # trading-day windows
+MA20_LOOKBACK_DAYS = 60  # a member's 20 bars for its MA20 must lie within this many trading days
 KEY = ["trade_date", "sector_kind", "sector"]
 WINDOW_STATUS = ("complete", "before_first_partition", "short_window")
 BARS_COLUMNS = ["trade_date", "code", "close", "pre_close", "turnover_rate", "float_mcap", "amount", "is_limit_up"]
@@ -25,24 +26,29 @@ BARS_COLUMNS = ["trade_date", "code", "close", "pre_close", "turnover_rate", "fl
 
 
 def stock_features(bars: pl.DataFrame) -> pl.DataFrame:
-    """Per stock and day: return, weight (the previous bar's float cap) and whether it closes above its MA20.
+    """Per stock and day: return, weight (its float cap on the previous trading day) and whether it closes above
+    its MA20.
 
     MA20 is over the stock's last 20 bars of back-adjusted closes (adjusted through the reference close, so
-    ex-rights days do not look like falls); with fewer than 20 bars loaded the flag is null.
+    ex-rights days do not look like falls), counted only when those 20 bars lie within the last
+    MA20_LOOKBACK_DAYS trading days, so the flag does not depend on how much history a run loaded.
+    A stock that did not trade the previous trading day (resuming from a suspension) has no weight.
     """
-    df = bars.select(BARS_COLUMNS).sort("code", "trade_date")
+    df = bars.select(BARS_COLUMNS).join(calendar.trading_day_index(), on="trade_date").sort("code", "trade_date")
     prev_close = pl.col("close").shift(1).over("code")
     step = (prev_close / pl.col("pre_close")).fill_null(1.0).fill_nan(1.0)
+    traded_yesterday = pl.col("day_no").shift(1).over("code") == pl.col("day_no") - 1
     df = df.with_columns(
         ret=pl.col("close") / pl.col("pre_close") - 1,
-        weight=pl.col("float_mcap").shift(1).over("code"),
+        weight=pl.when(traded_yesterday).then(pl.col("float_mcap").shift(1).over("code")),
         adj_close=pl.col("close") * step.log().cum_sum().over("code").exp(),
-        bars_so_far=pl.int_range(1, pl.len() + 1).over("code"),
+        twentieth_bar_day=pl.col("day_no").shift(LONG - 1).over("code"),
     )
     ma20 = pl.col("adj_close").rolling_mean(LONG).over("code")
+    recent_enough = pl.col("twentieth_bar_day") > pl.col("day_no") - MA20_LOOKBACK_DAYS
     return df.with_columns(
-        above_ma20=pl.when(pl.col("bars_so_far") >= LONG).then(pl.col("adj_close") > ma20),
-    ).drop("adj_close", "bars_so_far")
+        above_ma20=pl.when(recent_enough).then(pl.col("adj_close") > ma20),
+    ).drop("adj_close", "twentieth_bar_day", "day_no")
 
 
 # ---------------------------------------------------------------------------------------------- per sector
@@ -81,7 +87,9 @@ def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows:
 
 def window_status(loaded_days: list[dt.date], days: list[dt.date]) -> pl.DataFrame:
     """Per day: whether its 20-trading-day window is fully loaded ('complete'), would reach before the first
-    partition ('before_first_partition', no score by design) or misses loaded days ('short_window')."""
+    partition ('before_first_partition', no score by design) or misses loaded days ('short_window').
+
+    20 daily returns need 21 days of bars: each return is weighted by the previous day's float cap."""
     all_days = calendar.trading_days()
     index = {d: i for i, d in enumerate(all_days)}
     first = index[calendar.FIRST_PARTITION]
@@ -89,9 +97,9 @@ def window_status(loaded_days: list[dt.date], days: list[dt.date]) -> pl.DataFra
     rows = []
     for d in days:
         i = index[d]
-        present = int(np.searchsorted(loaded, i, "right") - np.searchsorted(loaded, i - LONG + 1, "left"))
-        status = ("before_first_partition" if i - LONG + 1 < first else
-                  "complete" if present == LONG else "short_window")
+        present = int(np.searchsorted(loaded, i, "right") - np.searchsorted(loaded, i - LONG, "left"))
+        status = ("before_first_partition" if i - LONG < first else
+                  "complete" if present == LONG + 1 else "short_window")
         rows.append((d, present, status))
     return pl.DataFrame(rows, schema={"trade_date": pl.Date, "window_days": pl.Int32, "window_status": pl.String},
                         orient="row")
@@ -172,18 +180,28 @@ def band_c2(share: pl.Expr) -> pl.Expr:
 
 
 def percentile_rank(col: str) -> pl.Expr:
-    """Ascending rank (ties get their average rank) ÷ the number of sectors of that kind that day."""
-    return pl.col(col).rank("average").over("trade_date", "sector_kind") / pl.len().over("trade_date", "sector_kind")
+    """Ascending rank (ties get their average rank) ÷ the number of sectors of that kind that day. A sector
+    without the figure (no flow data for it) ranks as zero inflow."""
+    value = pl.col(col).fill_null(0.0)
+    return value.rank("average").over("trade_date", "sector_kind") / pl.len().over("trade_date", "sector_kind")
 
 
 def inflow_score(col: str) -> pl.Expr:
     return pl.when(pl.col(col) > 0).then(percentile_rank(col) * 100).otherwise(0.0)
 
 
+WINDOW_FIGURES = ["ret_5d", "ret_20d", "turnover_5d", "turnover_20d"]
+
+
 def score_sectors(daily: pl.DataFrame) -> pl.DataFrame:
-    """A1…C2, A, B, C and STMS for each sector-day with a complete window; rank 1 = best within the kind."""
-    df = daily.filter(pl.col("window_status") == "complete")
-    north_known = pl.col("north_inflow_share_5d").is_not_null().any().over("trade_date", "sector_kind")
+    """A1…C2, A, B, C and STMS for each sector-day with a complete window; rank 1 = best within the kind.
+
+    A sector without its 5/20-day figures (one that has not existed for 20 trading days, or has no weighted
+    member) is not scored rather than scored on missing data."""
+    df = daily.filter((pl.col("window_status") == "complete") & pl.all_horizontal(
+        pl.col(c).is_not_null() for c in WINDOW_FIGURES))
+    known = {flow: pl.col(f"{flow}_inflow_share_5d").is_not_null().any().over("trade_date", "sector_kind")
+             for flow in ("north", "main")}
     df = df.with_columns(
         a1=band_a1(pl.col("ret_5d"), pl.col("ret_20d")),
         a2=band_a2(pl.col("turnover_5d") / pl.col("turnover_20d")),
@@ -191,12 +209,15 @@ def score_sectors(daily: pl.DataFrame) -> pl.DataFrame:
         b2=inflow_score("main_inflow_share_5d"),
         c1=band_c1(pl.col("limit_up_share")),
         c2=band_c2(pl.col("above_ma20_share")),
-        # After 2024-08-16 (or wherever a source has no northbound data) B is the main-force part alone.
-        b_components=pl.when(north_known).then(pl.lit("north+main")).otherwise(pl.lit("main")),
+        # B averages the flows there are data for that day: after 2024-08-16 the main-force part alone.
+        b_components=pl.when(known["north"] & known["main"]).then(pl.lit("north+main"))
+        .when(known["main"]).then(pl.lit("main")).when(known["north"]).then(pl.lit("north"))
+        .otherwise(pl.lit("none")),
     ).with_columns(
         score_a=(pl.col("a1") + pl.col("a2")) / 2,
-        score_b=pl.when(pl.col("b_components") == "main").then(pl.col("b2"))
-        .otherwise((pl.col("b1") + pl.col("b2")) / 2),
+        score_b=pl.when(pl.col("b_components") == "north+main").then((pl.col("b1") + pl.col("b2")) / 2)
+        .when(pl.col("b_components") == "main").then(pl.col("b2"))
+        .when(pl.col("b_components") == "north").then(pl.col("b1")).otherwise(0.0),
         score_c=(pl.col("c1") + pl.col("c2")) / 2,
     ).with_columns(
         stms=0.4 * pl.col("score_a") + 0.3 * pl.col("score_b") + 0.3 * pl.col("score_c"),
@@ -222,7 +243,7 @@ class SignalRules:
 STRUCTURES = {
     "hot_money_theme": "动量与情绪分高,资金分低: hot-money theme, fast and volatile",
     "institution_led_trend": "动量与资金分高,情绪分低: institution-led trend, steady",
-    "pure_sentiment_spike": "情绪分极高,动量与资金分一般: sentiment spike, watch for a reversal",
+    "pure_sentiment_spike": "情绪分极高,动量与资金分一般: sentiment spike without trend or money, may reverse",
     "momentum_without_funds": "动量分高,资金分低: rally without new money, may fade",
     "fund_led_bottoming": "资金分高,动量分低: money positioning before price moves",
 }
@@ -235,11 +256,12 @@ def add_signals(scores: pl.DataFrame, rules: SignalRules = SignalRules()) -> pl.
     day_no = calendar.trading_day_index()
     df = scores.join(day_no, on="trade_date")
     for k in (1, 2, 3):
-        past = df.select("sector_kind", "sector", day_no=pl.col("day_no") + k, **{f"rank_{k}d_ago": pl.col("rank")})
+        past = df.select("sector_kind", "sector", day_no=pl.col("day_no") + k,
+                         **{f"rank_{k}d_ago": pl.col("rank"), f"count_{k}d_ago": pl.col("sector_count")})
         df = df.join(past, on=["sector_kind", "sector", "day_no"], how="left")
         df = df.with_columns((pl.col(f"rank_{k}d_ago") - pl.col("rank")).cast(pl.Int32).alias(f"rank_change_{k}d"))
-    from_rank = pl.col("sector_count") * rules.riser_from_share
-    came_from = [pl.col(f"rank_{k}d_ago") > from_rank for k in (1, 2, 3)]
+    # "Below the top third" is judged within that earlier day's own ranking.
+    came_from = [pl.col(f"rank_{k}d_ago") > pl.col(f"count_{k}d_ago") * rules.riser_from_share for k in (1, 2, 3)]
     in_top = pl.col("rank") <= rules.top_n
     riser_days = pl.when(in_top & came_from[0]).then(1).when(in_top & came_from[1]).then(2) \
         .when(in_top & came_from[2]).then(3)
@@ -247,11 +269,12 @@ def add_signals(scores: pl.DataFrame, rules: SignalRules = SignalRules()) -> pl.
                 ("score_a", "score_b", "score_c")}
     high = {s: pl.col(s) >= rules.high for s in ("score_a", "score_b", "score_c")}
     low = {s: pl.col(s) <= rules.low for s in ("score_a", "score_b", "score_c")}
+    middling = {s: ~high[s] & ~low[s] for s in ("score_a", "score_b", "score_c")}
     a, b, c = "score_a", "score_b", "score_c"
     structure = (
         pl.when(high[a] & high[c] & low[b]).then(pl.lit("hot_money_theme"))
         .when(high[a] & high[b] & low[c]).then(pl.lit("institution_led_trend"))
-        .when((pl.col(c) >= rules.very_high) & ~high[a] & ~high[b]).then(pl.lit("pure_sentiment_spike"))
+        .when((pl.col(c) >= rules.very_high) & middling[a] & middling[b]).then(pl.lit("pure_sentiment_spike"))
         .when(high[a] & low[b]).then(pl.lit("momentum_without_funds"))
         .when(high[b] & low[a]).then(pl.lit("fund_led_bottoming"))
     )

@@ -16,7 +16,7 @@ TOP_LIST = dg.AssetKey(["stms", "top_list"])
 WINDOW_CHECK = "complete_windows"
 # Trading days of bars loaded before a range: 20 for the windows (plus the weights' previous day), the
 # rest so that a member suspended within them still has 20 bars for its MA20.
-BARS_LOOKBACK_DAYS = 60
+BARS_LOOKBACK_DAYS = stms.MA20_LOOKBACK_DAYS
 
 
 def _range_days(context: dg.AssetExecutionContext) -> list[dt.date]:

@@ -71,6 +71,28 @@ def test_inflow_percentile_ranks_average_ties_and_zero_non_positive_shares():
     assert scored["b2"].to_list() == [70.0, 70.0, 100.0, 0.0, 0.0]
 
 
+def test_a_sector_without_flow_data_ranks_as_zero_inflow():
+    day = dt.date(2024, 3, 1)
+    main = {"s1": 0.03, "s2": 0.02, "s3": None, "s4": None}
+    scored = stms.score_sectors(daily_frame(
+        [{"trade_date": day, "sector": s, "main_inflow_share_5d": v} for s, v in main.items()])).sort("sector")
+    # nulls rank with zero at 1.5; s2 3rd, s1 4th of 4
+    assert scored["b2"].to_list() == [100.0, 75.0, 0.0, 0.0]
+
+
+def test_b_components_follow_the_flows_there_are_data_for():
+    day = dt.date(2024, 3, 1)
+    scored = stms.score_sectors(daily_frame([{"trade_date": day, "sector": "s1"}]))
+    assert scored.select("b_components", "score_b").row(0) == ("none", 0.0)
+
+
+def test_a_sector_without_20_days_of_figures_is_not_scored():
+    day = dt.date(2024, 3, 1)
+    scored = stms.score_sectors(daily_frame([{"trade_date": day, "sector": "old"},
+                                             {"trade_date": day, "sector": "new", "ret_20d": None}]))
+    assert scored["sector"].to_list() == ["old"] and scored["sector_count"].to_list() == [1]
+
+
 def test_b_uses_both_flows_until_2024_08_16_and_main_force_alone_after():
     rows = []
     for day, north in ((dt.date(2024, 8, 16), {"s1": 0.02, "s2": -0.01}), (dt.date(2024, 8, 19), None)):
@@ -114,6 +136,13 @@ def test_returns_are_weighted_by_the_previous_days_float_cap():
     assert day2["main_inflow"] is None  # no flow data is not zero inflow
 
 
+def test_a_stock_resuming_from_a_suspension_has_no_weight():
+    d1, d3 = dt.date(2024, 3, 1), dt.date(2024, 3, 5)  # it did not trade on 03-04
+    bars = bars_frame([(d1, "600001", 10.0, 10.0, 0.01, 300.0, 1e6, False),
+                       (d3, "600001", 11.0, 10.0, 0.01, 330.0, 1e6, True)])
+    assert stms.stock_features(bars)["weight"].to_list() == [None, None]
+
+
 def test_ma20_needs_20_bars_and_uses_back_adjusted_closes():
     days = calendar.trading_days_between(dt.date(2024, 1, 2), dt.date(2024, 2, 29))[:21]
     rows, close = [], 10.0
@@ -127,6 +156,14 @@ def test_ma20_needs_20_bars_and_uses_back_adjusted_closes():
     flags = stms.stock_features(bars_frame(rows))["above_ma20"].to_list()
     assert flags[:19] == [None] * 19  # fewer than 20 bars: left out
     assert flags[19:] == [True, True]  # rising every day; the split is not a fall
+
+
+def test_ma20_bars_must_lie_within_the_lookback():
+    """20 bars spread over more than 60 trading days (a long suspension) do not count, whatever was loaded."""
+    days = calendar.trading_days_between(dt.date(2024, 1, 2), dt.date(2024, 12, 31))
+    picked = days[:10] + days[55:65]  # the 20th bar back is 64 trading days before the last
+    rows = [(d, "600001", 10.0 + 0.1 * i, 10.0 + 0.1 * (i - 1), 0.01, 1e9, 1e6, False) for i, d in enumerate(picked)]
+    assert stms.stock_features(bars_frame(rows))["above_ma20"].to_list()[-1] is None
 
 
 # ------------------------------------------------------------------------------------------------- membership
@@ -143,6 +180,15 @@ def test_sw_membership_is_point_in_time_on_the_2021_names():
                          "code": ["600001"] * 2 + ["600002"] * 2 + ["600003"] * 2})
     got = sectors.sw_l1_members(days, history).sort("code", "trade_date")["sector"].to_list()
     assert got == ["基础化工", "美容护理", "石油石化", "石油石化", "煤炭", "煤炭"]
+
+
+def test_concept_boards_snapshotted_on_different_days_are_all_members():
+    snaps = pl.DataFrame({"concept_name": ["A", "B", "C"], "code": ["600001", "600001", "600001"],
+                          "snapshot_date": [dt.date(2024, 3, 1), dt.date(2024, 3, 5), dt.date(2024, 1, 2)]}
+                         ).cast(CONCEPT_MEMBERSHIP_SCHEMA)
+    days = pl.DataFrame({"trade_date": [dt.date(2024, 3, 6)], "code": ["600001"]})
+    # A and B were snapshotted two days apart; C was last seen over a month before the newest snapshot: gone
+    assert sorted(sectors.concept_members(days, snaps)["sector"].to_list()) == ["A", "B"]
 
 
 def test_concept_membership_comes_from_the_latest_snapshot_known_that_day():
@@ -198,7 +244,8 @@ def test_three_highs_need_the_total_and_every_sub_score_in_the_top_group():
 
 @pytest.mark.parametrize(("a", "b", "c", "label"), [
     (80, 20, 80, "hot_money_theme"), (80, 80, 20, "institution_led_trend"), (50, 50, 90, "pure_sentiment_spike"),
-    (80, 20, 50, "momentum_without_funds"), (20, 80, 50, "fund_led_bottoming"), (60, 60, 60, None),
+    (20, 20, 90, None), (80, 20, 50, "momentum_without_funds"), (20, 80, 50, "fund_led_bottoming"),
+    (60, 60, 60, None),
 ])
 def test_structure_labels_follow_note_002(a, b, c, label):
     scores, _ = ranking({0: ["A"]})
@@ -210,7 +257,7 @@ def test_structure_labels_follow_note_002(a, b, c, label):
 
 # ---------------------------------------------------------------------------- three sectors through Dagster
 
-DAYS = calendar.trading_days_between(calendar.FIRST_PARTITION, dt.date(2019, 3, 29))[:25]  # complete from the 20th
+DAYS = calendar.trading_days_between(calendar.FIRST_PARTITION, dt.date(2019, 3, 29))[:25]  # complete from the 21st
 SECTOR_OF = {"600001": "银行", "600002": "银行", "600011": "钢铁", "600012": "钢铁", "600021": "电子",
              "600022": "电子"}
 
@@ -318,10 +365,11 @@ def test_three_sectors_end_to_end_through_the_real_definitions(pipeline_env):
         daily = pl.from_arrow(conn.execute("select * from stms.sector_daily order by all").to_arrow_table())
         scores = pl.from_arrow(conn.execute("select * from stms.scores order by all").to_arrow_table())
         top = pl.from_arrow(conn.execute("select * from stms.top_list order by all").to_arrow_table())
-    # no score before the 20th day, by design
-    assert scores["trade_date"].min() == DAYS[19]
-    assert daily.filter(pl.col("trade_date") < DAYS[19])["window_status"].unique().to_list() == [
+    # no score before the 21st day (20 returns need 21 days of bars), by design
+    assert scores["trade_date"].min() == DAYS[20]
+    assert daily.filter(pl.col("trade_date") < DAYS[20])["window_status"].unique().to_list() == [
         "before_first_partition"]
+    assert scores.filter(pl.col("trade_date") == DAYS[20])["a1"].max() > 0  # the first scored day is whole
     exp = expected_last_day()
     last = {r["sector"]: r for r in daily.filter(pl.col("trade_date") == DAYS[24]).iter_rows(named=True)}
     for sector, e in exp.items():

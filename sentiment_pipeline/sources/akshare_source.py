@@ -346,11 +346,10 @@ def parse_industry_history(frame: pd.DataFrame) -> pl.DataFrame:
     df = to_polars(frame)
     if df.is_empty():
         return empty_frame(INDUSTRY_HISTORY_SCHEMA)
-    prefix = pl.col("industry_code").cast(pl.String).str.slice(0, 2)
     old = {k: v[0] for k, v in SW_L1_BY_PREFIX.items() if v[0]}
     new = {k: v[1] for k, v in SW_L1_BY_PREFIX.items() if v[1]}
     df = df.select(code=code6("symbol"), start_date=day("start_date"),
-                   industry_code=prefix + "0000").with_columns(
+                   industry_code=pl.col("industry_code").cast(pl.String)).with_columns(
         taxonomy=pl.when(pl.col("start_date") < SW_TAXONOMY_CHANGE).then(pl.lit("sw2014")).otherwise(pl.lit("sw2021")),
     )
     p = pl.col("industry_code").str.slice(0, 2)
