@@ -236,8 +236,8 @@ CREATE TABLE quality.limit_up_disagreements (
 -- ---------------------------------------------------------------------------------------------------- stms
 -- STMS, the sector trend momentum score of note 002 (domain.md §7). Sectors: SW level-1 industries on the
 -- 2021 names (28 before 2021-07-30, 31 after) and concept boards, with membership as known that day.
--- Windows count trading days. A day whose 20-day window reaches before the first partition (the first 19)
--- has no score, by design.
+-- Windows count trading days. A day whose 20-day window (21 days of bars: each return needs the day before)
+-- reaches before the first partition (the first 20) has no score, by design.
 
 -- Per sector and day. Row key: (trade_date, sector_kind, sector).
 CREATE TABLE stms.sector_daily (
@@ -245,9 +245,9 @@ CREATE TABLE stms.sector_daily (
     sector_kind           VARCHAR,  -- 'sw_l1' or 'concept'
     sector                VARCHAR,  -- e.g. '银行', '人工智能'
     member_count          INTEGER,  -- members with a bar that day
-    ret                   DOUBLE,   -- float-cap weighted return (weights: each member's previous float cap)
+    ret                   DOUBLE,   -- float-cap weighted return (weights: float cap on the previous trading day)
     ret_5d                DOUBLE,   -- compounded over the last 5 trading days; null unless all 5 exist
-    ret_20d               DOUBLE,   -- … 20 trading days; null unless the window is complete
+    ret_20d               DOUBLE,   -- … 20 trading days; null unless the window is complete and all 20 exist
     turnover              DOUBLE,   -- float-cap weighted turnover, fraction
     turnover_5d           DOUBLE,   -- mean over 5 days
     turnover_20d          DOUBLE,   -- mean over 20 days
@@ -259,13 +259,13 @@ CREATE TABLE stms.sector_daily (
     north_inflow_share_5d DOUBLE,   -- north_inflow_5d / amount_5d; null after 2024-08-16
     limit_up_count        INTEGER,
     limit_up_share        DOUBLE,   -- members closing limit-up / member_count
-    above_ma20_share      DOUBLE,   -- members closing above their MA20 / members with 20 bars
-    ma20_excluded_count   INTEGER,  -- members left out of above_ma20_share (fewer than 20 bars)
-    window_days           INTEGER,  -- loaded trading days in the 20-day window
+    above_ma20_share      DOUBLE,   -- members closing above their MA20 / members with 20 bars in 60 days
+    ma20_excluded_count   INTEGER,  -- members left out of above_ma20_share (their 20 bars span > 60 days)
+    window_days           INTEGER,  -- loaded trading days among the 21 the window needs
     window_status         VARCHAR   -- 'complete', 'before_first_partition' or 'short_window'
 );
 
--- Per sector and day with a complete window. Row key: (trade_date, sector_kind, sector).
+-- Per sector and day with a complete window and its 5/20-day figures. Row key: (trade_date, sector_kind, sector).
 CREATE TABLE stms.scores (
     trade_date     DATE,
     sector_kind    VARCHAR,
@@ -273,20 +273,20 @@ CREATE TABLE stms.scores (
     a1             DOUBLE,   -- 100 / 75 / 50 / 0 from ret_5d vs ret_20d
     a2             DOUBLE,   -- from turnover_5d / turnover_20d
     b1             DOUBLE,   -- northbound share > 0: ascending percentile rank × 100, else 0
-    b2             DOUBLE,   -- main-force share, the same
+    b2             DOUBLE,   -- main-force share, the same (a sector without flow data ranks as zero)
     c1             DOUBLE,   -- from limit_up_share
     c2             DOUBLE,   -- 100 / 75 / 25 / 0 from above_ma20_share
     score_a        DOUBLE,   -- (a1 + a2) / 2
-    score_b        DOUBLE,   -- (b1 + b2) / 2, or b2 when b_components = 'main'
+    score_b        DOUBLE,   -- the mean of the components in b_components (0 when 'none')
     score_c        DOUBLE,   -- (c1 + c2) / 2
     stms           DOUBLE,   -- 0.4 A + 0.3 B + 0.3 C
     rank           INTEGER,  -- 1 = best within the kind that day; ties broken by sector name
     sector_count   INTEGER,  -- sectors of the kind ranked that day
-    b_components   VARCHAR,  -- 'north+main', or 'main' (no northbound data: after 2024-08-16)
+    b_components   VARCHAR,  -- 'north+main', 'main' (after 2024-08-16), 'north' or 'none': flows with data
     rank_change_1d INTEGER,  -- rank 1 trading day earlier − rank today (positive = rose)
     rank_change_2d INTEGER,
     rank_change_3d INTEGER,
-    is_riser       BOOLEAN,  -- in the top group now, below the top third within the last 1–3 days
+    is_riser       BOOLEAN,  -- in the top group now, below the top third of the ranking 1–3 days earlier
     riser_days     INTEGER,  -- the smallest such number of days
     is_three_high  BOOLEAN,  -- total, A, B and C all in the top group
     structure      VARCHAR,  -- note 002 §4.4: fund_led_bottoming, momentum_without_funds, pure_sentiment_spike,
