@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 TDX = ROOT.parent / "shared" / "data" / "real" / "tdx" / "vipdoc"
@@ -62,7 +61,7 @@ def backfill() -> None:
                 print(f"  {table}: {conn.execute(f'select count(*) from {table}').fetchone()[0]:,} rows")
 
 
-def pandas_day_loop(bars) -> "pd.Series":
+def pandas_day_loop(bars):
     """The straightforward way: walk the days, carry each stock's streak in a dict-like Series."""
     import pandas as pd
 

@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline import calendar, storage
 from sentiment_pipeline.bars import build_daily_bars
-from sentiment_pipeline.ladder import Universe, compute_ladder, empty_seed, ladder_daily
+from sentiment_pipeline.ladder import Universe, compute_ladder, ladder_daily
 from sentiment_pipeline.partitions import partition_dates, trading_day_partitions
 from sentiment_pipeline.phases import classify_phases
 from sentiment_pipeline.reconcile import BARS_COLUMNS, LADDER_COLUMNS, reconcile_limit_ups, summarize

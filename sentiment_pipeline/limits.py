@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BOARDS = ("main", "chinext", "star", "bse")
 FAR_PAST = dt.date(1990, 1, 1)

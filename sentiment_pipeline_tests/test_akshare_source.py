@@ -3,7 +3,6 @@
 import datetime as dt
 
 import duckdb
-import pandas as pd
 import polars as pl
 import pytest
 import dagster as dg

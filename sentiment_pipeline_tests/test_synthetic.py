@@ -1,7 +1,6 @@
 """The simulated market: determinism, rule compliance, side datasets and calibration targets."""
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -11,7 +10,7 @@ from sentiment_pipeline.bars import build_daily_bars
 from sentiment_pipeline.ladder import compute_ladder, empty_seed, ladder_daily
 from sentiment_pipeline.phases import PHASE_CODES, classify_phases
 from sentiment_pipeline.sources.synthetic import SyntheticSource
-from sentiment_pipeline.sources.synthetic_market import NORTHBOUND_LAST_DAY, simulate
+from sentiment_pipeline.sources.synthetic_market import NORTHBOUND_LAST_DAY
 
 
 @pytest.fixture(scope="module")
