@@ -17,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 from sentiment_pipeline import calendar, storage
 from sentiment_pipeline.bars import build_daily_bars
 from sentiment_pipeline.ladder import Universe, compute_ladder, ladder_daily
-from sentiment_pipeline.partitions import partition_dates, trading_day_partitions
+from sentiment_pipeline.partitions import partition_dates, partition_days, trading_day_partitions
 from sentiment_pipeline.phases import classify_phases
 from sentiment_pipeline.reconcile import BARS_COLUMNS, LADDER_COLUMNS, reconcile_limit_ups, summarize
 from sentiment_pipeline.schemas import (
@@ -114,7 +114,7 @@ def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSourc
 )
 def raw_daily_quotes(context: dg.AssetExecutionContext, market_source: MarketSource):
     start, end = partition_dates(context)
-    keys = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    keys = partition_days(context)
     df = market_source.daily_quotes(start, end).filter(pl.col("trade_date").is_in(keys))
     missing = sorted(set(keys) - set(df["trade_date"].unique().to_list()))
     if missing:
@@ -206,7 +206,7 @@ def _daily_stats(ladder: pl.DataFrame, days: list[dt.date]) -> pl.DataFrame:
 )
 def ladder_daily_asset(context: dg.AssetExecutionContext, ladder: pl.DataFrame, duckdb: DuckDBResource):
     start, end = partition_dates(context)
-    days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    days = partition_days(context)
     daily = _daily_stats(ladder, days)
     with duckdb.get_connection() as conn:
         later_changed = _refresh_later_days(
@@ -260,7 +260,7 @@ def _raw_daily_asset(name: str, model, description: str, expected_until: dt.date
     @dg.asset(key=key, group_name="raw", check_specs=_check(key), description=description, **PARTITIONED)
     def raw_daily(context: dg.AssetExecutionContext, market_source: MarketSource):
         start, end = partition_dates(context)
-        keys = [dt.date.fromisoformat(k) for k in context.partition_keys]
+        keys = partition_days(context)
         df = getattr(market_source, name)(start, end).filter(pl.col("trade_date").is_in(keys))
         expected = [d for d in keys if expected_until is None or d <= expected_until]
         missing = sorted(set(expected) - set(df["trade_date"].unique().to_list()))
@@ -350,7 +350,7 @@ LADDER_LOOKBACK_DAYS = 30  # trading days of ladder history to tell suspensions 
 )
 def limit_up_reconciliation(context: dg.AssetExecutionContext, config: ReconciliationConfig, bars: pl.DataFrame,
                             ladder: pl.DataFrame, pools: pl.DataFrame):
-    days = [dt.date.fromisoformat(k) for k in context.partition_keys]
+    days = partition_days(context)
     daily, details = reconcile_limit_ups(bars, ladder, pools, days)
     totals = summarize(daily)
     reasons = details.group_by("kind", "reason").len().sort("kind", "reason")

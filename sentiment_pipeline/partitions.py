@@ -19,6 +19,11 @@ trading_day_partitions = dg.DailyPartitionsDefinition(
 )
 
 
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """Every trading day of the run's partition range."""
+    return [dt.date.fromisoformat(k) for k in context.partition_keys]
+
+
 def partition_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     """First and last trading day of the run's partition range."""
     keys = context.partition_keys

@@ -18,6 +18,7 @@ import datetime as dt
 import polars as pl
 
 from sentiment_pipeline import calendar
+from sentiment_pipeline.limits import board_of
 
 NEW_LISTING_DAYS = 5  # listing days on which publishers treat limits differently (no limit, or left out)
 PRICE_TOLERANCE = 0.005  # CNY: prices are in fen
@@ -67,7 +68,7 @@ def reconcile_limit_ups(bars: pl.DataFrame, ladder: pl.DataFrame, pools: pl.Data
     flagged = ours.filter("is_limit_up")
     today_pool = pool.filter(pl.col("trade_date").is_in(covered.implode()))
     # Boards the publisher covered that day (THS lists almost no BSE stocks).
-    pool_boards = today_pool.select("trade_date", board=_board()).unique().with_columns(board_in_pool=pl.lit(True))
+    pool_boards = today_pool.select("trade_date", board=board_of(pl.col("code"))).unique().with_columns(board_in_pool=pl.lit(True))
 
     only_ours = flagged.join(today_pool, on=["trade_date", "code"], how="anti").join(
         pool_boards, on=["trade_date", "board"], how="left").with_columns(
@@ -127,12 +128,6 @@ def reconcile_limit_ups(bars: pl.DataFrame, ladder: pl.DataFrame, pools: pl.Data
 def _run_predates_history() -> pl.Expr:
     """The run reaches back to the stock's first loaded ladder row: it (or the listing) may have begun earlier."""
     return pl.col("run_start_day_no").is_null() | (pl.col("run_start_day_no") <= pl.col("first_row_day_no"))
-
-
-def _board() -> pl.Expr:
-    from sentiment_pipeline.limits import board_of
-
-    return board_of(pl.col("code"))
 
 
 def _daily_counts(days, covered, pool, flagged, only_ours, only_pool, both, details) -> pl.DataFrame:

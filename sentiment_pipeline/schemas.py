@@ -10,6 +10,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from sentiment_pipeline.phases import PHASE_CODES, PHASE_NAMES
+from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 
 
 class Securities(pa.DataFrameModel):
@@ -197,7 +198,7 @@ class MainFundFlows(pa.DataFrameModel):
 class NorthboundFlows(pa.DataFrameModel):
     """raw.northbound_flows: Stock Connect holdings and net inflow per stock and day, until 2024-08-16."""
 
-    trade_date: dt.date = pa.Field(le=dt.date(2024, 8, 16))
+    trade_date: dt.date = pa.Field(le=NORTHBOUND_LAST_DAY)
     code: str = pa.Field(**_CODE)
     holding_shares: float = pa.Field(ge=0, nullable=True)
     northbound_net_inflow: float = pa.Field(nullable=True)

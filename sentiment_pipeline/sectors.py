@@ -20,7 +20,6 @@ SW_L1_BY_PREFIX = {
     "65": ("国防军工", "国防军工"), "71": ("计算机", "计算机"), "72": ("传媒", "传媒"), "73": ("通信", "通信"),
     "74": (None, "煤炭"), "75": (None, "石油石化"), "76": (None, "环保"), "77": (None, "美容护理"),
 }
-SW_L1_2021 = tuple(v[1] for v in SW_L1_BY_PREFIX.values() if v[1])  # the 31 names every day is reported in
 # 2014 names renamed in 2021. 采掘 was split: its oil sub-industries (2101 开采, 2104 服务) went to 石油石化, the
 # rest to 煤炭; without a level-2 code it maps to 煤炭. 化工 and 公用事业 also lost parts (美容护理, 环保),
 # which therefore have no members before 2021-07-30.

@@ -1,13 +1,13 @@
 """Dagster assets of the STMS sector scores: thin wiring around sectors.py and stms.py."""
 
 
-import datetime as dt
 
 import dagster as dg
 import polars as pl
 
 from sentiment_pipeline import sectors, stms
 from sentiment_pipeline.assets import DAILY_BARS, PARTITIONED, _check, _per_day_metadata, _validated
+from sentiment_pipeline.partitions import partition_days
 from sentiment_pipeline.schemas import SectorDaily, StmsScores, StmsTopList
 
 SECTOR_DAILY = dg.AssetKey(["stms", "sector_daily"])
@@ -17,10 +17,6 @@ WINDOW_CHECK = "complete_windows"
 # Trading days of bars loaded before a range: 20 for the windows (plus the weights' previous day), the
 # rest so that a member suspended within them still has 20 bars for its MA20.
 BARS_LOOKBACK_DAYS = stms.MA20_LOOKBACK_DAYS
-
-
-def _range_days(context: dg.AssetExecutionContext) -> list[dt.date]:
-    return [dt.date.fromisoformat(k) for k in context.partition_keys]
 
 
 @dg.asset(
@@ -46,7 +42,7 @@ def _range_days(context: dg.AssetExecutionContext) -> list[dt.date]:
 )
 def sector_daily(context: dg.AssetExecutionContext, bars: pl.DataFrame, main_flows: pl.DataFrame,
                  north_flows: pl.DataFrame, industry_history: pl.DataFrame, concept_membership: pl.DataFrame):
-    days = _range_days(context)
+    days = partition_days(context)
     members = sectors.members(bars.select("trade_date", "code"), industry_history, concept_membership)
     values = stms.sector_day_values(stms.stock_features(bars), members, main_flows, north_flows)
     status = stms.window_status(bars["trade_date"].unique().to_list(), days)
@@ -88,7 +84,7 @@ class StmsConfig(dg.Config):
                 "northbound data (after 2024-08-16): see b_components.",
 )
 def scores(context: dg.AssetExecutionContext, config: StmsConfig, daily: pl.DataFrame):
-    days = _range_days(context)
+    days = partition_days(context)
     rules = stms.SignalRules(config.top_n, config.riser_from_share, config.high, config.low, config.very_high)
     scored = stms.add_signals(stms.score_sectors(daily), rules).filter(pl.col("trade_date").is_in(days))
     no_score = sorted(set(days) - set(scored["trade_date"].unique().to_list()))

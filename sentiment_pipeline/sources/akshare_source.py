@@ -211,29 +211,26 @@ def parse_st_list(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
     return a_shares(df.select(trade_date=pl.lit(trade_date), code=code6("代码")))
 
 
+# Columns of each listing/delisting list: code, name, listing date, delisting date (None: still listed).
+SECURITIES_LIST_COLUMNS = {
+    "stock_info_sz_name_code": ("A股代码", "A股简称", "A股上市日期", None),
+    "stock_info_sh_delist": ("公司代码", "公司简称", "上市日期", "暂停上市日期"),
+    "stock_info_sz_delist": ("证券代码", "证券简称", "上市日期", "终止上市日期"),
+}
+DEFAULT_LIST_COLUMNS = ("证券代码", "证券简称", "上市日期", None)  # SSE and BSE listing lists
+
+
 def parse_securities(listed: dict[str, pd.DataFrame], delisted: dict[str, pd.DataFrame]) -> pl.DataFrame:
-    """Exchange listing and delisting lists → securities master (delisted rows keep their delisting date)."""
+    """Exchange listing and delisting lists (keyed "function[:argument]") → securities master; delisted rows
+    keep their delisting date."""
     rows = []
-    for key, frame in listed.items():
+    for key, frame in {**listed, **delisted}.items():
         df = to_polars(frame)
         if df.is_empty():
             continue
-        if key.startswith("stock_info_sz_name_code"):
-            rows.append(df.select(code=code6("A股代码"), name=pl.col("A股简称").cast(pl.String),
-                                  list_date=day("A股上市日期")))
-        else:
-            rows.append(df.select(code=code6("证券代码"), name=pl.col("证券简称").cast(pl.String),
-                                  list_date=day("上市日期")))
-    for key, frame in delisted.items():
-        df = to_polars(frame)
-        if df.is_empty():
-            continue
-        if key.startswith("stock_info_sh_delist"):
-            rows.append(df.select(code=code6("公司代码"), name=pl.col("公司简称").cast(pl.String),
-                                  list_date=day("上市日期"), delist_date=day("暂停上市日期")))
-        else:
-            rows.append(df.select(code=code6("证券代码"), name=pl.col("证券简称").cast(pl.String),
-                                  list_date=day("上市日期"), delist_date=day("终止上市日期")))
+        code, name, listed_on, delisted_on = SECURITIES_LIST_COLUMNS.get(key.split(":")[0], DEFAULT_LIST_COLUMNS)
+        rows.append(df.select(code=code6(code), name=pl.col(name).cast(pl.String), list_date=day(listed_on),
+                              delist_date=day(delisted_on) if delisted_on else pl.lit(None, pl.Date)))
     if not rows:
         return empty_frame(SECURITIES_SCHEMA)
     df = pl.concat(rows, how="diagonal_relaxed").filter(pl.col("code").is_not_null())

@@ -30,11 +30,11 @@ import polars as pl
 
 from sentiment_pipeline import calendar
 from sentiment_pipeline.limits import BOARDS, BSE_OPEN, STAR_OPEN, limit_bp_arrays, limit_fen
+from sentiment_pipeline.sectors import SW_TAXONOMY_CHANGE
+from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 
 GENERATOR_VERSION = 4
 FIRST_DAY = calendar.FIRST_PARTITION
-NORTHBOUND_LAST_DAY = dt.date(2024, 8, 16)
-SW_TAXONOMY_CHANGE = dt.date(2021, 7, 30)
 
 SW_L1 = (
     "农林牧渔", "基础化工", "钢铁", "有色金属", "电子", "汽车", "家用电器", "食品饮料", "纺织服饰", "轻工制造",
