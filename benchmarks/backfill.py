@@ -31,7 +31,7 @@ def machine() -> str:
 
 
 def backfill() -> None:
-    from sentiment_pipeline import calendar
+    from sentiment_pipeline.market import calendar
     from sentiment_pipeline.sources.synthetic_market import ensure_cached
 
     cache = Path(os.environ.get("SENTIMENT_CACHE_DIR", ROOT / "data" / "cache"))
@@ -76,8 +76,8 @@ def pandas_day_loop(bars):
 
 
 def ladder() -> None:
-    from sentiment_pipeline.bars import build_daily_bars
-    from sentiment_pipeline.ladder import compute_ladder, empty_seed
+    from sentiment_pipeline.market.bars import build_daily_bars
+    from sentiment_pipeline.ladder.streaks import compute_ladder, empty_seed
     from sentiment_pipeline.sources.tdx import TdxSource
 
     if not TDX.is_dir():

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import polars as pl
 
-from sentiment_pipeline import calendar
-from sentiment_pipeline.bars import build_daily_bars
-from sentiment_pipeline.ladder import Universe, compute_ladder, empty_seed
-from sentiment_pipeline.reconcile import reconcile_limit_ups, summarize
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.market.bars import build_daily_bars
+from sentiment_pipeline.ladder.streaks import Universe, compute_ladder, empty_seed
+from sentiment_pipeline.quality.reconcile import reconcile_limit_ups, summarize
 from sentiment_pipeline.sources.tdx import TdxSource
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from sentiment_pipeline import calendar, sectors, stms
-from sentiment_pipeline.bars import build_daily_bars
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.stms import scores as stms, sectors
+from sentiment_pipeline.market.bars import build_daily_bars
 from sentiment_pipeline.sources.synthetic import SyntheticSource
 
 ROOT = Path(__file__).resolve().parents[1]

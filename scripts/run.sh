@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install (first time) and materialize the whole graph over 2019-01-02 … 2019-06-28 in one run.
+# Install (first time), then materialize the whole graph over a range (default 2019-01-02...2019-06-28) in
+# the project's Dagster instance, with one line per asset and a summary. Extra arguments go to the command:
+#   bash scripts/run.sh 2019-01-02...2025-12-31     bash scripts/run.sh 2026-01-05 --verbose
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source .venv/bin/activate
-dagster asset materialize --select '*' --partition-range "${1:-2019-01-02...2019-06-28}"
+exec python -m sentiment_pipeline.cli "$@"

@@ -13,10 +13,14 @@ if [ ! -f .venv/.installed ] || [ requirements.lock -nt .venv/.installed ] || [ 
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
   touch .venv/.installed
 fi
-if ! grep -q "sentiment-pipeline environment" .venv/bin/activate; then
+# The Dagster instance lives in the git-ignored .dagster_home/ (its dagster.yaml is this repository's).
+mkdir -p .dagster_home
+ln -sfn ../dagster.yaml .dagster_home/dagster.yaml
+if ! grep -q "sentiment-pipeline environment v2" .venv/bin/activate; then
+  sed -i '/# sentiment-pipeline environment/,$d' .venv/bin/activate
   cat >> .venv/bin/activate <<ACT
-# sentiment-pipeline environment: project-local Dagster instance and code location
-export DAGSTER_HOME="$root"
+# sentiment-pipeline environment v2: project-local Dagster instance and code location
+export DAGSTER_HOME="$root/.dagster_home"
 export DAGSTER_MODULE_NAME=sentiment_pipeline.definitions
 ACT
 fi

@@ -3,7 +3,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from sentiment_pipeline.ladder import Universe, compute_ladder, empty_seed, ladder_daily
+from sentiment_pipeline.ladder.streaks import Universe, compute_ladder, empty_seed, ladder_daily
 
 D = dt.date
 DAYS = [D(2024, 1, 2), D(2024, 1, 3), D(2024, 1, 4), D(2024, 1, 5), D(2024, 1, 8)]

@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from sentiment_pipeline.limits import BOARDS, limit_bp_arrays, limit_flags, limit_prices
+from sentiment_pipeline.market.limits import BOARDS, limit_bp_arrays, limit_flags, limit_prices
 
 D = dt.date
 

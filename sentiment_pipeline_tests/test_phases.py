@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from sentiment_pipeline.phases import PHASE_CODES, classify_phases
+from sentiment_pipeline.ladder.phases import PHASE_CODES, classify_phases
 
 
 def phase(height, rate, has_prev=True, prev_lu=10):

@@ -5,10 +5,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from sentiment_pipeline import calendar
-from sentiment_pipeline.bars import build_daily_bars
-from sentiment_pipeline.ladder import Universe, compute_ladder, empty_seed
-from sentiment_pipeline.reconcile import reconcile_limit_ups, summarize
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.market.bars import build_daily_bars
+from sentiment_pipeline.ladder.streaks import Universe, compute_ladder, empty_seed
+from sentiment_pipeline.quality.reconcile import reconcile_limit_ups, summarize
 from sentiment_pipeline.sources.tdx import TdxSource
 
 from .conftest import REAL_DATA

@@ -4,7 +4,7 @@ import datetime as dt
 
 import polars as pl
 
-from sentiment_pipeline.reconcile import BARS_COLUMNS, reconcile_limit_ups, summarize
+from sentiment_pipeline.quality.reconcile import BARS_COLUMNS, reconcile_limit_ups, summarize
 from sentiment_pipeline.sources.pools import POOL_SCHEMA, parse_cn_amount, parse_ths_pool, parse_ths_streak
 
 D = [dt.date(2024, 6, 3), dt.date(2024, 6, 4), dt.date(2024, 6, 5), dt.date(2024, 6, 6)]

@@ -8,7 +8,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from sentiment_pipeline import calendar, sectors, stms
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.stms import scores as stms, sectors
 from sentiment_pipeline.definitions import build_definitions
 from sentiment_pipeline.sources.base import (
     CONCEPT_MEMBERSHIP_SCHEMA,

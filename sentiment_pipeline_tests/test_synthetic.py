@@ -5,10 +5,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from sentiment_pipeline import calendar
-from sentiment_pipeline.bars import build_daily_bars
-from sentiment_pipeline.ladder import compute_ladder, empty_seed, ladder_daily
-from sentiment_pipeline.phases import PHASE_CODES, classify_phases
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.market.bars import build_daily_bars
+from sentiment_pipeline.ladder.streaks import compute_ladder, empty_seed, ladder_daily
+from sentiment_pipeline.ladder.phases import PHASE_CODES, classify_phases
 from sentiment_pipeline.sources.synthetic import SyntheticSource
 from sentiment_pipeline.sources.synthetic_market import NORTHBOUND_LAST_DAY
 

@@ -1,311 +1,318 @@
 -- The DuckDB tables the pipeline writes: the contract for consumers.
+-- Generated from the table models (sentiment_pipeline/*/tables.py) by `python -m sentiment_pipeline.catalog`;
+-- a test fails when this file and the models drift apart, and another checks it against the written tables.
 -- Database file: $SENTIMENT_DUCKDB_PATH (default data/market.duckdb). Every partitioned table is
 -- written per trading day through its `trade_date` column (a re-run replaces its days).
--- Rates are fractions (0.25 = 25%). Prices in CNY. The tests check this file against the real tables.
+-- Rates are fractions (0.25 = 25%). Prices in CNY.
 
--- Securities master as the source gives it. Row key: code.
+-- Securities master as the source gives it. Unpartitioned: rewritten whole. Row key: (code).
 CREATE TABLE raw.securities (
-    code        VARCHAR,  -- 6-digit code, e.g. '600519'
-    name        VARCHAR,  -- null where the source has no names (tdx)
-    exchange    VARCHAR,  -- 'SH', 'SZ' or 'BJ'
-    board       VARCHAR,  -- 'main', 'chinext', 'star' or 'bse'
-    list_date   DATE,     -- null when listed before the source's history starts
-    delist_date DATE      -- null while listed
+    code        VARCHAR, -- NOT NULL: 6-digit exchange code, e.g. '600519'
+    name        VARCHAR, -- short name (简称); null where the source has no names (tdx)
+    exchange    VARCHAR, -- NOT NULL: listing exchange [one of 'SH', 'SZ', 'BJ']
+    board       VARCHAR, -- NOT NULL: listing board [one of 'main', 'chinext', 'star', 'bse']
+    list_date   DATE,    -- listing date; null when listed before the source's history starts
+    delist_date DATE     -- delisting date; null while listed
 );
 
 -- The source's daily bars as given; suspended days have no row. Row key: (trade_date, code).
 CREATE TABLE raw.daily_quotes (
-    trade_date    DATE,
-    code          VARCHAR,
-    open          DOUBLE,
-    high          DOUBLE,
-    low           DOUBLE,
-    close         DOUBLE,
-    pre_close     DOUBLE,   -- exchange reference close (ex-rights adjusted); tdx: previous record's close
-    volume        BIGINT,   -- shares
-    amount        DOUBLE,   -- CNY
-    turnover_rate DOUBLE,   -- fraction of float shares; null for tdx
-    float_mcap    DOUBLE,   -- float market cap, CNY; null for tdx
-    is_st         BOOLEAN   -- ST/*ST on that day; null for tdx
+    trade_date    DATE,    -- NOT NULL: trading day
+    code          VARCHAR, -- NOT NULL: 6-digit exchange code
+    open          DOUBLE,  -- NOT NULL: opening price, CNY
+    high          DOUBLE,  -- NOT NULL: day's high, CNY
+    low           DOUBLE,  -- NOT NULL: day's low, CNY
+    close         DOUBLE,  -- NOT NULL: closing price, CNY
+    pre_close     DOUBLE,  -- exchange reference close (ex-rights adjusted), CNY; tdx: previous record's close; null only where the source lacks it (tdx first record)
+    volume        BIGINT,  -- volume traded, shares; null where the source lacks it
+    amount        DOUBLE,  -- amount traded (成交额), CNY; null where the source lacks it
+    turnover_rate DOUBLE,  -- volume / float shares, fraction; null for tdx
+    float_mcap    DOUBLE,  -- float market cap, CNY; null for tdx
+    is_st         BOOLEAN  -- ST/*ST on that day; null where the source cannot tell (tdx, some akshare history days)
 );
 
--- Validated bars with limit prices and flags. Row key: (trade_date, code).
+-- Validated bars with exchange, board, listing age, limit prices and limit flags. Row key: (trade_date, code).
 CREATE TABLE core.daily_bars (
-    trade_date       DATE,
-    code             VARCHAR,
-    exchange         VARCHAR,  -- 'SH', 'SZ', 'BJ'
-    board            VARCHAR,  -- 'main', 'chinext', 'star', 'bse'
-    is_st            BOOLEAN,
-    open             DOUBLE,
-    high             DOUBLE,
-    low              DOUBLE,
-    close            DOUBLE,
-    pre_close        DOUBLE,
-    volume           BIGINT,
-    amount           DOUBLE,
-    turnover_rate    DOUBLE,
-    float_mcap       DOUBLE,
-    list_date        DATE,
-    listing_age      INTEGER,  -- exchange trading days since listing, 1 on the listing day; null if unknown
-    limit_up_price   DOUBLE,   -- null on days without a limit (new-listing windows)
-    limit_down_price DOUBLE,
-    is_limit_up      BOOLEAN,  -- close == limit_up_price (涨停)
-    is_broken        BOOLEAN,  -- high == limit_up_price and close < it (炸板)
-    is_one_word      BOOLEAN,  -- open == high == low == close == limit_up_price (一字板)
-    is_limit_down    BOOLEAN   -- close == limit_down_price (跌停)
+    trade_date       DATE,    -- NOT NULL: trading day
+    code             VARCHAR, -- NOT NULL: 6-digit exchange code
+    open             DOUBLE,  -- NOT NULL: opening price, CNY
+    high             DOUBLE,  -- NOT NULL: day's high, CNY
+    low              DOUBLE,  -- NOT NULL: day's low, CNY
+    close            DOUBLE,  -- NOT NULL: closing price, CNY
+    pre_close        DOUBLE,  -- exchange reference close (ex-rights adjusted), CNY; tdx: previous record's close; null only where the source lacks it (tdx first record)
+    volume           BIGINT,  -- volume traded, shares; null where the source lacks it
+    amount           DOUBLE,  -- amount traded (成交额), CNY; null where the source lacks it
+    turnover_rate    DOUBLE,  -- volume / float shares, fraction; null for tdx
+    float_mcap       DOUBLE,  -- float market cap, CNY; null for tdx
+    is_st            BOOLEAN, -- ST/*ST on that day; null where the source cannot tell (tdx, some akshare history days)
+    exchange         VARCHAR, -- NOT NULL: exchange, from the code [one of 'SH', 'SZ', 'BJ']
+    board            VARCHAR, -- NOT NULL: board, from the code; selects the price-limit rule [one of 'main', 'chinext', 'star', 'bse']
+    list_date        DATE,    -- listing date from raw.securities; null if unknown
+    listing_age      INTEGER, -- exchange trading days since listing, 1 on the listing day; null if unknown
+    limit_up_price   DOUBLE,  -- limit-up price, CNY (reference close × (1 + limit), half-up to the fen); null on days without a limit (new-listing windows)
+    limit_down_price DOUBLE,  -- limit-down price, CNY; null on days without a limit
+    is_limit_up      BOOLEAN, -- NOT NULL: close == limit_up_price (涨停); false on days without a limit
+    is_broken        BOOLEAN, -- NOT NULL: high == limit_up_price and close < it (炸板)
+    is_one_word      BOOLEAN, -- NOT NULL: open == high == low == close == limit_up_price (一字板)
+    is_limit_down    BOOLEAN  -- NOT NULL: close == limit_down_price (跌停); false on days without a limit
 );
 
--- Per stock and day: the ladder (连板). Row key: (trade_date, code).
-CREATE TABLE sentiment.limit_ladder (
-    trade_date       DATE,
-    code             VARCHAR,
-    is_st            BOOLEAN,
-    listing_age      INTEGER,
-    is_limit_up      BOOLEAN,
-    is_broken        BOOLEAN,
-    is_limit_down    BOOLEAN,
-    pct_change       DOUBLE,   -- close / pre_close - 1
-    streak           INTEGER,  -- consecutive limit-up days; the stock's previous trading day counts (suspensions do not break it)
-    in_opening_run   BOOLEAN,  -- listing day and the limit-ups straight after it
-    eligible         BOOLEAN,  -- counted in the sentiment statistics
-    exclusion_reason VARCHAR   -- 'st', 'new_listing', 'st+new_listing' or null
-);
-
--- Per day, over the eligible universe. Row key: trade_date.
-CREATE TABLE sentiment.ladder_daily (
-    trade_date          DATE,
-    limit_up_count      INTEGER,
-    broken_count        INTEGER,
-    limit_down_count    INTEGER,
-    up_count            INTEGER,  -- close > pre_close
-    down_count          INTEGER,  -- close < pre_close
-    seal_rate           DOUBLE,   -- limit_up / (limit_up + broken); null when both are 0
-    max_height          INTEGER,  -- 最高连板; 0 without limit-ups
-    count_h1            INTEGER,  -- stocks with streak 1 … 9
-    count_h2            INTEGER,
-    count_h3            INTEGER,
-    count_h4            INTEGER,
-    count_h5            INTEGER,
-    count_h6            INTEGER,
-    count_h7            INTEGER,
-    count_h8            INTEGER,
-    count_h9            INTEGER,
-    count_h10_plus      INTEGER,  -- streak >= 10
-    prev_trade_date     DATE,     -- the market's previous trading day
-    prev_limit_up_count INTEGER,  -- null when that day is not stored
-    has_previous_day    BOOLEAN,
-    promotion_rate      DOUBLE,   -- streak >= 2 today / limit-ups on prev_trade_date (晋级率)
-    rate_1to2           DOUBLE,   -- streak 2 today / streak 1 yesterday
-    rate_2to3           DOUBLE,
-    rate_3to4           DOUBLE,
-    rate_4plus          DOUBLE    -- streak >= 5 today / streak >= 4 yesterday
-);
-
--- Per day: the sentiment phase (note 000). Row key: trade_date.
-CREATE TABLE sentiment.phase_daily (
-    trade_date      DATE,
-    max_height      INTEGER,
-    promotion_rate  DOUBLE,
-    phase_code      VARCHAR,  -- e.g. 'ice_slump' … 'climax_euphoria' (README lists all 12)
-    phase_name      VARCHAR,  -- e.g. '冰点低迷期'
-    no_phase_reason VARCHAR   -- 'previous_day_missing', 'no_limit_up_previous_day', 'max_height_below_2'
-);
-
--- ---------------------------------------------------------------------------------------- raw side datasets
-
--- Published limit-up pools, kept every day (upstream keeps recent days only). Row key: (trade_date, pool, code).
--- synthetic: derived from the simulated bars; tdx: THS CSVs when SENTIMENT_THS_DIR is set; akshare: East Money.
+-- Published limit-up pools, kept every day (upstream keeps recent days only). synthetic: derived from the
+-- simulated bars; tdx: THS CSVs when SENTIMENT_THS_DIR is set; akshare: East Money. Row key: (trade_date, pool,
+-- code).
 CREATE TABLE raw.limit_up_pools (
-    trade_date      DATE,
-    pool            VARCHAR,  -- 'limit_up', 'previous' (yesterday's limit-ups, today), 'broken' or 'limit_down'
-    code            VARCHAR,
-    name            VARCHAR,
-    close           DOUBLE,
-    pct_change      DOUBLE,   -- fraction
-    amount          DOUBLE,   -- CNY
-    float_mcap      DOUBLE,   -- CNY
-    turnover_rate   DOUBLE,   -- fraction
-    sealed_amount   DOUBLE,   -- CNY on the limit bid at the close (封板资金 / 封单额)
-    first_seal_time VARCHAR,  -- 'HH:MM:SS'
-    last_seal_time  VARCHAR,  -- 'HH:MM:SS'; the 'previous' pool: yesterday's seal time
-    broken_count    INTEGER,  -- times the seal opened
-    streak          INTEGER,  -- the publisher's consecutive height ('previous': yesterday's); null when not stated
-    limit_up_stat   VARCHAR,  -- the publisher's boards-in-days text: '3/2' (East Money), '3天2板' (THS)
-    is_new_listing  BOOLEAN   -- the publisher flags a new listing (THS only)
+    trade_date      DATE,    -- NOT NULL: trading day the pool describes
+    pool            VARCHAR, -- NOT NULL: which pool; 'previous' lists yesterday's limit-ups with today's figures [one of 'limit_up', 'previous', 'broken', 'limit_down']
+    code            VARCHAR, -- NOT NULL: 6-digit exchange code
+    name            VARCHAR, -- short name as published
+    close           DOUBLE,  -- close, CNY
+    pct_change      DOUBLE,  -- change on the day, fraction
+    amount          DOUBLE,  -- amount traded, CNY
+    float_mcap      DOUBLE,  -- float market cap, CNY
+    turnover_rate   DOUBLE,  -- turnover, fraction of float shares
+    sealed_amount   DOUBLE,  -- CNY on the limit bid at the close (封板资金 / 封单额)
+    first_seal_time VARCHAR, -- time of the first seal, 'HH:MM:SS'
+    last_seal_time  VARCHAR, -- time of the last seal, 'HH:MM:SS'; the 'previous' pool: yesterday's seal time
+    broken_count    INTEGER, -- times the seal opened (炸板次数)
+    streak          INTEGER, -- the publisher's consecutive limit-up height ('previous': yesterday's); null when not stated
+    limit_up_stat   VARCHAR, -- the publisher's boards-in-days text: '3/2' (East Money), '3天2板' (THS)
+    is_new_listing  BOOLEAN  -- the publisher flags a new listing (THS only)
 );
 
--- Main-force (super-large + large orders) net inflow. Row key: (trade_date, code).
+-- Main-force (super-large + large orders) net inflow per stock and day. Row key: (trade_date, code).
 CREATE TABLE raw.main_fund_flows (
-    trade_date      DATE,
-    code            VARCHAR,
-    main_net_inflow DOUBLE    -- CNY
+    trade_date      DATE,    -- NOT NULL: trading day
+    code            VARCHAR, -- NOT NULL: 6-digit exchange code
+    main_net_inflow DOUBLE   -- main-force net inflow, CNY (negative: outflow)
 );
 
--- Stock Connect (northbound) holdings; no rows after 2024-08-16 (HKEX stopped daily disclosure). Row key: (trade_date, code).
+-- Stock Connect (northbound) holdings and net inflow per stock and day; no rows after 2024-08-16 (HKEX stopped
+-- daily disclosure). Row key: (trade_date, code).
 CREATE TABLE raw.northbound_flows (
-    trade_date            DATE,
-    code                  VARCHAR,
-    holding_shares        DOUBLE,  -- shares held; null for synthetic
-    northbound_net_inflow DOUBLE   -- CNY; akshare: change in shares held × close
+    trade_date            DATE,    -- NOT NULL: trading day, 2024-08-16 at the latest
+    code                  VARCHAR, -- NOT NULL: 6-digit exchange code
+    holding_shares        DOUBLE,  -- shares held through Stock Connect; null for synthetic
+    northbound_net_inflow DOUBLE   -- northbound net inflow, CNY; akshare: change in shares held × close
 );
 
--- Attention: each source fills the components it has, the rest are null. Row key: (trade_date, code).
+-- Attention per stock and day: each source fills the components it has, the rest are null. Row key: (trade_date,
+-- code).
 CREATE TABLE raw.attention (
-    trade_date           DATE,
-    code                 VARCHAR,
-    browse_count         BIGINT,   -- synthetic
-    watchlist_adds       BIGINT,   -- synthetic
-    click_count          BIGINT,   -- synthetic
-    attention_index      DOUBLE,   -- akshare daily run: East Money 关注指数
-    hot_rank             INTEGER,  -- akshare: East Money popularity rank (1 = most watched)
-    new_follower_share   DOUBLE,   -- akshare backfill: 新晋粉丝, fraction
-    loyal_follower_share DOUBLE    -- akshare backfill: 铁杆粉丝, fraction
+    trade_date           DATE,    -- NOT NULL: trading day
+    code                 VARCHAR, -- NOT NULL: 6-digit exchange code
+    browse_count         BIGINT,  -- page views (浏览); synthetic only
+    watchlist_adds       BIGINT,  -- watchlist additions (加自选); synthetic only
+    click_count          BIGINT,  -- clicks; synthetic only
+    attention_index      DOUBLE,  -- East Money 关注指数; akshare daily run only
+    hot_rank             INTEGER, -- East Money popularity rank, 1 = most watched; akshare only
+    new_follower_share   DOUBLE,  -- 新晋粉丝 share of followers, fraction; akshare backfill only
+    loyal_follower_share DOUBLE   -- 铁杆粉丝 share of followers, fraction; akshare backfill only
 );
 
--- Index series; the whole market is index_code 'all_a' (akshare: CSI All Share 000985). Row key: (trade_date, index_code).
+-- Index series per day; the whole market is index_code 'all_a' (akshare: CSI All Share 000985). Row key:
+-- (trade_date, index_code).
 CREATE TABLE raw.index_daily (
-    trade_date DATE,
-    index_code VARCHAR,  -- '000300', '000905', '000852', '932000', 'all_a' (synthetic also '000001')
-    index_name VARCHAR,
-    pre_close  DOUBLE,
-    close      DOUBLE,
-    amount     DOUBLE    -- CNY
+    trade_date DATE,    -- NOT NULL: trading day
+    index_code VARCHAR, -- NOT NULL: '000300', '000905', '000852', '932000' (CSI 300/500/1000/2000), 'all_a' (whole market); synthetic also '000001' (Shanghai Composite)
+    index_name VARCHAR, -- index name as published; null when not given
+    pre_close  DOUBLE,  -- previous close, index points; null when not given
+    close      DOUBLE,  -- NOT NULL: close, index points
+    amount     DOUBLE   -- amount traded in the index's members, CNY
 );
 
--- Whole-market margin balance (融资融券余额), published the next morning. Row key: trade_date.
+-- Whole-market margin balance (融资融券余额), published the next morning. Row key: (trade_date).
 CREATE TABLE raw.margin_balance (
-    trade_date     DATE,
-    margin_balance DOUBLE  -- CNY
+    trade_date     DATE,   -- NOT NULL: trading day whose closing balance this is
+    margin_balance DOUBLE  -- NOT NULL: 融资融券余额 (financing plus securities lending) at the close, CNY
 );
 
 -- CSI 300/500/1000/2000 members; one snapshot per effective date (akshare: from the first live run on).
--- Row key: (index_code, code, effective_date). Unpartitioned: rewritten whole.
+-- Unpartitioned: rewritten whole. Row key: (index_code, code, effective_date).
 CREATE TABLE raw.index_membership (
-    index_code     VARCHAR,  -- '000300', '000905', '000852', '932000'
-    code           VARCHAR,
-    effective_date DATE,     -- the date of the weights file the snapshot came from
-    weight         DOUBLE    -- fraction of the index; null for synthetic
+    index_code     VARCHAR, -- NOT NULL: the CSI index [one of '000300', '000905', '000852', '932000']
+    code           VARCHAR, -- NOT NULL: the member's 6-digit code
+    effective_date DATE,    -- NOT NULL: the date of the weights file the snapshot came from
+    weight         DOUBLE   -- fraction of the index; null for synthetic
 );
 
--- SW level-1 classification history, named in the taxonomy of each start date. Row key: (code, start_date, taxonomy).
+-- SW level-1 classification history, named in the taxonomy of each start date. Unpartitioned: rewritten whole.
+-- Row key: (code, start_date, taxonomy).
 CREATE TABLE raw.industry_history (
-    code          VARCHAR,
-    start_date    DATE,
-    industry_code VARCHAR,  -- level-1 code such as '480000'; null for synthetic
-    industry_name VARCHAR,  -- e.g. '化工' (sw2014) and '基础化工' (sw2021)
-    taxonomy      VARCHAR   -- 'sw2014' before 2021-07-30, 'sw2021' from then on
+    code          VARCHAR, -- NOT NULL: 6-digit exchange code
+    start_date    DATE,    -- NOT NULL: first day of this classification
+    industry_code VARCHAR, -- SW level-1 code such as '480000'; null for synthetic
+    industry_name VARCHAR, -- NOT NULL: SW level-1 name, e.g. '化工' (2014 taxonomy), '基础化工' (2021)
+    taxonomy      VARCHAR  -- NOT NULL: the SW taxonomy the name is from: the 2014 one before 2021-07-30, the 2021 one from then on [one of 'sw2014', 'sw2021']
 );
 
--- Concept board members as seen in each snapshot. Row key: (concept_name, code, snapshot_date).
+-- Concept board members as seen in each snapshot. Unpartitioned: rewritten whole. Row key: (concept_name, code,
+-- snapshot_date).
 CREATE TABLE raw.concept_membership (
-    concept_name  VARCHAR,
-    code          VARCHAR,
-    snapshot_date DATE     -- synthetic: one snapshot dated 2019-01-02
+    concept_name  VARCHAR, -- NOT NULL: concept board name, e.g. '人工智能'
+    code          VARCHAR, -- NOT NULL: the member's 6-digit code
+    snapshot_date DATE     -- NOT NULL: day of the snapshot; synthetic: one snapshot dated 2019-01-02
 );
 
--- ------------------------------------------------------------------------------------------------- quality
+-- Per stock and day: the ladder (连板): limit flags, streak, opening-run flag and eligibility for the sentiment
+-- statistics. Row key: (trade_date, code).
+CREATE TABLE sentiment.limit_ladder (
+    trade_date       DATE,    -- NOT NULL: trading day
+    code             VARCHAR, -- NOT NULL: 6-digit exchange code
+    is_st            BOOLEAN, -- ST/*ST that day, from core.daily_bars; null where the source cannot tell (counted as not ST)
+    listing_age      INTEGER, -- exchange trading days since listing, 1 on the listing day; null if unknown
+    is_limit_up      BOOLEAN, -- NOT NULL: closes at the limit-up price (涨停)
+    is_broken        BOOLEAN, -- NOT NULL: touches the limit-up price and closes below it (炸板)
+    is_limit_down    BOOLEAN, -- NOT NULL: closes at the limit-down price (跌停)
+    pct_change       DOUBLE,  -- close / pre_close - 1; null without a pre_close
+    streak           INTEGER, -- NOT NULL: consecutive limit-up days (连板), 0 on other days; the stock's previous trading day counts (suspensions do not break it)
+    in_opening_run   BOOLEAN, -- NOT NULL: a new listing's listing day and the limit-ups straight after it
+    eligible         BOOLEAN, -- NOT NULL: counted in the sentiment statistics
+    exclusion_reason VARCHAR  -- why the stock is left out of the statistics; null when eligible [one of 'st', 'new_listing', 'st+new_listing']
+);
 
--- Per day: the published limit-up pool against our flags and streaks. Row key: trade_date.
--- Counts are null on days without a pool (pool_available false): nothing was compared.
+-- Per day, over the eligible universe: counts, seal rate, height, the ladder by streak, promotion rate (晋级率) and
+-- per-level rates. Row key: (trade_date).
+CREATE TABLE sentiment.ladder_daily (
+    trade_date          DATE,    -- NOT NULL: trading day
+    limit_up_count      INTEGER, -- NOT NULL: eligible stocks closing limit-up (涨停)
+    broken_count        INTEGER, -- NOT NULL: eligible stocks with a broken board (炸板)
+    limit_down_count    INTEGER, -- NOT NULL: eligible stocks closing limit-down (跌停)
+    up_count            INTEGER, -- NOT NULL: eligible stocks with close > pre_close
+    down_count          INTEGER, -- NOT NULL: eligible stocks with close < pre_close
+    seal_rate           DOUBLE,  -- limit_up / (limit_up + broken), fraction; null when both are 0
+    max_height          INTEGER, -- NOT NULL: highest streak (最高连板); 0 without limit-ups
+    count_h1            INTEGER, -- NOT NULL: eligible stocks with streak 1 (首板)
+    count_h2            INTEGER, -- NOT NULL: eligible stocks with streak 2
+    count_h3            INTEGER, -- NOT NULL: eligible stocks with streak 3
+    count_h4            INTEGER, -- NOT NULL: eligible stocks with streak 4
+    count_h5            INTEGER, -- NOT NULL: eligible stocks with streak 5
+    count_h6            INTEGER, -- NOT NULL: eligible stocks with streak 6
+    count_h7            INTEGER, -- NOT NULL: eligible stocks with streak 7
+    count_h8            INTEGER, -- NOT NULL: eligible stocks with streak 8
+    count_h9            INTEGER, -- NOT NULL: eligible stocks with streak 9
+    count_h10_plus      INTEGER, -- NOT NULL: eligible stocks with streak >= 10
+    prev_trade_date     DATE,    -- the market's previous trading day; null when the calendar has none
+    prev_limit_up_count INTEGER, -- limit_up_count on prev_trade_date; null when that day is not stored
+    has_previous_day    BOOLEAN, -- NOT NULL: prev_trade_date is stored, so the rates can be computed
+    promotion_rate      DOUBLE,  -- 晋级率: streak >= 2 today / limit-ups on prev_trade_date; null without a stored previous day or when it had no limit-ups
+    rate_1to2           DOUBLE,  -- streak 2 today / streak 1 on prev_trade_date; null when that count is 0 or missing
+    rate_2to3           DOUBLE,  -- streak 3 today / streak 2 on prev_trade_date; null when that count is 0 or missing
+    rate_3to4           DOUBLE,  -- streak 4 today / streak 3 on prev_trade_date; null when that count is 0 or missing
+    rate_4plus          DOUBLE   -- streak >= 5 today / streak >= 4 on prev_trade_date; null when that count is 0 or missing
+);
+
+-- Per day: the sentiment phase of note 000 (height band × promotion-rate band, 12 phases), or the reason there
+-- is none. Row key: (trade_date).
+CREATE TABLE sentiment.phase_daily (
+    trade_date      DATE,    -- NOT NULL: trading day
+    max_height      INTEGER, -- NOT NULL: highest streak (最高连板), from sentiment.ladder_daily
+    promotion_rate  DOUBLE,  -- 晋级率, fraction, from sentiment.ladder_daily; null when it has none
+    phase_code      VARCHAR, -- the phase's stable English code; null when the day has no phase [one of 'ice_slump', 'ice_buildup', 'ice_stirring', 'chaos_cooling', 'chaos_tug_of_war', 'chaos_active', 'mainline_divergence', 'mainline_steady', 'mainline_acceleration', 'climax_fading', 'climax_splitting', 'climax_euphoria']
+    phase_name      VARCHAR, -- the phase's Chinese name; null when the day has no phase [one of '冰点低迷期', '冰点蓄势期', '冰点异动期', '混沌降温期', '混沌拉锯期', '混沌活跃期', '主线分歧期', '主线稳健期', '主线加速期', '高潮衰退期', '高潮分化期', '高潮亢奋期']
+    no_phase_reason VARCHAR  -- why the day has no phase; null when it has one [one of 'previous_day_missing', 'no_limit_up_previous_day', 'max_height_below_2']
+);
+
+-- Per day: the published limit-up pool against our flags and streaks. Counts are null on days without a pool
+-- (pool_available false): nothing was compared. Row key: (trade_date).
 CREATE TABLE quality.limit_up_reconciliation (
-    trade_date         DATE,
-    pool_available     BOOLEAN,
-    pool_count         INTEGER,  -- stocks in the pool
-    ours_count         INTEGER,  -- stocks core.daily_bars flags as limit-up (every stock, ST included)
-    both_count         INTEGER,
-    only_ours_count    INTEGER,
-    only_pool_count    INTEGER,
-    found_share        DOUBLE,   -- both_count / pool_count
-    streak_compared    INTEGER,  -- found by both where the pool states a consecutive height
-    streak_agree_count INTEGER,
-    streak_agreement   DOUBLE,   -- streak_agree_count / streak_compared
-    disagreement_count INTEGER   -- rows in quality.limit_up_disagreements that day
+    trade_date         DATE,    -- NOT NULL: trading day
+    pool_available     BOOLEAN, -- NOT NULL: the source has a limit-up pool for the day
+    pool_count         INTEGER, -- stocks in the pool
+    ours_count         INTEGER, -- stocks core.daily_bars flags as limit-up (every stock, ST included)
+    both_count         INTEGER, -- limit-ups in the pool and flagged by us
+    only_ours_count    INTEGER, -- limit-ups we flag that the pool does not list
+    only_pool_count    INTEGER, -- limit-ups the pool lists that we do not flag
+    found_share        DOUBLE,  -- both_count / pool_count; null when pool_count is 0
+    streak_compared    INTEGER, -- limit-ups found by both where the pool states a consecutive height
+    streak_agree_count INTEGER, -- of streak_compared, those where the pool's height equals our streak
+    streak_agreement   DOUBLE,  -- streak_agree_count / streak_compared; null when streak_compared is 0
+    disagreement_count INTEGER  -- rows in quality.limit_up_disagreements that day
 );
 
--- Every disagreement with its reason. Row key: (trade_date, code, kind).
+-- Every disagreement between the published limit-up pool and our flags or streaks, with its reason. Row key:
+-- (trade_date, code, kind).
 CREATE TABLE quality.limit_up_disagreements (
-    trade_date  DATE,
-    code        VARCHAR,
-    kind        VARCHAR,  -- 'only_ours', 'only_pool' or 'streak'
-    our_streak  INTEGER,
-    pool_streak INTEGER,
-    reason      VARCHAR,  -- see README "Reconciliation" for the list and what each means
-    detail      VARCHAR   -- the prices or heights behind the reason
+    trade_date  DATE,    -- NOT NULL: trading day
+    code        VARCHAR, -- NOT NULL: 6-digit exchange code
+    kind        VARCHAR, -- NOT NULL: a limit-up only in our flags, only in the pool, or in both with different heights [one of 'only_ours', 'only_pool', 'streak']
+    our_streak  INTEGER, -- our streak that day; null for only_pool
+    pool_streak INTEGER, -- the pool's consecutive height; null for only_ours
+    reason      VARCHAR, -- NOT NULL: the first explanation that applies, in README order; README "Reconciliation" says what each means [one of 'st', 'new_listing', 'board_not_in_pool', 'absent_from_pool', 'missing_bar', 'price_mismatch', 'reference_close', 'suspension', 'history_start', 'previous_day_not_in_pool', 'streak_definition']
+    detail      VARCHAR  -- the prices or heights behind the reason
 );
 
--- ---------------------------------------------------------------------------------------------------- stms
--- STMS, the sector trend momentum score of note 002 (domain.md §7). Sectors: SW level-1 industries on the
--- 2021 names (28 before 2021-07-30, 31 after) and concept boards, with membership as known that day.
--- Windows count trading days. A day whose 20-day window (21 days of bars: each return needs the day before)
--- reaches before the first partition (the first 20) has no score, by design.
-
--- Per sector and day. Row key: (trade_date, sector_kind, sector).
+-- Per sector and day: the float-cap weighted figures of STMS, the sector trend momentum score of note 002
+-- (domain.md §7), and their 5/20-day windows. Sectors are SW level-1 industries on the 2021 names (28 before
+-- 2021-07-30, 31 after) and concept boards, with membership as known that day; windows count trading days, and a
+-- day whose 20-day window (21 days of bars) reaches before the first partition has no score, by design. Row key:
+-- (trade_date, sector_kind, sector).
 CREATE TABLE stms.sector_daily (
-    trade_date            DATE,
-    sector_kind           VARCHAR,  -- 'sw_l1' or 'concept'
-    sector                VARCHAR,  -- e.g. '银行', '人工智能'
-    member_count          INTEGER,  -- members with a bar that day
-    ret                   DOUBLE,   -- float-cap weighted return (weights: float cap on the previous trading day)
-    ret_5d                DOUBLE,   -- compounded over the last 5 trading days; null unless all 5 exist
-    ret_20d               DOUBLE,   -- … 20 trading days; null unless the window is complete and all 20 exist
-    turnover              DOUBLE,   -- float-cap weighted turnover, fraction
-    turnover_5d           DOUBLE,   -- mean over 5 days
-    turnover_20d          DOUBLE,   -- mean over 20 days
-    amount                DOUBLE,   -- CNY
-    amount_5d             DOUBLE,
-    main_inflow_5d        DOUBLE,   -- main-force net inflow over 5 days, CNY
-    north_inflow_5d       DOUBLE,   -- northbound, CNY
-    main_inflow_share_5d  DOUBLE,   -- main_inflow_5d / amount_5d
-    north_inflow_share_5d DOUBLE,   -- north_inflow_5d / amount_5d; null after 2024-08-16
-    limit_up_count        INTEGER,
-    limit_up_share        DOUBLE,   -- members closing limit-up / member_count
-    above_ma20_share      DOUBLE,   -- members closing above their MA20 / members with 20 bars in 60 days
-    ma20_excluded_count   INTEGER,  -- members left out of above_ma20_share (their 20 bars span > 60 days)
-    window_days           INTEGER,  -- loaded trading days among the 21 the window needs
-    window_status         VARCHAR   -- 'complete', 'before_first_partition' or 'short_window'
+    trade_date            DATE,    -- NOT NULL: trading day
+    sector_kind           VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
+    sector                VARCHAR, -- NOT NULL: sector name, e.g. '银行', '人工智能'
+    member_count          INTEGER, -- NOT NULL: members with a bar that day
+    ret                   DOUBLE,  -- float-cap weighted return (weights: float cap on the previous trading day); null without a weighted member
+    ret_5d                DOUBLE,  -- ret compounded over the last 5 trading days; null unless all 5 exist
+    ret_20d               DOUBLE,  -- ret compounded over the last 20 trading days; null unless the window is complete and all 20 exist
+    turnover              DOUBLE,  -- float-cap weighted turnover, fraction; null without a weighted member
+    turnover_5d           DOUBLE,  -- mean turnover over 5 trading days; null unless all 5 exist
+    turnover_20d          DOUBLE,  -- mean turnover over 20 trading days; null unless the window is complete and all 20 exist
+    amount                DOUBLE,  -- members' amount traded, CNY
+    amount_5d             DOUBLE,  -- amount over 5 trading days, CNY; null unless all 5 exist
+    main_inflow_5d        DOUBLE,  -- main-force net inflow over 5 trading days, CNY; null unless all 5 have data
+    north_inflow_5d       DOUBLE,  -- northbound net inflow over 5 trading days, CNY; null unless all 5 have data
+    main_inflow_share_5d  DOUBLE,  -- main_inflow_5d / amount_5d; null when either is missing
+    north_inflow_share_5d DOUBLE,  -- north_inflow_5d / amount_5d; null after 2024-08-16
+    limit_up_count        INTEGER, -- NOT NULL: members closing limit-up
+    limit_up_share        DOUBLE,  -- NOT NULL: limit_up_count / member_count
+    above_ma20_share      DOUBLE,  -- members closing above their MA20 (back-adjusted) / members with 20 bars in 60 trading days; null when no member has them
+    ma20_excluded_count   INTEGER, -- NOT NULL: members left out of above_ma20_share (their last 20 bars span more than 60 trading days)
+    window_days           INTEGER, -- NOT NULL: loaded trading days among the 21 the 20-day window needs
+    window_status         VARCHAR  -- NOT NULL: state of the 20-day window; only complete windows get 20-day figures and scores [one of 'complete', 'before_first_partition', 'short_window']
 );
 
--- Per sector and day with a complete window and its 5/20-day figures. Row key: (trade_date, sector_kind, sector).
+-- Per sector and day with a complete window and its 5/20-day figures: sub-scores, STMS, rank within the kind,
+-- rank changes and signals. Row key: (trade_date, sector_kind, sector).
 CREATE TABLE stms.scores (
-    trade_date     DATE,
-    sector_kind    VARCHAR,
-    sector         VARCHAR,
-    a1             DOUBLE,   -- 100 / 75 / 50 / 0 from ret_5d vs ret_20d
-    a2             DOUBLE,   -- from turnover_5d / turnover_20d
-    b1             DOUBLE,   -- northbound share > 0: ascending percentile rank × 100, else 0
-    b2             DOUBLE,   -- main-force share, the same (a sector without flow data ranks as zero)
-    c1             DOUBLE,   -- from limit_up_share
-    c2             DOUBLE,   -- 100 / 75 / 25 / 0 from above_ma20_share
-    score_a        DOUBLE,   -- (a1 + a2) / 2
-    score_b        DOUBLE,   -- the mean of the components in b_components (0 when 'none')
-    score_c        DOUBLE,   -- (c1 + c2) / 2
-    stms           DOUBLE,   -- 0.4 A + 0.3 B + 0.3 C
-    rank           INTEGER,  -- 1 = best within the kind that day; ties broken by sector name
-    sector_count   INTEGER,  -- sectors of the kind ranked that day
-    b_components   VARCHAR,  -- 'north+main', 'main' (after 2024-08-16), 'north' or 'none': flows with data
-    rank_change_1d INTEGER,  -- rank 1 trading day earlier − rank today (positive = rose)
-    rank_change_2d INTEGER,
-    rank_change_3d INTEGER,
-    is_riser       BOOLEAN,  -- in the top group now, below the top third of the ranking 1–3 days earlier
-    riser_days     INTEGER,  -- the smallest such number of days
-    is_three_high  BOOLEAN,  -- total, A, B and C all in the top group
-    structure      VARCHAR,  -- note 002 §4.4: fund_led_bottoming, momentum_without_funds, pure_sentiment_spike,
-                             -- hot_money_theme, institution_led_trend; null when none applies
-    structure_note VARCHAR   -- the sub-scores and the note's reading
+    trade_date     DATE,    -- NOT NULL: trading day
+    sector_kind    VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
+    sector         VARCHAR, -- NOT NULL: sector name
+    a1             DOUBLE,  -- NOT NULL: band from ret_5d vs ret_20d [one of 0.0, 50.0, 75.0, 100.0]
+    a2             DOUBLE,  -- NOT NULL: band from turnover_5d / turnover_20d [one of 0.0, 50.0, 75.0, 100.0]
+    b1             DOUBLE,  -- NOT NULL: north_inflow_share_5d > 0: its ascending percentile rank among the kind × 100, else 0
+    b2             DOUBLE,  -- NOT NULL: main_inflow_share_5d, the same (a sector without flow data ranks as zero)
+    c1             DOUBLE,  -- NOT NULL: band from limit_up_share [one of 0.0, 50.0, 75.0, 100.0]
+    c2             DOUBLE,  -- NOT NULL: band from above_ma20_share [one of 0.0, 25.0, 75.0, 100.0]
+    score_a        DOUBLE,  -- NOT NULL: momentum score A = (a1 + a2) / 2
+    score_b        DOUBLE,  -- NOT NULL: fund-flow score B: the mean of the components in b_components, 0 when none
+    score_c        DOUBLE,  -- NOT NULL: sentiment score C = (c1 + c2) / 2
+    stms           DOUBLE,  -- NOT NULL: STMS = 0.4 A + 0.3 B + 0.3 C
+    rank           INTEGER, -- NOT NULL: 1 = best within the kind that day; ties broken by sector name
+    sector_count   INTEGER, -- NOT NULL: sectors of the kind ranked that day
+    b_components   VARCHAR, -- NOT NULL: the flows with data that day, which score_b averages [one of 'north+main', 'main', 'north', 'none']
+    rank_change_1d INTEGER, -- rank 1 trading day earlier − rank today (positive = rose); null when not ranked then
+    rank_change_2d INTEGER, -- rank 2 trading days earlier − rank today; null when not ranked then
+    rank_change_3d INTEGER, -- rank 3 trading days earlier − rank today; null when not ranked then
+    is_riser       BOOLEAN, -- NOT NULL: in the top group now, below the top third of the ranking 1–3 trading days earlier
+    riser_days     INTEGER, -- the smallest such number of days; null unless is_riser [one of 1, 2, 3]
+    is_three_high  BOOLEAN, -- NOT NULL: total, A, B and C all in the top group (ties count)
+    structure      VARCHAR, -- the pattern of note 002 §4.4; null when none applies [one of 'hot_money_theme', 'institution_led_trend', 'pure_sentiment_spike', 'momentum_without_funds', 'fund_led_bottoming']
+    structure_note VARCHAR  -- the sub-scores and the note's reading; null without a structure
 );
 
--- The daily top list per kind. Row key: (trade_date, sector_kind, rank).
+-- The daily top list per kind: the best-ranked sectors of stms.scores (run config size, 10). Row key:
+-- (trade_date, sector_kind, rank).
 CREATE TABLE stms.top_list (
-    trade_date     DATE,
-    sector_kind    VARCHAR,
-    rank           INTEGER,
-    sector         VARCHAR,
-    stms           DOUBLE,
-    score_a        DOUBLE,
-    score_b        DOUBLE,
-    score_c        DOUBLE,
-    rank_change_1d INTEGER,
-    is_riser       BOOLEAN,
-    is_three_high  BOOLEAN,
-    structure      VARCHAR
+    trade_date     DATE,    -- NOT NULL: trading day
+    sector_kind    VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
+    rank           INTEGER, -- NOT NULL: rank within the kind that day, 1 = best
+    sector         VARCHAR, -- NOT NULL: sector name
+    stms           DOUBLE,  -- NOT NULL: STMS = 0.4 A + 0.3 B + 0.3 C
+    score_a        DOUBLE,  -- NOT NULL: momentum score A
+    score_b        DOUBLE,  -- NOT NULL: fund-flow score B
+    score_c        DOUBLE,  -- NOT NULL: sentiment score C
+    rank_change_1d INTEGER, -- rank 1 trading day earlier − rank today (positive = rose); null when not ranked then
+    is_riser       BOOLEAN, -- NOT NULL: a riser in stms.scores
+    is_three_high  BOOLEAN, -- NOT NULL: a three-high in stms.scores
+    structure      VARCHAR  -- the pattern of note 002 §4.4 (see stms.scores); null when none applies
 );

@@ -22,9 +22,9 @@ import pandas as pd
 import polars as pl
 from pydantic import PrivateAttr
 
-from sentiment_pipeline import calendar
-from sentiment_pipeline.limits import board_of, exchange_of
-from sentiment_pipeline.sectors import SW_L1_BY_PREFIX, SW_TAXONOMY_CHANGE
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.market.limits import board_of, exchange_of
+from sentiment_pipeline.stms.sectors import SW_L1_BY_PREFIX, SW_TAXONOMY_CHANGE
 from sentiment_pipeline.sources.akshare_schema import UPSTREAM_COLUMNS
 from sentiment_pipeline.sources.base import (
     ALL_A_INDEX,

@@ -82,6 +82,10 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     )
 
 
+DATASETS = ("securities", "daily_quotes", "limit_up_pools", "main_fund_flows", "northbound_flows", "attention",
+            "index_membership", "industry_history", "concept_membership", "index_daily", "margin_balance")
+
+
 class MarketSource(dg.ConfigurableResource):
     """Market data for the pipeline. Downstream assets never know which implementation ran."""
 
@@ -90,6 +94,14 @@ class MarketSource(dg.ConfigurableResource):
 
     def _unsupported(self, dataset: str) -> NotImplementedError:
         return NotImplementedError(f"source {self.source_name()!r} does not provide {dataset}")
+
+    def provides(self, dataset: str) -> bool:
+        """Whether this source implements `dataset` (one of DATASETS). A source without published pools still
+        provides limit_up_pools: empty pools, so the reconciliation records 'no pool' days."""
+        return dataset == "limit_up_pools" or getattr(type(self), dataset) is not getattr(MarketSource, dataset)
+
+    def missing_datasets(self) -> list[str]:
+        return [d for d in DATASETS if not self.provides(d)]
 
     def securities(self) -> pl.DataFrame:
         """Securities master (SECURITIES_SCHEMA), including delisted stocks where known."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sentiment_pipeline import calendar
+from sentiment_pipeline.market import calendar
 from sentiment_pipeline.sources.base import (
     ATTENTION_SCHEMA,
     CONCEPT_MEMBERSHIP_SCHEMA,
@@ -54,8 +54,8 @@ class SyntheticSource(MarketSource):
     def limit_up_pools(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Pools as a vendor would publish them for the simulated market: limit-up (without new listings'
         unopened runs, as East Money does), the previous day's limit-ups, broken and limit-down."""
-        from sentiment_pipeline.bars import build_daily_bars
-        from sentiment_pipeline.ladder import Universe, compute_ladder, empty_seed
+        from sentiment_pipeline.market.bars import build_daily_bars
+        from sentiment_pipeline.ladder.streaks import Universe, compute_ladder, empty_seed
 
         days = calendar.trading_days()
         first = days[max(0, days.index(calendar.trading_days_between(start, end)[0]) - POOL_LOOKBACK_DAYS)]

@@ -7,7 +7,6 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from sentiment_pipeline.ladder import empty_seed
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -17,7 +16,7 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     ).fetchone()[0])
 
 
-def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: list) -> pl.DataFrame:
+def query(conn: duckdb.DuckDBPyConnection, sql: str, params: list) -> pl.DataFrame:
     return pl.from_arrow(conn.execute(sql, params).to_arrow_table())
 
 
@@ -26,31 +25,16 @@ def read_after(conn, table: str, day: dt.date, columns: list[str] | None = None)
     if not table_exists(conn, table):
         return pl.DataFrame()
     cols = ", ".join(columns) if columns else "*"
-    return _query(conn, f"select {cols} from {table} where trade_date > ? order by trade_date", [day])
+    return query(conn, f"select {cols} from {table} where trade_date > ? order by trade_date", [day])
 
 
 def read_from(conn, table: str, day: dt.date, columns: list[str]) -> pl.DataFrame:
     """Stored rows with trade_date >= day."""
-    return _query(conn, f"select {', '.join(columns)} from {table} where trade_date >= ? order by trade_date", [day])
+    return query(conn, f"select {', '.join(columns)} from {table} where trade_date >= ? order by trade_date", [day])
 
 
 def stored_days_after(conn, table: str, day: dt.date) -> list[dt.date]:
     return [r[0] for r in conn.execute(f"select distinct trade_date from {table} where trade_date > ?", [day]).fetchall()]
-
-
-def ladder_state_before(conn, day: dt.date) -> pl.DataFrame:
-    """Each stock's ladder state on its last stored trading day before `day` (the seed of a range)."""
-    if not table_exists(conn, "sentiment.limit_ladder"):
-        return empty_seed()
-    df = _query(conn, """
-        select code, arg_max(streak, trade_date) as streak, arg_max(in_opening_run, trade_date) as in_opening_run
-        from sentiment.limit_ladder where trade_date < ? group by code""", [day])
-    return df.cast(empty_seed().schema) if df.height else empty_seed()
-
-
-def latest_state(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per code, the state of its latest row."""
-    return rows.sort("trade_date").group_by("code").last().select(empty_seed().columns).cast(empty_seed().schema)
 
 
 def count_changed(old: pl.DataFrame, new: pl.DataFrame) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from sentiment_pipeline import calendar
-from sentiment_pipeline.limits import board_of, exchange_of, limit_flags, limit_prices
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.market.limits import board_of, exchange_of, limit_flags, limit_prices
 
 CORE_COLUMNS = (
     "trade_date", "code", "exchange", "board", "is_st", "open", "high", "low", "close", "pre_close", "volume",

@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from sentiment_pipeline import calendar
+from sentiment_pipeline.market import calendar
 
 TIMEZONE = "Asia/Shanghai"
 

@@ -153,3 +153,8 @@ def ladder_daily(ladder: pl.DataFrame, trading_days: pl.DataFrame) -> pl.DataFra
         "seal_rate", "max_height", *heights, "prev_trade_date", "prev_limit_up_count", "has_previous_day",
         "promotion_rate", "rate_1to2", "rate_2to3", "rate_3to4", "rate_4plus",
     ).sort("trade_date")
+
+
+def latest_state(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per code, the ladder state of its latest row (the seed of the days after `rows`)."""
+    return rows.sort("trade_date").group_by("code").last().select(empty_seed().columns).cast(empty_seed().schema)

@@ -17,8 +17,8 @@ import datetime as dt
 
 import polars as pl
 
-from sentiment_pipeline import calendar
-from sentiment_pipeline.limits import board_of
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.market.limits import board_of
 
 NEW_LISTING_DAYS = 5  # listing days on which publishers treat limits differently (no limit, or left out)
 PRICE_TOLERANCE = 0.005  # CNY: prices are in fen

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from sentiment_pipeline import calendar
+from sentiment_pipeline.market import calendar
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 
 SHORT, LONG = 5, 20  # trading-day windows

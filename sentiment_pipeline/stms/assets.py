@@ -1,44 +1,44 @@
-"""Dagster assets of the STMS sector scores: thin wiring around sectors.py and stms.py."""
+"""STMS assets (note 002): sector figures, scores with signals, the daily top list. Thin wiring around
+sectors.py and scores.py."""
 
-
-
+# No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
 import dagster as dg
 import polars as pl
 
-from sentiment_pipeline import sectors, stms
-from sentiment_pipeline.assets import DAILY_BARS, PARTITIONED, _check, _per_day_metadata, _validated
-from sentiment_pipeline.partitions import partition_days
-from sentiment_pipeline.schemas import SectorDaily, StmsScores, StmsTopList
+from sentiment_pipeline.market import tables as market
+from sentiment_pipeline.platform.partitions import partition_days
+from sentiment_pipeline.platform.tables import asset_key
+from sentiment_pipeline.platform.wiring import table_asset, validated
+from sentiment_pipeline.stms import scores as stms
+from sentiment_pipeline.stms import sectors
+from sentiment_pipeline.stms import tables as t
 
-SECTOR_DAILY = dg.AssetKey(["stms", "sector_daily"])
-SCORES = dg.AssetKey(["stms", "scores"])
-TOP_LIST = dg.AssetKey(["stms", "top_list"])
+OWNER = "team:sector-research"
+SECTOR_DAILY = asset_key(t.SectorDaily)
+SCORES = asset_key(t.StmsScores)
+TOP_LIST = asset_key(t.StmsTopList)
 WINDOW_CHECK = "complete_windows"
 # Trading days of bars loaded before a range: 20 for the windows (plus the weights' previous day), the
 # rest so that a member suspended within them still has 20 bars for its MA20.
 BARS_LOOKBACK_DAYS = stms.MA20_LOOKBACK_DAYS
 
 
-@dg.asset(
-    key=SECTOR_DAILY, group_name="stms", **PARTITIONED,
-    check_specs=[*_check(SECTOR_DAILY), dg.AssetCheckSpec(
+@table_asset(
+    t.SectorDaily, group="stms", owner=OWNER,
+    check_specs=[dg.AssetCheckSpec(
         WINDOW_CHECK, asset=SECTOR_DAILY, blocking=True,
         description="every day whose 20-day window lies after the first partition has all 20 days loaded; "
                     "a short window fails here (and stops the scores) instead of scoring on fewer days")],
     ins={
-        "bars": dg.AssetIn(DAILY_BARS, metadata={"columns": stms.BARS_COLUMNS},
+        "bars": dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": stms.BARS_COLUMNS},
                            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-BARS_LOOKBACK_DAYS)),
-        "main_flows": dg.AssetIn(dg.AssetKey(["raw", "main_fund_flows"]),
+        "main_flows": dg.AssetIn(asset_key(market.MainFundFlows),
                                  partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-(stms.SHORT - 1))),
-        "north_flows": dg.AssetIn(dg.AssetKey(["raw", "northbound_flows"]),
+        "north_flows": dg.AssetIn(asset_key(market.NorthboundFlows),
                                   partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-(stms.SHORT - 1))),
-        "industry_history": dg.AssetIn(dg.AssetKey(["raw", "industry_history"])),
-        "concept_membership": dg.AssetIn(dg.AssetKey(["raw", "concept_membership"])),
+        "industry_history": dg.AssetIn(asset_key(market.IndustryHistory)),
+        "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership)),
     },
-    description="Per sector (SW level-1 on the 2021 names, concept boards) and day: members as known that day, "
-                "float-cap weighted return and turnover (weights: the previous day's float cap) with 5/20-day "
-                "windows, amount, main-force and northbound 5-day net inflow and their shares of the 5-day "
-                "amount, limit-up share, share above MA20.",
 )
 def sector_daily(context: dg.AssetExecutionContext, bars: pl.DataFrame, main_flows: pl.DataFrame,
                  north_flows: pl.DataFrame, industry_history: pl.DataFrame, concept_membership: pl.DataFrame):
@@ -59,10 +59,10 @@ def sector_daily(context: dg.AssetExecutionContext, bars: pl.DataFrame, main_flo
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"short_window_days": short.height, "days_by_status": dg.MetadataValue.json(counts),
                   "first_short_days": ", ".join(map(str, short["trade_date"].to_list()[:10]))})
-    yield from _validated(context, daily, SectorDaily, "stms.sector_daily", SECTOR_DAILY, {
+    yield from validated(context, daily, t.SectorDaily, run_metadata={
         "sectors": dg.MetadataValue.json(dict(daily.group_by("sector_kind").agg(pl.col("sector").n_unique())
                                               .iter_rows())),
-        "days_by_window_status": dg.MetadataValue.json(counts), **_per_day_metadata(daily)})
+        "days_by_window_status": dg.MetadataValue.json(counts)})
 
 
 class StmsConfig(dg.Config):
@@ -75,13 +75,9 @@ class StmsConfig(dg.Config):
     very_high: float = 87.5  # sentiment ≥ very_high is "extremely high"
 
 
-@dg.asset(
-    key=SCORES, group_name="stms", check_specs=_check(SCORES), **PARTITIONED,
+@table_asset(
+    t.StmsScores, group="stms", owner=OWNER,
     ins={"daily": dg.AssetIn(SECTOR_DAILY, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-3))},
-    description="Per sector and day with a complete 20-day window: A1, A2, B1, B2, C1, C2, A, B, C, STMS "
-                "(domain.md §7), rank within the kind (1 = best), rank changes over 1–3 days, riser, three-high "
-                "and the structure label of note 002 §4.4. B uses only the main-force part when there is no "
-                "northbound data (after 2024-08-16): see b_components.",
 )
 def scores(context: dg.AssetExecutionContext, config: StmsConfig, daily: pl.DataFrame):
     days = partition_days(context)
@@ -91,23 +87,34 @@ def scores(context: dg.AssetExecutionContext, config: StmsConfig, daily: pl.Data
     if no_score:
         context.log.info(f"stms.scores: no score on {len(no_score)} day(s) whose 20-day window reaches before "
                          f"the first partition or is short: {', '.join(map(str, no_score[:10]))}")
-    yield from _validated(context, scored, StmsScores, "stms.scores", SCORES, {
+    yield from validated(context, scored, t.StmsScores, day_metadata=top_three, run_metadata={
         "days_without_score": len(no_score), "risers": int(scored["is_riser"].sum()),
-        "three_highs": int(scored["is_three_high"].sum()), **_per_day_metadata(scored)})
+        "three_highs": int(scored["is_three_high"].sum())})
 
 
 class TopListConfig(dg.Config):
     size: int = 10  # sectors per kind and day
 
 
-@dg.asset(
-    key=TOP_LIST, group_name="stms", check_specs=_check(TOP_LIST), **PARTITIONED,
+@table_asset(
+    t.StmsTopList, group="stms", owner=OWNER,
     ins={"scored": dg.AssetIn(SCORES)},
-    description="The daily top sectors per kind (SW level-1, concepts) with their scores and signals.",
 )
 def top_list(context: dg.AssetExecutionContext, config: TopListConfig, scored: pl.DataFrame):
     table = stms.top_list(scored, config.size)
-    yield from _validated(context, table, StmsTopList, "stms.top_list", TOP_LIST, _per_day_metadata(table))
+    yield from validated(context, table, t.StmsTopList, day_metadata=top_three)
 
 
-stms_assets = [sector_daily, scores, top_list]
+def top_three(df: pl.DataFrame) -> dict:
+    """Per day and sector kind, the three best sectors with their STMS: '房地产 93.4 · 汽车 89.6 · …'."""
+    top = (df.filter(pl.col("rank") <= 3).sort("trade_date", "sector_kind", "rank")
+           .group_by("trade_date", "sector_kind", maintain_order=True)
+           .agg(pl.format("{} {}", "sector", pl.col("stms").round(1)).str.join(" · ")))
+    days: dict = {}
+    for day, kind, text in top.iter_rows():
+        days.setdefault(day, {})[f"top3_{kind}"] = text
+    return days
+
+
+assets = [sector_daily, scores, top_list]
+TABLES = [t.SectorDaily, t.StmsScores, t.StmsTopList]

@@ -1,0 +1,176 @@
+"""The main command: materialize the graph over a range in the project's Dagster instance, print one line per
+asset as it finishes, and end with a summary of what was written.
+
+    python -m sentiment_pipeline.cli [RANGE] [--select SELECTION] [--runs-per-year N] [--verbose]
+
+RANGE is `START...END` (trading days, default 2019-01-02...2019-06-28) or a single day. The run is recorded in
+the instance ($DAGSTER_HOME) under the job `sentiment_pipeline`, so the UI shows it with every day's
+partition status; `--verbose` also prints Dagster's own log (it is always kept in the instance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+
+import dagster as dg
+import duckdb
+
+DEFAULT_RANGE = "2019-01-02...2019-06-28"
+PROGRESS_LOGGER = "progress"
+
+
+@dg.logger(description="One line per finished step; everything else stays in the instance's event log.")
+def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
+    log = logging.getLogger("sentiment_pipeline.progress")
+    log.setLevel(logging.INFO)
+    if not log.handlers:
+        log.addHandler(_ProgressHandler())
+    log.propagate = False
+    return log
+
+
+class _ProgressHandler(logging.Handler):
+    """Prints step outcomes and the assets' own one-line write reports (rows, days)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", {}) or {}
+        event = meta.get("dagster_event")
+        step = meta.get("step_key") or ""
+        if event is None:
+            # The assets' own info lines: "<table>: N rows over D day(s) A → B for RANGE".
+            if record.levelno >= logging.WARNING:
+                _print(f"  ! {meta.get('orig_message', record.getMessage())}")
+            elif " rows" in str(meta.get("orig_message", "")):
+                _print(f"  · {meta['orig_message']}")
+            return
+        kind = event.event_type_value
+        if kind == "STEP_SUCCESS":
+            _print(f"  ✓ {step:<40} {event.event_specific_data.duration_ms / 1000:6.1f} s")
+        elif kind == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            _print(f"  ✗ {step} failed: {error.message.strip() if error else ''}")
+        elif kind == "STEP_SKIPPED":
+            _print(f"  – {step} skipped (an input was not produced)")
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+def parse_range(text: str) -> tuple[str, str]:
+    start, _, end = text.partition("...")
+    return start, end or start
+
+
+def chunks(keys: list[str], runs_per_year: int) -> list[tuple[str, str]]:
+    """Split a range into runs of about a year / runs_per_year (0: one run), to bound a run's memory."""
+    if runs_per_year <= 0 or not keys:
+        return [(keys[0], keys[-1])] if keys else []
+    size = max(1, 245 // runs_per_year)
+    return [(keys[i], keys[min(i + size, len(keys)) - 1]) for i in range(0, len(keys), size)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sentiment_pipeline.cli", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("range", nargs="?", default=DEFAULT_RANGE, help="START...END or a single trading day")
+    parser.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'key:stms/*' (default: all)")
+    parser.add_argument("--runs-per-year", type=int, default=0,
+                        help="split the range into this many runs per year (default 0: one run)")
+    parser.add_argument("--verbose", action="store_true", help="also print Dagster's own log")
+    args = parser.parse_args(argv)
+
+    from sentiment_pipeline.definitions import JOB_NAME, build_definitions
+    from sentiment_pipeline.platform.partitions import trading_day_partitions
+    from sentiment_pipeline.platform.resources import database_path
+
+    started = time.perf_counter()
+    defs = build_definitions(loggers={PROGRESS_LOGGER: progress_logger})
+    left_out = defs.metadata.get("left_out")
+    for key, reason in (left_out.value if left_out else {}).items():
+        _print(f"skipped {key}: {reason}")
+    start, end = parse_range(args.range)
+    keys = trading_day_partitions.get_partition_keys()
+    if start not in keys or end not in keys:
+        bad = start if start not in keys else end
+        _print(f"{bad} is not a trading-day partition (partitions run {keys[0]} … {keys[-1]}, trading days only)")
+        return 2
+    keys = keys[keys.index(start): keys.index(end) + 1]
+    graph = defs.resolve_asset_graph()
+    selection = dg.AssetSelection.all() if args.select == "*" else dg.AssetSelection.from_string(args.select)
+    selected = sorted(selection.resolve(graph))
+    job = defs.resolve_job_def(JOB_NAME)
+    loggers = {PROGRESS_LOGGER: {}}
+    if args.verbose:
+        loggers["console"] = {"config": {"log_level": "DEBUG"}}
+    instance = dg.DagsterInstance.get()
+    db = database_path()
+    _print(f"{len(selected)} assets over {len(keys)} trading day(s) {start} → {end}; database {db}")
+    for run_start, run_end in chunks(keys, args.runs_per_year):
+        _print(f"run {run_start} → {run_end}")
+        result = job.execute_in_process(
+            instance=instance, asset_selection=selected, raise_on_error=False,
+            run_config={"loggers": loggers},
+            tags={"dagster/asset_partition_range_start": run_start, "dagster/asset_partition_range_end": run_end},
+        )
+        if not result.success:
+            _print(f"run {result.run_id} failed; its full log: dagster dev, then Runs → {result.run_id[:8]}")
+            return 1
+    _print(f"done in {time.perf_counter() - started:.1f} s")
+    print(summary(db, start, end), flush=True)
+    return 0
+
+
+def summary(db: str, start: str, end: str) -> str:
+    """Tables written in the range with rows and days, the last day's phase and STMS top three, and where to look."""
+    from sentiment_pipeline.catalog import TABLES
+    from sentiment_pipeline.platform.tables import table_name
+
+    lines = ["", f"{'table':<34} {'rows':>12} {'days':>6}"]
+    with duckdb.connect(db, read_only=True) as conn:
+        existing = {f"{s}.{t}" for s, t in conn.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+        for model in TABLES:
+            name = table_name(model)
+            if name not in existing:
+                continue
+            if "trade_date" in model.to_schema().columns:
+                rows, days = conn.execute(f"select count(*), count(distinct trade_date) from {name} "
+                                          "where trade_date between ? and ?", [start, end]).fetchone()
+            else:
+                rows, days = conn.execute(f"select count(*), null from {name}").fetchone()
+            lines.append(f"{name:<34} {rows:>12,} {'' if days is None else days:>6}")
+        if "sentiment.phase_daily" in existing:
+            row = conn.execute("select trade_date, phase_name, phase_code, max_height, promotion_rate, "
+                               "no_phase_reason from sentiment.phase_daily where trade_date <= ? "
+                               "order by trade_date desc limit 1", [end]).fetchone()
+            if row:
+                day, name, code, height, rate, reason = row
+                phase = f"{name} ({code})" if code else f"none ({reason})"
+                rate_text = "–" if rate is None else f"{rate:.1%}"
+                lines += ["", f"{day}: phase {phase}, height {height}, promotion rate {rate_text}"]
+        if "stms.top_list" in existing:
+            for kind in ("sw_l1", "concept"):
+                top = conn.execute("select trade_date, sector, stms from stms.top_list where sector_kind = ? and "
+                                   "trade_date = (select max(trade_date) from stms.top_list where trade_date <= ?) "
+                                   "and rank <= 3 order by rank", [kind, end]).fetchall()
+                if top:
+                    lines.append(f"{top[0][0]}: STMS top 3 {kind}: " + " · ".join(f"{s} {v:.1f}" for _, s, v in top))
+    lines += [
+        "",
+        f"database: {db}",
+        "try:      python -c \"import duckdb; print(duckdb.connect('" + db + "', read_only=True).sql("
+        "'select trade_date, phase_name, max_height, promotion_rate from sentiment.phase_daily "
+        "order by trade_date desc limit 5'))\"",
+        "          (every table and column is described in sql/tables.sql and in duckdb_columns().comment)",
+        "the UI:   source .venv/bin/activate && dagster dev   (then http://127.0.0.1:3000)",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

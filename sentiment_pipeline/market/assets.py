@@ -1,0 +1,105 @@
+"""Market data assets: the raw datasets as the source gives them, and the validated bars with limit prices.
+Thin wiring around bars.py; the rules live there and in limits.py."""
+
+# No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from sentiment_pipeline.market import tables as t
+from sentiment_pipeline.market.bars import build_daily_bars
+from sentiment_pipeline.platform.tables import asset_key
+from sentiment_pipeline.platform.partitions import partition_dates, partition_days
+from sentiment_pipeline.platform.wiring import table_asset, validated
+from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY, MarketSource
+
+OWNER = "team:market-data"
+
+
+def _source_report(market_source: MarketSource) -> dict:
+    return {"source": market_source.source_name(), **market_source.fetch_report()}
+
+
+def _warn_missing_days(context, table: str, market_source: MarketSource, df: pl.DataFrame,
+                       expected: list[dt.date]) -> list[dt.date]:
+    missing = sorted(set(expected) - set(df["trade_date"].unique().to_list()))
+    if missing:
+        context.log.warning(f"{table}: source {market_source.source_name()} has no rows for {len(missing)} "
+                            f"trading day(s): {', '.join(map(str, missing[:10]))}")
+    return missing
+
+
+@table_asset(t.Securities, group="raw", owner=OWNER, partitioned=False)
+def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSource):
+    yield from validated(context, market_source.securities(), t.Securities,
+                         run_metadata=_source_report(market_source))
+
+
+@table_asset(t.RawDailyQuotes, group="raw", owner=OWNER)
+def raw_daily_quotes(context: dg.AssetExecutionContext, market_source: MarketSource):
+    start, end = partition_dates(context)
+    keys = partition_days(context)
+    df = market_source.daily_quotes(start, end).filter(pl.col("trade_date").is_in(keys))
+    missing = _warn_missing_days(context, "raw.daily_quotes", market_source, df, keys)
+    yield from validated(context, df, t.RawDailyQuotes,
+                         run_metadata={"days_without_rows": len(missing), **_source_report(market_source)})
+
+
+def _limit_counts(df: pl.DataFrame) -> dict:
+    per_day = df.group_by("trade_date").agg(limit_ups=pl.col("is_limit_up").sum(),
+                                            limit_downs=pl.col("is_limit_down").sum())
+    return {d: {"limit_ups": int(u), "limit_downs": int(n)} for d, u, n in per_day.iter_rows()}
+
+
+@table_asset(t.DailyBars, group="core", owner=OWNER,
+             ins={"quotes": dg.AssetIn(asset_key(t.RawDailyQuotes)), "securities": dg.AssetIn(asset_key(t.Securities))})
+def daily_bars(context: dg.AssetExecutionContext, quotes: pl.DataFrame, securities: pl.DataFrame):
+    df = build_daily_bars(quotes, securities)
+    yield from validated(context, df, t.DailyBars, day_metadata=_limit_counts, run_metadata={
+        "limit_ups": int(df["is_limit_up"].sum()), "no_limit_rows": int(df["limit_up_price"].null_count())})
+
+
+def _raw_daily_asset(model, method: str, expected_until: dt.date | None = None):
+    """A daily raw dataset: the source method over the partition range, validated, stored as given."""
+    table = model.to_schema().name
+
+    @table_asset(model, group="raw", owner=OWNER)
+    def raw_daily(context: dg.AssetExecutionContext, market_source: MarketSource):
+        start, end = partition_dates(context)
+        keys = partition_days(context)
+        df = getattr(market_source, method)(start, end).filter(pl.col("trade_date").is_in(keys))
+        expected = [d for d in keys if expected_until is None or d <= expected_until]
+        missing = _warn_missing_days(context, table, market_source, df, expected)
+        yield from validated(context, df, model,
+                             run_metadata={"days_without_rows": len(missing), **_source_report(market_source)})
+
+    return raw_daily
+
+
+def _raw_reference_asset(model, method: str):
+    """A reference dataset the source gives whole (membership, classification history)."""
+
+    @table_asset(model, group="raw", owner=OWNER, partitioned=False)
+    def raw_reference(context: dg.AssetExecutionContext, market_source: MarketSource):
+        yield from validated(context, getattr(market_source, method)(), model,
+                             run_metadata=_source_report(market_source))
+
+    return raw_reference
+
+
+raw_datasets = [
+    _raw_daily_asset(t.LimitUpPools, "limit_up_pools"),
+    _raw_daily_asset(t.MainFundFlows, "main_fund_flows"),
+    _raw_daily_asset(t.NorthboundFlows, "northbound_flows", expected_until=NORTHBOUND_LAST_DAY),
+    _raw_daily_asset(t.Attention, "attention"),
+    _raw_daily_asset(t.IndexDaily, "index_daily"),
+    _raw_daily_asset(t.MarginBalance, "margin_balance"),
+    _raw_reference_asset(t.IndexMembership, "index_membership"),
+    _raw_reference_asset(t.IndustryHistory, "industry_history"),
+    _raw_reference_asset(t.ConceptMembership, "concept_membership"),
+]
+
+assets = [raw_securities, raw_daily_quotes, daily_bars, *raw_datasets]
+TABLES = [t.Securities, t.RawDailyQuotes, t.DailyBars, t.LimitUpPools, t.MainFundFlows, t.NorthboundFlows,
+          t.Attention, t.IndexDaily, t.MarginBalance, t.IndexMembership, t.IndustryHistory, t.ConceptMembership]

@@ -1,0 +1,47 @@
+"""The resources every run gets, chosen by environment variables: the market source and the database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sentiment_pipeline.sources.base import MarketSource
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ("synthetic", "tdx", "akshare")
+
+
+def database_path() -> str:
+    # Never name the file after a schema (sentiment.duckdb would make `sentiment.x` ambiguous).
+    return os.environ.get("SENTIMENT_DUCKDB_PATH", str(PROJECT_ROOT / "data" / "market.duckdb"))
+
+
+def source_name() -> str:
+    return os.environ.get("SENTIMENT_SOURCE", "synthetic")
+
+
+def source_from_env() -> MarketSource:
+    name = source_name()
+    env = os.environ.get
+    if name == "synthetic":
+        from sentiment_pipeline.sources.synthetic import SyntheticSource
+
+        return SyntheticSource(seed=int(env("SENTIMENT_SYNTHETIC_SEED", "7")),
+                               cache_dir=env("SENTIMENT_CACHE_DIR", str(PROJECT_ROOT / "data" / "cache")))
+    if name == "tdx":
+        from sentiment_pipeline.sources.tdx import TdxSource
+
+        vipdoc = env("SENTIMENT_TDX_DIR")
+        if not vipdoc:
+            raise ValueError("SENTIMENT_SOURCE=tdx needs SENTIMENT_TDX_DIR, the path of a TongDaXin vipdoc folder")
+        return TdxSource(vipdoc_dir=vipdoc, ths_dir=env("SENTIMENT_THS_DIR") or None)
+    if name == "akshare":
+        from sentiment_pipeline.sources.akshare_source import AkshareSource
+
+        return AkshareSource(
+            store_dir=env("SENTIMENT_RAW_DIR", str(PROJECT_ROOT / "data" / "raw")),
+            mode=env("SENTIMENT_AKSHARE_MODE", "live"),
+            eastmoney_rate=float(env("SENTIMENT_EASTMONEY_RATE", "0.5")),
+            other_rate=float(env("SENTIMENT_OTHER_RATE", "1.0")),
+        )
+    raise ValueError(f"SENTIMENT_SOURCE={name!r} is not one of {', '.join(SOURCES)}")
