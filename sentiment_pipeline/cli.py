@@ -26,35 +26,44 @@ PROGRESS_LOGGER = "progress"
 @dg.logger(description="One line per finished step; everything else stays in the instance's event log.")
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     log = logging.getLogger("sentiment_pipeline.progress")
-    log.setLevel(logging.INFO)
-    if not log.handlers:
-        log.addHandler(_ProgressHandler())
+    log.setLevel(logging.DEBUG)  # step events are DEBUG records; the handler picks what to print
+    log.handlers = [_ProgressHandler()]
     log.propagate = False
     return log
 
 
 class _ProgressHandler(logging.Handler):
-    """Prints step outcomes and the assets' own one-line write reports (rows, days)."""
+    """Prints each finished step with the assets' own write reports ('N rows over D days'), and warnings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: dict[str, list[str]] = {}
+        self.done = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", {}) or {}
         event = meta.get("dagster_event")
         step = meta.get("step_key") or ""
+        message = str(meta.get("orig_message", record.getMessage()))
         if event is None:
-            # The assets' own info lines: "<table>: N rows over D day(s) A → B for RANGE".
             if record.levelno >= logging.WARNING:
-                _print(f"  ! {meta.get('orig_message', record.getMessage())}")
-            elif " rows" in str(meta.get("orig_message", "")):
-                _print(f"  · {meta['orig_message']}")
+                _print(f"    ! {message}")
+            elif record.levelno == logging.INFO and " rows" in message:
+                self.reports.setdefault(step, []).append(message)
             return
         kind = event.event_type_value
         if kind == "STEP_SUCCESS":
-            _print(f"  ✓ {step:<40} {event.event_specific_data.duration_ms / 1000:6.1f} s")
+            self.done += 1
+            seconds = event.event_specific_data.duration_ms / 1000
+            reports = self.reports.pop(step, []) or [step]
+            _print(f"  ✓ {self.done:>2}  {reports[0]}  ({seconds:.1f} s)")
+            for extra in reports[1:]:
+                _print(f"        {extra}")
         elif kind == "STEP_FAILURE":
             error = event.event_specific_data.error
             _print(f"  ✗ {step} failed: {error.message.strip() if error else ''}")
         elif kind == "STEP_SKIPPED":
-            _print(f"  – {step} skipped (an input was not produced)")
+            _print(f"  – {step} skipped: an upstream step did not produce its output")
 
 
 def _print(text: str) -> None:

@@ -20,29 +20,24 @@ log = logging.getLogger("sentiment_pipeline")
 
 
 def feedable(assets: list, source: MarketSource) -> tuple[list, dict[str, str]]:
-    """The assets the source can feed, and for each left out, why: a raw dataset the source lacks, or an
+    """The assets the source can feed, and for each one left out, why: a raw dataset the source lacks, or an
     input that comes from one."""
-    missing = {dg.AssetKey(["raw", d]): d for d in source.missing_datasets()}
-    if not missing:
-        return list(assets), {}
-    graph = dg.Definitions(assets=assets).resolve_asset_graph()
+    children: dict[dg.AssetKey, set[dg.AssetKey]] = {}
+    for asset in assets:
+        for key, deps in asset.asset_deps.items():
+            for dep in deps:
+                children.setdefault(dep, set()).add(key)
     left_out: dict[str, str] = {}
-    for key, dataset in missing.items():
-        for down in _downstream(graph, key):
-            left_out.setdefault(down.to_user_string(),
-                                f"source {source.source_name()!r} does not provide {dataset}")
+    for dataset in source.missing_datasets():
+        reason = f"source {source.source_name()!r} does not provide {dataset}"
+        todo = [dg.AssetKey(["raw", dataset])]
+        while todo:
+            key = todo.pop()
+            if key.to_user_string() not in left_out:
+                left_out[key.to_user_string()] = reason
+                todo.extend(children.get(key, ()))
     kept = [a for a in assets if not {k.to_user_string() for k in a.keys} & left_out.keys()]
-    return kept, left_out
-
-
-def _downstream(graph, key: dg.AssetKey) -> list[dg.AssetKey]:
-    seen, todo = {key}, [key]
-    while todo:
-        for child in graph.get(todo.pop()).child_keys:
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return sorted(seen)
+    return kept, dict(sorted(left_out.items()))
 
 
 def build_definitions(loggers: dict | None = None) -> dg.Definitions:
@@ -51,10 +46,11 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     source = source_from_env()
     assets, left_out = feedable(ASSETS, source)
     for key, reason in left_out.items():
-        log.warning(f"{key} left out: {reason}")
-    job = dg.define_asset_job(
-        JOB_NAME, selection=dg.AssetSelection.all(),
-        description="Every asset the configured source can feed; a partition range runs as one run.")
+        log.info(f"{key} left out: {reason}")
+    description = "Every asset the configured source can feed; a partition range runs as one run."
+    if left_out:
+        description += " Left out: " + "; ".join(f"{k} ({r})" for k, r in left_out.items()) + "."
+    job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all(), description=description)
     with warnings.catch_warnings():  # code references are beta; the UI's link to each asset's source
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = dg.with_source_code_references(assets)

@@ -31,7 +31,8 @@ DayMetadata = Callable[[pl.DataFrame], Mapping[dt.date, Mapping[str, object]]]
 
 
 def table_metadata(model: type[pa.DataFrameModel], partitioned: bool) -> dict:
-    meta = {"dagster/column_schema": tables.column_schema(model), "dagster/table_name": tables.table_name(model),
+    meta = {"dagster/column_schema": dg.MetadataValue.table_schema(tables.column_schema(model)),
+            "dagster/table_name": tables.table_name(model),
             "row_key": ", ".join(tables.row_key(model))}
     if partitioned:
         meta["partition_expr"] = "trade_date"
@@ -115,7 +116,8 @@ def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[p
     if not report.passed:
         context.log.error(report.message())
         raise dg.Failure(description=report.message(), metadata={"failures": report.failures.height})
-    context.log.info(f"{table}: {_describe(totals)} for {range_label(context)}")
+    context.log.info(f"{table}: {_describe(totals)}" if is_partitioned(context)
+                     else f"{table}: {totals['rows']:,} rows (whole table)")
     name = output_name(model) if multi_output else "result"
     if is_partitioned(context):
         _add_day_metadata(context, key, df, day_metadata)
@@ -127,7 +129,7 @@ def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[p
 def _describe(totals: Mapping) -> str:
     text = f"{totals['rows']:,} rows"
     if totals.get("days"):
-        text += f" over {totals['days']} day(s) {totals['first_day']} → {totals['last_day']}"
+        text += f" over {totals['days']} day(s), {totals['first_day']} → {totals['last_day']}"
     return text
 
 

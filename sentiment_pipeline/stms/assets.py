@@ -107,12 +107,13 @@ def top_list(context: dg.AssetExecutionContext, config: TopListConfig, scored: p
 
 def top_three(df: pl.DataFrame) -> dict:
     """Per day and sector kind, the three best sectors with their STMS: '房地产 93.4 · 汽车 89.6 · …'."""
-    top = (df.filter(pl.col("rank") <= 3).sort("trade_date", "sector_kind", "rank")
-           .group_by("trade_date", "sector_kind", maintain_order=True)
-           .agg(pl.format("{} {}", "sector", pl.col("stms").round(1)).str.join(" · ")))
     days: dict = {}
-    for day, kind, text in top.iter_rows():
-        days.setdefault(day, {})[f"top3_{kind}"] = text
+    top = df.filter(pl.col("rank") <= 3).sort("trade_date", "sector_kind", "rank")
+    for day, kind, sector, value in top.select("trade_date", "sector_kind", "sector", "stms").iter_rows():
+        entry = days.setdefault(day, {})
+        key = f"top3_{kind}"
+        entry[key] = f"{entry[key]} · " if key in entry else ""
+        entry[key] += f"{sector} {value:.1f}"
     return days
 
 
