@@ -1,11 +1,13 @@
-"""Benchmark: the synthetic full-market backfill 2019-01-02 → 2025-12-31 through Dagster, and the
-ladder transform on the real TDX bars next to a straightforward pandas day-by-day loop.
+"""Benchmark: the synthetic full-market backfill 2019-01-02 → 2025-12-31 through the README's main command,
+one more day on top of it, and the ladder transform on the real TDX bars next to a pandas day-by-day loop.
 
-    python benchmarks/backfill.py            # both
-    python benchmarks/backfill.py --ladder   # ladder transform only
+    python benchmarks/backfill.py                     # all, with the project's instance (dagster.yaml)
+    python benchmarks/backfill.py --instance stock    # the same backfill on Dagster's stock SQLite storage
+    python benchmarks/backfill.py --days-per-run 490  # another split of the range into runs
+    python benchmarks/backfill.py --ladder            # ladder transform only
 
-Prints wall time, peak RSS and rows per table. Runs the real CLI (`dagster asset materialize`) once
-per year against a fresh temporary DuckDB file and Dagster instance.
+Runs `python -m sentiment_pipeline.cli` (what `bash scripts/run.sh` runs) against a fresh temporary DuckDB
+file and Dagster instance; prints wall time, peak RSS (the largest process) and rows per table.
 """
 
 import argparse
@@ -23,15 +25,27 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
 TDX = ROOT.parent / "shared" / "data" / "real" / "tdx" / "vipdoc"
-YEARS = range(2019, 2026)
+RANGE = "2019-01-02...2025-12-31"
+NEXT_DAY = "2026-01-05"
+STOCK_INSTANCE = "storage:\n  sqlite:\n    base_dir:\n      env: DAGSTER_HOME\ntelemetry:\n  enabled: false\n"
 
 
 def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def backfill() -> None:
-    from sentiment_pipeline.market import calendar
+def _main_command(env: dict, args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of one main command, run the way scripts/run.sh runs it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sentiment_pipeline.cli", *args], env=env, cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024**2
+    return wall, peak
+
+
+def backfill(instance: str, days_per_run: int | None) -> None:
     from sentiment_pipeline.sources.synthetic_market import ensure_cached
 
     cache = Path(os.environ.get("SENTIMENT_CACHE_DIR", ROOT / "data" / "cache"))
@@ -40,25 +54,24 @@ def backfill() -> None:
     print(f"synthetic market simulation (one-time, cached as Parquet): {time.perf_counter() - t:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "SENTIMENT_SOURCE": "synthetic", "SENTIMENT_CACHE_DIR": str(cache),
-               "SENTIMENT_DUCKDB_PATH": f"{tmp}/market.duckdb", "DAGSTER_HOME": tmp,
-               "DAGSTER_MODULE_NAME": "sentiment_pipeline.definitions"}
-        Path(tmp, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        total = time.perf_counter()
-        for year in YEARS:
-            days = calendar.trading_days_between(dt.date(year, 1, 1),
-                                                 dt.date(year, 12, 31))
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "--select", "*",
-                            "--partition-range", f"{days[0]}...{days[-1]}"],
-                           env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            print(f"  {year}: {len(days)} days in {time.perf_counter() - t:.1f} s")
-        wall = time.perf_counter() - total
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-        print(f"backfill 2019-01-02 → 2025-12-31, {len(YEARS)} runs: {wall:.1f} s wall, peak RSS {peak:.2f} GiB")
+               "SENTIMENT_DUCKDB_PATH": f"{tmp}/market.duckdb", "DAGSTER_HOME": tmp}
+        if instance == "stock":
+            Path(tmp, "dagster.yaml").write_text(STOCK_INSTANCE)
+        else:
+            Path(tmp, "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+        split = ["--days-per-run", str(days_per_run)] if days_per_run is not None else []
+        wall, peak = _main_command(env, [RANGE, *split])
+        print(f"backfill {RANGE} ({instance} instance{', ' + ' '.join(split) if split else ''}): "
+              f"{wall:.1f} s wall, peak RSS {peak:.2f} GiB")
+        for i in range(3):
+            wall, peak = _main_command(env, [NEXT_DAY])
+            print(f"one more day {NEXT_DAY} (try {i + 1}): {wall:.1f} s wall, peak RSS {peak:.2f} GiB")
         with duckdb.connect(f"{tmp}/market.duckdb", read_only=True) as conn:
             for (table,) in conn.execute("select table_schema || '.' || table_name from information_schema.tables "
                                          "order by 1").fetchall():
                 print(f"  {table}: {conn.execute(f'select count(*) from {table}').fetchone()[0]:,} rows")
+        size = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file() and f.name != "market.duckdb")
+        print(f"instance storage after the backfill: {size / 1024**2:.0f} MiB")
 
 
 def pandas_day_loop(bars):
@@ -108,8 +121,13 @@ def _timed(fn) -> float:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--ladder", action="store_true", help="only the ladder transform")
+    parser.add_argument("--instance", choices=["project", "stock"], default="project",
+                        help="the project's dagster.yaml (default) or Dagster's stock SQLite storage")
+    parser.add_argument("--days-per-run", type=int, default=None, help="passed to the main command")
+    parser.add_argument("--no-ladder", action="store_true", help="skip the ladder transform")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     if not args.ladder:
-        backfill()
-    ladder()
+        backfill(args.instance, args.days_per_run)
+    if not args.no_ladder:
+        ladder()

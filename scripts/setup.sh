@@ -13,14 +13,14 @@ if [ ! -f .venv/.installed ] || [ requirements.lock -nt .venv/.installed ] || [ 
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
   touch .venv/.installed
 fi
-# The Dagster instance lives in the git-ignored .dagster_home/ (its dagster.yaml is this repository's).
-mkdir -p .dagster_home
-ln -sfn ../dagster.yaml .dagster_home/dagster.yaml
+# The Dagster instance lives in the git-ignored .dagster_home/ (or $SENTIMENT_DAGSTER_HOME); its dagster.yaml
+# is this repository's, linked there each time the environment is activated.
 if ! grep -q "sentiment-pipeline environment v2" .venv/bin/activate; then
   sed -i '/# sentiment-pipeline environment/,$d' .venv/bin/activate
   cat >> .venv/bin/activate <<ACT
 # sentiment-pipeline environment v2: project-local Dagster instance and code location
-export DAGSTER_HOME="$root/.dagster_home"
+export DAGSTER_HOME="\${SENTIMENT_DAGSTER_HOME:-$root/.dagster_home}"
+mkdir -p "\$DAGSTER_HOME" && ln -sfn "$root/dagster.yaml" "\$DAGSTER_HOME/dagster.yaml"
 export DAGSTER_MODULE_NAME=sentiment_pipeline.definitions
 ACT
 fi

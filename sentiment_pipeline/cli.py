@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 
 import dagster as dg
 import duckdb
@@ -114,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     keys = keys[keys.index(start): keys.index(end) + 1]
     graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.all() if args.select == "*" else dg.AssetSelection.from_string(args.select)
-    selected = sorted(selection.resolve(graph))
+    with warnings.catch_warnings():  # the selection syntax's group clause is marked beta
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        selection = dg.AssetSelection.all() if args.select == "*" else dg.AssetSelection.from_string(args.select)
+        selected = sorted(selection.resolve(graph))
     job = defs.resolve_job_def(JOB_NAME)
     loggers = {PROGRESS_LOGGER: {}}
     if args.verbose:
