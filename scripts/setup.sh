@@ -15,12 +15,13 @@ if [ ! -f .venv/.installed ] || [ requirements.lock -nt .venv/.installed ] || [ 
 fi
 # The Dagster instance lives in the git-ignored .dagster_home/ (or $SENTIMENT_DAGSTER_HOME); its dagster.yaml
 # is this repository's, linked there each time the environment is activated.
-if ! grep -q "sentiment-pipeline environment v2" .venv/bin/activate; then
+if ! grep -q "sentiment-pipeline environment v3" .venv/bin/activate; then
   sed -i '/# sentiment-pipeline environment/,$d' .venv/bin/activate
   cat >> .venv/bin/activate <<ACT
-# sentiment-pipeline environment v2: project-local Dagster instance and code location
+# sentiment-pipeline environment v3: the project-local Dagster instance. (No DAGSTER_MODULE_NAME: dagster dev
+# finds the code location in workspace.yaml, and with both it hangs without a word.)
 export DAGSTER_HOME="\${SENTIMENT_DAGSTER_HOME:-$root/.dagster_home}"
 mkdir -p "\$DAGSTER_HOME" && ln -sfn "$root/dagster.yaml" "\$DAGSTER_HOME/dagster.yaml"
-export DAGSTER_MODULE_NAME=sentiment_pipeline.definitions
+unset DAGSTER_MODULE_NAME
 ACT
 fi
