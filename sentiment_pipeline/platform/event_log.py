@@ -10,8 +10,8 @@ What it changes, nothing else:
   events) go into the run's database in one transaction and into the cross-run index in another, with their
   tags; the asset table is updated once per asset key and event type with the batch's last event (the same
   reduction dagster-postgres makes). Every other event takes the normal `store_event` path.
-- planned check evaluations are serialized once per event instead of once per partition (the event carries
-  the run's partition subset: quadratic over a backfill).
+- a planned check evaluation is one row per check and run, not one per day (see
+  `_store_asset_check_evaluation_planned`): the project's checks are evaluated once per run.
 - one planned event per asset and run carries the run's partition subset (as with
   DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1), instead of one per day. Consequence: the days of a
   failed or unfinished range run show as missing, not failed, in the UI; materialized days are exact.
@@ -99,19 +99,17 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             self.store_event(event)
 
     def _store_asset_check_evaluation_planned(self, event, event_id):
+        """One planned row per check and run. Dagster writes one per day of the run's range, each holding the
+        whole serialized event (the range's partition subset: ~15 KB), although this project's checks are
+        evaluated once per run without a partition: the day rows were never resolved (the UI listed them as
+        skipped, one per day and run) and made most of the instance's size."""
         planned = event.dagster_event.event_specific_data
-        partition_keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
-        serialized = serialize_value(event)
-        timestamp = self._event_insert_timestamp(event)
         with self.index_connection() as conn:
-            conn.execute(AssetCheckExecutionsTable.insert(), [
-                dict(asset_key=planned.asset_key.to_string(), check_name=planned.check_name, partition=partition,
-                     run_id=event.run_id, execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
-                     evaluation_event=serialized, evaluation_event_timestamp=timestamp,
-                     evaluation_event_storage_id=event_id)
-                for partition in partition_keys
-            ])
-
+            conn.execute(AssetCheckExecutionsTable.insert().values(
+                asset_key=planned.asset_key.to_string(), check_name=planned.check_name, partition=None,
+                run_id=event.run_id, execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+                evaluation_event=serialize_value(event), evaluation_event_timestamp=self._event_insert_timestamp(event),
+                evaluation_event_storage_id=event_id))
 
 class BatchingSqliteStorage(DagsterSqliteStorage):
     """`storage: sqlite:` with the batching event log: the same folders under base_dir (history/, schedules/)."""
