@@ -27,6 +27,7 @@ def feedable(assets: list, source: MarketSource) -> tuple[list, dict[str, str]]:
         for key, deps in asset.asset_deps.items():
             for dep in deps:
                 children.setdefault(dep, set()).add(key)
+    siblings = {key: set(asset.keys) for asset in assets for key in asset.keys}  # a multi-asset goes whole
     left_out: dict[str, str] = {}
     for dataset in source.missing_datasets():
         reason = f"source {source.source_name()!r} does not provide {dataset}"
@@ -36,6 +37,7 @@ def feedable(assets: list, source: MarketSource) -> tuple[list, dict[str, str]]:
             if key.to_user_string() not in left_out:
                 left_out[key.to_user_string()] = reason
                 todo.extend(children.get(key, ()))
+                todo.extend(siblings.get(key, ()))
     kept = [a for a in assets if not {k.to_user_string() for k in a.keys} & left_out.keys()]
     return kept, dict(sorted(left_out.items()))
 

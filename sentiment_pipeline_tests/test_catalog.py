@@ -7,7 +7,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
-import pytest
 
 from sentiment_pipeline.catalog import ASSETS, TABLES
 from sentiment_pipeline.definitions import JOB_NAME, build_definitions, feedable
@@ -137,9 +136,3 @@ def test_each_day_carries_its_own_metadata_and_the_run_its_totals(pipeline_env):
     assert check.metadata["rows"].value == sum(bars.values()) and check.metadata["days"].value == 5
     assert result.dagster_run.job_name == JOB_NAME
     assert comment == "close == limit_up_price (涨停); false on days without a limit"  # from the model
-
-
-@pytest.mark.parametrize("model", TABLES, ids=lambda m: tables.table_name(m))
-def test_duckdb_types_cover_every_column(model):
-    for column in model.to_schema().columns.values():
-        assert tables.duckdb_type(column) in {"DATE", "VARCHAR", "BOOLEAN", "DOUBLE", "BIGINT", "INTEGER"}

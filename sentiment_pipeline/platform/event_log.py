@@ -1,7 +1,7 @@
 """The instance's event log: Dagster's SQLite storage (same files, same layout), writing a batch of asset events
 in one transaction per database.
 
-Why: a range run records a materialization per asset and day (≈ 34,000 for a 2019→2025 backfill). The stock
+Why: a range run records a materialization per asset and day (27,184 for a 2019→2025 backfill). The stock
 SQLite storage opens engines and commits twice per event (~10 ms each), which made bookkeeping, not the
 transforms, set the backfill time. Measured choices are in the README ("Instance and bookkeeping").
 
@@ -30,7 +30,6 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
-from dagster._core.storage.sqlalchemy_compat import db_select
 from dagster_shared.serdes import serialize_value
 
 # Dagster hands a storage batches only when this is set (read at call time, in every process that stores
@@ -79,29 +78,39 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 rest.append(event)
         if batched:
             rows = [self._event_to_row(e) for e in batched]
+            # A failure here commits nothing: Dagster then stores the batch event by event.
             with self.run_connection(batched[0].run_id) as conn:
                 conn.execute(SqlEventLogStorageTable.insert(), rows)
-            with self.index_transaction() as conn:
-                conn.execute(SqlEventLogStorageTable.insert(), rows)
-                # The transaction holds SQLite's write lock: the batch's ids are the newest len(rows) ids.
-                table = SqlEventLogStorageTable
-                newest = conn.execute(db_select([table.c.id]).order_by(table.c.id.desc()).limit(len(rows)))
-                event_ids = sorted(row[0] for row in newest)
-                if len(event_ids) != len(rows):
-                    raise RuntimeError("Cannot store asset event tags for null event id.")
-                self._store_asset_event_tags(conn, batched, event_ids)
-                last = {}
-                for event, event_id in zip(batched, event_ids):
-                    last[(event.dagster_event.asset_key, event.dagster_event.event_type)] = (event, event_id)
-                for event, event_id in sorted(last.values(), key=lambda pair: pair[1]):
-                    self._store_asset_event(conn, event, event_id)
+            # From here the run's database has the events: never hand the batch back to Dagster (it would store
+            # them twice); if the one-transaction mirror fails, mirror them one by one as store_event does.
+            try:
+                self._mirror_in_index(batched, rows)
+            except Exception:
+                for event, row in zip(batched, rows):
+                    self._mirror_in_index([event], [row])
         for event in rest:
             self.store_event(event)
+
+    def _mirror_in_index(self, batched: Sequence[EventLogEntry], rows: list[dict]) -> None:
+        """The cross-run index part of store_event for a batch: rows, tags, and the asset table once per asset
+        key and event type with the batch's last event."""
+        with self.index_transaction() as conn:
+            table = SqlEventLogStorageTable
+            result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+            event_ids = [row[0] for row in result]
+            if len(event_ids) != len(rows) or any(i is None for i in event_ids):
+                raise RuntimeError("Cannot store asset event tags for null event id.")
+            self._store_asset_event_tags(conn, batched, event_ids)
+            last = {}
+            for event, event_id in zip(batched, event_ids):
+                last[(event.dagster_event.asset_key, event.dagster_event.event_type)] = (event, event_id)
+            for event, event_id in sorted(last.values(), key=lambda pair: pair[1]):
+                self._store_asset_event(conn, event, event_id)
 
     def _store_asset_check_evaluation_planned(self, event, event_id):
         """One planned row per check and run. Dagster writes one per day of the run's range, each holding the
         whole serialized event (the range's partition subset: ~15 KB), although this project's checks are
-        evaluated once per run without a partition: the day rows were never resolved (the UI listed them as
+        evaluated once per run without a partition (wiring.validated): the day rows were never resolved (the UI listed them as
         skipped, one per day and run) and made most of the instance's size."""
         planned = event.dagster_event.event_specific_data
         with self.index_connection() as conn:

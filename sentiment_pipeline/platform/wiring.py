@@ -154,11 +154,12 @@ def add_partitions_metadata(context: dg.AssetExecutionContext, key: dg.AssetKey,
 
         step = context.op_execution_context._step_execution_context  # noqa: SLF001
         current = dict(step._metadata_accumulator.per_output_metadata)  # noqa: SLF001
-    except (ImportError, AttributeError):
+        for partition, metadata in per_partition.items():
+            handle = AssetMetadataHandle(asset_key=key, partition_key=partition)
+            current[handle] = {**current.get(handle, {}), **metadata}
+        merged = OutputMetadataAccumulator(per_output_metadata=current)
+    except (ImportError, AttributeError, TypeError):
         for partition, metadata in per_partition.items():
             context.add_asset_metadata(metadata, asset_key=key, partition_key=partition)
         return
-    for partition, metadata in per_partition.items():
-        handle = AssetMetadataHandle(asset_key=key, partition_key=partition)
-        current[handle] = {**current.get(handle, {}), **metadata}
-    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=current)  # noqa: SLF001
+    step._metadata_accumulator = merged  # noqa: SLF001
