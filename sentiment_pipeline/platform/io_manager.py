@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import duckdb
 import polars as pl
+from pydantic import PrivateAttr
 from dagster import OutputContext
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
@@ -70,6 +72,22 @@ class SilentDbIOManager(DbIOManager):
 
 
 class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
+    """Holds one connection to the database for the whole run: every load and write (and the `duckdb` resource)
+    opens its own connection, and with none left open DuckDB closes the database and checkpoints each time
+    (~25 ms apiece on a 1 GB file, ~40 times a run). Open, they share the database in this process."""
+
+    _keepalive: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context) -> None:
+        # The same config as dagster-duckdb's own connections: DuckDB refuses a second config for one file.
+        self._keepalive = duckdb.connect(self.database, read_only=False,
+                                         config={"custom_user_agent": "dagster", **self.connection_config})
+
+    def teardown_after_execution(self, context) -> None:
+        if self._keepalive is not None:
+            self._keepalive.close()
+            self._keepalive = None
+
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
         return [TransactionalPolarsTypeHandler()]
