@@ -9,7 +9,7 @@ import polars as pl
 
 from sentiment_pipeline.market import tables as t
 from sentiment_pipeline.market.bars import build_daily_bars
-from sentiment_pipeline.platform.tables import asset_key
+from sentiment_pipeline.platform.tables import asset_key, table_name
 from sentiment_pipeline.platform.partitions import partition_dates, partition_days
 from sentiment_pipeline.platform.wiring import table_asset, validated
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY, MarketSource
@@ -62,7 +62,7 @@ def daily_bars(context: dg.AssetExecutionContext, quotes: pl.DataFrame, securiti
 
 def _raw_daily_asset(model, method: str, expected_until: dt.date | None = None):
     """A daily raw dataset: the source method over the partition range, validated, stored as given."""
-    table = model.to_schema().name
+    table = table_name(model)
 
     @table_asset(model, group="raw", owner=OWNER)
     def raw_daily(context: dg.AssetExecutionContext, market_source: MarketSource):

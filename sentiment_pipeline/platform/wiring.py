@@ -46,10 +46,10 @@ def schema_check(model: type[pa.DataFrameModel]) -> dg.AssetCheckSpec:
                     "for the run's partitions and stops everything downstream")
 
 
-def _spec(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool, kinds=()) -> dict:
+def _spec(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool) -> dict:
     return {
         "key": tables.asset_key(model), "group_name": group, "description": tables.schema_of(model).description,
-        "metadata": table_metadata(model, partitioned), "kinds": KINDS | set(kinds), "owners": [owner],
+        "metadata": table_metadata(model, partitioned), "kinds": set(KINDS), "owners": [owner],
         "tags": {"domain": group},
     }
 

@@ -7,9 +7,6 @@ import datetime as dt
 import pandera.polars as pa
 import polars as pl
 
-from sentiment_pipeline.market.tables import CODE
-
-
 _SCORE = {"ge": 0, "le": 100}
 
 
