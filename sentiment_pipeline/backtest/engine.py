@@ -1,0 +1,332 @@
+"""An event-driven daily backtest under A-share trading rules (domain.md §8). Pure: Polars in, Polars out.
+
+Targets decided at day t's close execute at the next market day's open. The state (cash, shares) steps over
+days; within a day every rule is one NumPy operation over all instruments, so the cost grows with days, not
+with stock-days.
+
+A day at the open, in order:
+1. corporate actions: holdings are scaled by previous close ÷ reference close (ex-rights days keep their value;
+   a cash dividend is treated as reinvested at the reference price);
+2. delistings: a holding whose instrument has no bar that day nor any later one is sold at its last close;
+3. sells, then buys (so T+1 holds by construction: the day's only execution time is its open, and nothing
+   bought is sold the same day), buys scaled down to the cash left, so cash never goes negative;
+4. blocked orders (no bar: suspended, or delisted when no later bar exists; open at limit-up for a buy, at
+   limit-down for a sell) are recorded with their reason, and retried at the next open or dropped
+   (`Rules.blocked`; a delisted name is never retried). A new decision replaces what is pending.
+The day's NAV is cash + shares × close (the last close while suspended).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+# Stamp duty on sells: (from date, rate). 0.1% since 2008-09-19, halved to 0.05% from 2023-08-28.
+STAMP_DUTY_A_SHARES = ((dt.date(2008, 9, 19), 0.001), (dt.date(2023, 8, 28), 0.0005))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Every trading rule of the engine, with its default. One place: strategies and tests override fields."""
+
+    capital: float = 10_000_000.0  # starting cash, CNY
+    commission_rate: float = 0.00025  # per side, on the traded amount
+    min_commission: float = 5.0  # CNY per order
+    stamp_duty: tuple[tuple[dt.date, float], ...] = STAMP_DUTY_A_SHARES  # on sells, dated
+    slippage_bps: float = 5.0  # paid on both sides, in basis points of the traded amount
+    lot_size: int = 100  # shares per lot; 0 trades fractional units (index series)
+    blocked: str = "retry"  # a blocked order: 'retry' at the next open (until a new decision), or 'drop'
+
+    def __post_init__(self):
+        if self.blocked not in ("retry", "drop"):
+            raise ValueError(f"Rules.blocked must be 'retry' or 'drop', not {self.blocked!r}")
+
+    def stamp_rate(self, day: dt.date) -> float:
+        rate = 0.0
+        for start, value in sorted(self.stamp_duty):
+            if day >= start:
+                rate = value
+        return rate
+
+    def as_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["stamp_duty"] = [[str(d), r] for d, r in self.stamp_duty]
+        return out
+
+
+# Frictionless rules, for index series and for checking the engine against vectorised returns.
+INDEX_RULES = Rules(commission_rate=0.0, min_commission=0.0, stamp_duty=(), slippage_bps=0.0, lot_size=0)
+
+BLOCK_REASONS = ("suspended", "delisted", "limit_up_open", "limit_down_open")
+TRADE_REASONS = ("rebalance", "retry", "delisted")
+
+PANEL_COLUMNS = ("trade_date", "code", "open", "close")  # plus optional pre_close, limit_up_price, limit_down_price
+
+
+@dataclass
+class Result:
+    nav: pl.DataFrame  # trade_date, nav, cash, positions_value
+    trades: pl.DataFrame  # trade_date, code, side, shares, price, amount, commission, stamp_duty, slippage_cost, reason
+    blocked: pl.DataFrame  # trade_date, code, side, shares, reason
+    rules: Rules = field(default_factory=Rules)
+
+
+@dataclass
+class _Panel:
+    days: list[dt.date]
+    codes: list[str]
+    open: np.ndarray  # [day, code], NaN where the instrument has no bar
+    close: np.ndarray
+    last_close: np.ndarray  # close carried over days without a bar; NaN before the first bar
+    limit_up: np.ndarray  # NaN where there is no limit
+    limit_down: np.ndarray
+    adjust: np.ndarray  # previous close ÷ reference close, 1 where there is no corporate action
+    delist_day: np.ndarray  # [code]: index of the first day after the last bar; len(days) if it trades at the end
+
+
+def dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None) -> _Panel:
+    """Scatter the long panel into [day, code] arrays over the market's days."""
+    missing = [c for c in PANEL_COLUMNS if c not in panel.columns]
+    if missing:
+        raise ValueError(f"backtest panel lacks column(s) {missing}")
+    days = sorted(set(panel["trade_date"].to_list()) if days is None else days)
+    codes = sorted(panel["code"].unique().to_list())
+    day_index = pl.DataFrame({"trade_date": days, "_d": np.arange(len(days))},
+                             schema={"trade_date": pl.Date, "_d": pl.Int64})
+    code_index = pl.DataFrame({"code": codes, "_c": np.arange(len(codes))}, schema={"code": pl.String, "_c": pl.Int64})
+    long = panel.join(day_index, on="trade_date", how="inner").join(code_index, on="code")
+    d, c = long["_d"].to_numpy(), long["_c"].to_numpy()
+    shape = (len(days), len(codes))
+
+    def scatter(column: str) -> np.ndarray:
+        out = np.full(shape, np.nan)
+        if column in long.columns:
+            out[d, c] = long[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        return out
+
+    open_, close = scatter("open"), scatter("close")
+    traded = ~np.isnan(close)
+    rows = np.where(traded, np.arange(len(days))[:, None], -1)
+    np.maximum.accumulate(rows, axis=0, out=rows)
+    last_close = np.where(rows >= 0, close[np.maximum(rows, 0), np.arange(len(codes))], np.nan)
+    previous_close = np.vstack([np.full((1, len(codes)), np.nan), last_close[:-1]])
+    pre_close = scatter("pre_close")
+    adjust = np.where(traded & ~np.isnan(pre_close) & ~np.isnan(previous_close),
+                      previous_close / pre_close, 1.0)
+    last_row = np.where(traded.any(axis=0), len(days) - 1 - np.argmax(traded[::-1], axis=0), -1)
+    return _Panel(days, codes, open_, close, last_close, scatter("limit_up_price"), scatter("limit_down_price"),
+                  adjust, last_row + 1)
+
+
+def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
+        decision_days: Iterable[dt.date] | None = None, days: Sequence[dt.date] | None = None) -> Result:
+    """Backtest target weights (trade_date = the decision day t, code, weight as a fraction of NAV) over the
+    panel (trade_date, code, open, close, and optionally pre_close, limit_up_price, limit_down_price; a row
+    only where the instrument trades). On a decision day, codes without a row have weight 0; decision days
+    default to the days that have targets. `days` is the market calendar (default: the panel's days)."""
+    p = dense_panel(panel, days)
+    n_days, n_codes = p.open.shape
+    code_of = {code: i for i, code in enumerate(p.codes)}
+    day_of = {day: i for i, day in enumerate(p.days)}
+    decisions = _decisions(targets, code_of, day_of, n_codes, decision_days)
+
+    lot = float(rules.lot_size)
+    slip = rules.slippage_bps / 10_000
+    cash = float(rules.capital)
+    shares = np.zeros(n_codes)
+    pending: tuple | None = None  # (code index, signed shares, weight) to retry
+    nav = np.empty(n_days)
+    cash_by_day = np.empty(n_days)
+    trades: list[dict] = []
+    blocked: list[dict] = []
+
+    def commission(amount: np.ndarray) -> np.ndarray:
+        return np.where(amount > 0, np.maximum(amount * rules.commission_rate, rules.min_commission), 0.0)
+
+    def sell(day: int, idx: np.ndarray, qty: np.ndarray, price: np.ndarray, reason: str, slipped: bool) -> float:
+        amount = qty * price
+        cost = amount * slip if slipped else np.zeros_like(amount)
+        fee = commission(amount)
+        duty = amount * rules.stamp_rate(p.days[day])
+        shares[idx] -= qty
+        trades.append(_ledger(day, idx, "sell", qty, price, amount, fee, duty, cost, reason))
+        return float((amount - cost - fee - duty).sum())
+
+    for day in range(n_days):
+        open_, traded = p.open[day], ~np.isnan(p.open[day])
+        if day:
+            shares *= p.adjust[day]
+        # Delistings: sold at the last close, whatever the decisions say.
+        gone = np.flatnonzero((p.delist_day == day) & (shares > 0))
+        if gone.size:
+            cash += sell(day, gone, shares[gone].copy(), p.last_close[day - 1, gone], "delisted", slipped=False)
+
+        orders = None
+        mark = np.where(traded, open_, np.nan_to_num(p.last_close[day - 1] if day else open_))
+        value = cash + float((shares * mark).sum())
+        if day - 1 in decisions:
+            weights = decisions[day - 1]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                target = np.where(traded & (weights > 0), _round_lots(weights * value / open_, lot), 0.0)
+            delta = np.where(traded, target - shares, 0.0)
+            # Without a bar: a holding to close out, or a new name to buy, is a blocked order; a holding that
+            # stays is left alone (no order to re-weight what cannot trade). A blocked buy has no size yet
+            # (inf): a retry sizes it from its weight at the open it executes.
+            delta = np.where(~traded & (weights <= 0) & (shares > 0), -shares, delta)
+            delta = np.where(~traded & (weights > 0) & (shares == 0), np.inf, delta)
+            idx = np.flatnonzero(delta != 0)
+            orders, reason = (idx, delta[idx], weights[idx]), "rebalance"
+        elif pending is not None:
+            orders, reason = pending, "retry"
+        pending = None
+        if orders is None:
+            nav[day], cash_by_day[day] = _mark(cash, shares, p.last_close[day]), cash
+            continue
+
+        idx, qty, weight = orders
+        unsized = np.isinf(qty) & traded[idx]
+        if unsized.any():
+            qty = qty.copy()
+            qty[unsized] = _round_lots(weight[unsized] * value / open_[idx[unsized]], lot)
+            keep = qty != 0
+            idx, qty, weight = idx[keep], qty[keep], weight[keep]
+        is_sell = qty < 0
+        suspended = ~traded[idx]
+        up = p.limit_up[day, idx]
+        down = p.limit_down[day, idx]
+        at_up = ~is_sell & ~suspended & ~np.isnan(up) & (open_[idx] >= up)
+        at_down = is_sell & ~suspended & ~np.isnan(down) & (open_[idx] <= down)
+        stopped = suspended | at_up | at_down
+        if stopped.any():
+            gone = suspended & (p.delist_day[idx] <= day)
+            why = np.where(gone, "delisted", np.where(suspended, "suspended",
+                                                      np.where(at_up, "limit_up_open", "limit_down_open")))[stopped]
+            stopped_qty = qty[stopped]
+            blocked.append({"day": day, "idx": idx[stopped], "side": np.where(stopped_qty < 0, "sell", "buy"),
+                            "shares": np.where(np.isinf(stopped_qty), np.nan, np.abs(stopped_qty)), "reason": why})
+            retry = stopped & ~gone
+            if rules.blocked == "retry" and retry.any():
+                pending = (idx[retry], qty[retry], weight[retry])
+
+        go_sell = is_sell & ~stopped
+        if go_sell.any():
+            s_idx = idx[go_sell]
+            s_qty = np.minimum(-qty[go_sell], shares[s_idx])
+            cash += sell(day, s_idx, s_qty, open_[s_idx], reason, slipped=True)
+
+        go_buy = ~is_sell & ~stopped & np.isfinite(qty)
+        if go_buy.any():
+            b_idx, b_qty = idx[go_buy], qty[go_buy]
+            price = open_[b_idx]
+            b_qty = _fit_cash(b_qty, price, cash, lot, slip, commission)
+            keep = b_qty > 0
+            b_idx, b_qty, price = b_idx[keep], b_qty[keep], price[keep]
+            if b_idx.size:
+                amount = b_qty * price
+                cost, fee = amount * slip, commission(amount)
+                cash = max(cash - float((amount + cost + fee).sum()), 0.0)  # ≥ -1e-12 × cash before the max
+                shares[b_idx] += b_qty
+                trades.append(_ledger(day, b_idx, "buy", b_qty, price, amount, fee, np.zeros_like(amount), cost,
+                                      reason))
+        nav[day], cash_by_day[day] = _mark(cash, shares, p.last_close[day]), cash
+
+    nav_frame = pl.DataFrame({"trade_date": p.days, "nav": nav, "cash": cash_by_day},
+                             schema={"trade_date": pl.Date, "nav": pl.Float64, "cash": pl.Float64})
+    nav_frame = nav_frame.with_columns(positions_value=pl.col("nav") - pl.col("cash"))
+    return Result(nav_frame, _trades_frame(trades, p), _blocked_frame(blocked, p), rules)
+
+
+def _decisions(targets: pl.DataFrame, code_of: dict, day_of: dict, n_codes: int,
+               decision_days: Iterable[dt.date] | None) -> dict[int, np.ndarray]:
+    """Decision day index → dense target weights. Targets on a day outside the calendar are an error."""
+    unknown_days = set(targets["trade_date"].unique().to_list()) - set(day_of)
+    if unknown_days:
+        raise ValueError(f"targets on {len(unknown_days)} day(s) outside the panel's calendar, e.g. "
+                         f"{sorted(unknown_days)[:3]}")
+    unknown_codes = set(targets["code"].unique().to_list()) - set(code_of)
+    if unknown_codes:
+        raise ValueError(f"targets name {len(unknown_codes)} code(s) with no bar in the panel, e.g. "
+                         f"{sorted(unknown_codes)[:3]}")
+    days = sorted(set(targets["trade_date"].to_list()) if decision_days is None else set(decision_days))
+    out = {day_of[d]: np.zeros(n_codes) for d in days if d in day_of}
+    if targets.height:
+        t = targets.sort("trade_date")
+        d = np.array([day_of[x] for x in t["trade_date"].to_list()])
+        c = np.array([code_of[x] for x in t["code"].to_list()])
+        w = t["weight"].cast(pl.Float64).to_numpy()
+        for day in np.unique(d):
+            if day in out:
+                sel = d == day
+                np.add.at(out[day], c[sel], w[sel])
+    return out
+
+
+def _round_lots(qty: np.ndarray, lot: float) -> np.ndarray:
+    return np.floor(qty / lot) * lot if lot else qty
+
+
+def _fit_cash(qty: np.ndarray, price: np.ndarray, cash: float, lot: float, slip: float, commission) -> np.ndarray:
+    """Scale the buys down (whole lots) until they, their slippage and commissions fit in the cash."""
+    def total(q):
+        amount = q * price
+        return float((amount * (1 + slip) + commission(amount)).sum())
+
+    # Relative tolerance: buys that spend exactly the cash differ from it by float rounding only.
+    budget = cash * (1 + 1e-12)
+    spent = total(qty)
+    if spent <= budget:
+        return qty
+    scale = max(cash, 0.0) / spent
+    for _ in range(100):
+        fitted = _round_lots(qty * scale, lot)
+        spent = total(fitted)
+        if spent <= budget:
+            return fitted
+        scale *= min(0.995, cash / spent)
+    return np.zeros_like(qty)
+
+
+def _mark(cash: float, shares: np.ndarray, last_close: np.ndarray) -> float:
+    held = shares > 0
+    return cash + float((shares[held] * last_close[held]).sum())
+
+
+def _ledger(day, idx, side, qty, price, amount, fee, duty, cost, reason) -> dict:
+    return {"day": day, "idx": idx, "side": side, "shares": qty, "price": price, "amount": amount,
+            "commission": fee, "stamp_duty": duty, "slippage_cost": cost, "reason": reason}
+
+
+TRADE_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "side": pl.String, "shares": pl.Float64,
+                "price": pl.Float64, "amount": pl.Float64, "commission": pl.Float64, "stamp_duty": pl.Float64,
+                "slippage_cost": pl.Float64, "reason": pl.String}
+BLOCKED_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "side": pl.String, "shares": pl.Float64,
+                  "reason": pl.String}
+
+
+def _frame(parts: list[dict], p: _Panel, schema: dict) -> pl.DataFrame:
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    codes = np.asarray(p.codes, dtype=object)
+    columns = {"trade_date": np.concatenate([np.full(len(x["idx"]), x["day"]) for x in parts]),
+               "code": np.concatenate([codes[x["idx"]] for x in parts])}
+    for name in schema:
+        if name not in columns:
+            columns[name] = np.concatenate([np.broadcast_to(x[name], len(x["idx"])) for x in parts])
+    days = pl.Series(p.days, dtype=pl.Date)
+    frame = pl.DataFrame({k: v for k, v in columns.items() if k != "trade_date"})
+    frame = frame.with_columns(trade_date=days.gather(columns["trade_date"]))
+    return frame.select([pl.col(k).cast(v) for k, v in schema.items()])
+
+
+def _trades_frame(parts, p):
+    return _frame(parts, p, TRADE_SCHEMA)
+
+
+def _blocked_frame(parts, p):
+    # A buy blocked before it could be sized (no bar to price it) has no share count.
+    return _frame(parts, p, BLOCKED_SCHEMA).with_columns(pl.col("shares").fill_nan(None))

@@ -1,0 +1,119 @@
+"""What a backtest earned: return metrics of a NAV series (empyrical's conventions: 252 days a year, sample
+standard deviation, drawdown as a negative fraction) and round-trip statistics from the trade ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import polars as pl
+
+DAYS_PER_YEAR = 252
+
+
+@dataclass(frozen=True)
+class ReturnMetrics:
+    total_return: float
+    annual_return: float
+    annual_volatility: float
+    sharpe: float | None
+    max_drawdown: float  # ≤ 0
+    max_drawdown_peak: dt.date | None
+    max_drawdown_trough: dt.date | None
+    calmar: float | None
+    returns_by_year: dict[str, float]
+
+    def as_dict(self, prefix: str = "") -> dict:
+        return {f"{prefix}{k}": v for k, v in asdict(self).items()}
+
+
+def daily_returns(nav: np.ndarray, start_value: float) -> np.ndarray:
+    """Day-over-day returns; the first day's against the starting value."""
+    previous = np.concatenate([[start_value], nav[:-1]])
+    return nav / previous - 1.0
+
+
+def return_metrics(days: list[dt.date], returns: np.ndarray, risk_free: float = 0.0) -> ReturnMetrics:
+    """`risk_free` is an annual rate, taken off each day as risk_free / 252 for the Sharpe ratio."""
+    r = np.asarray(returns, dtype=float)
+    n = r.size
+    wealth = np.cumprod(1.0 + r)
+    total = float(wealth[-1] - 1.0) if n else 0.0
+    annual = float(wealth[-1] ** (DAYS_PER_YEAR / n) - 1.0) if n else 0.0
+    vol = float(np.std(r, ddof=1) * math.sqrt(DAYS_PER_YEAR)) if n > 1 else 0.0
+    excess = r - risk_free / DAYS_PER_YEAR
+    sd = np.std(excess, ddof=1) if n > 1 else 0.0
+    sharpe = float(np.mean(excess) / sd * math.sqrt(DAYS_PER_YEAR)) if sd > 0 else None
+    peak_wealth = np.maximum.accumulate(np.concatenate([[1.0], wealth]))[1:]
+    drawdown = wealth / peak_wealth - 1.0
+    trough = int(np.argmin(drawdown)) if n else 0
+    max_dd = float(min(drawdown.min(), 0.0)) if n else 0.0
+    peak_day = trough_day = None
+    if max_dd < 0:
+        before = wealth[: trough + 1]
+        peak = int(np.argmax(before))
+        # The starting capital is the peak when nothing before the trough exceeded it.
+        peak_day = days[peak] if before[peak] >= 1.0 else None
+        trough_day = days[trough]
+    calmar = float(annual / -max_dd) if max_dd < 0 else None
+    years: dict[str, float] = {}
+    if n:
+        frame = pl.DataFrame({"year": [d.year for d in days], "r": r})
+        for year, growth in frame.group_by("year").agg((pl.col("r") + 1).product()).sort("year").iter_rows():
+            years[str(year)] = float(growth - 1.0)
+    return ReturnMetrics(total, annual, vol, sharpe, max_dd, peak_day, trough_day, calmar, years)
+
+
+def round_trips(trades: pl.DataFrame) -> pl.DataFrame:
+    """One row per closed round trip (a position from zero back to zero): code, open and close days, cost,
+    proceeds, pnl and return after every cost. Sells come before buys within a day, as the engine trades."""
+    empty = pl.DataFrame(schema={"code": pl.String, "opened": pl.Date, "closed": pl.Date, "cost": pl.Float64,
+                                 "proceeds": pl.Float64, "pnl": pl.Float64, "return": pl.Float64})
+    if trades.is_empty():
+        return empty
+    fees = pl.col("commission") + pl.col("stamp_duty") + pl.col("slippage_cost")
+    t = (trades.with_row_index("_seq")
+         .with_columns(signed=pl.when(pl.col("side") == "buy").then(pl.col("shares")).otherwise(-pl.col("shares")),
+                       cash=pl.when(pl.col("side") == "buy").then(-(pl.col("amount") + fees))
+                       .otherwise(pl.col("amount") - fees),
+                       _order=pl.when(pl.col("side") == "sell").then(0).otherwise(1))
+         .sort("code", "trade_date", "_order", "_seq"))
+    # A position below half a share counts as closed (corporate-action scaling leaves fractions).
+    t = t.with_columns(position=pl.col("signed").cum_sum().over("code"))
+    t = t.with_columns(closes=pl.col("position").abs() < 0.5)
+    t = t.with_columns(trip=pl.col("closes").cast(pl.Int32).cum_sum().shift(1, fill_value=0).over("code"))
+    trips = (t.group_by("code", "trip")
+             .agg(opened=pl.col("trade_date").first(), closed=pl.col("trade_date").last(),
+                  cost=-pl.col("cash").filter(pl.col("cash") < 0).sum(),
+                  proceeds=pl.col("cash").filter(pl.col("cash") > 0).sum(),
+                  pnl=pl.col("cash").sum(), done=pl.col("closes").last())
+             .filter(pl.col("done"))
+             .with_columns(**{"return": pl.col("pnl") / pl.col("cost")})
+             .sort("closed", "code"))
+    return trips.select(empty.columns)
+
+
+@dataclass(frozen=True)
+class TripMetrics:
+    round_trips: int
+    win_rate: float | None  # share of round trips with pnl > 0
+    profit_loss_ratio: float | None  # mean winning pnl ÷ mean losing |pnl|
+    round_trip_mean_return: float | None
+
+
+def trip_metrics(trips: pl.DataFrame) -> TripMetrics:
+    if trips.is_empty():
+        return TripMetrics(0, None, None, None)
+    pnl = trips["pnl"].to_numpy()
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
+    ratio = float(wins.mean() / -losses.mean()) if wins.size and losses.size else None
+    return TripMetrics(trips.height, float((pnl > 0).mean()), ratio, float(trips["return"].mean()))
+
+
+def annual_turnover(trades: pl.DataFrame, nav: np.ndarray) -> float:
+    """One-sided turnover a year: (buys + sells) ÷ 2 ÷ mean NAV, scaled to 252 days."""
+    if not nav.size or trades.is_empty():
+        return 0.0
+    return float(trades["amount"].sum() / 2 / nav.mean() * DAYS_PER_YEAR / nav.size)

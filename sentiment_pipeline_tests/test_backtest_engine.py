@@ -1,0 +1,211 @@
+"""The backtest engine on hand-computed markets: every rule fires once, frictionless equivalence, the metrics
+against empyrical's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from sentiment_pipeline.backtest import engine, metrics
+from sentiment_pipeline.backtest.engine import Rules
+
+D = [dt.date(2023, 8, d) for d in (23, 24, 25, 28, 29, 30, 31)]
+A, B, C = "600001", "600002", "600003"
+
+
+def bar(day: int, code: str, open_: float, close: float, pre: float) -> dict:
+    return {"trade_date": D[day], "code": code, "open": open_, "close": close, "pre_close": pre,
+            "limit_up_price": round(pre * 1.1, 2), "limit_down_price": round(pre * 0.9, 2)}
+
+
+def three_stock_market() -> pl.DataFrame:
+    rows = [
+        # A: bought on 08-25 (4,855.98 shares wanted → 4,800); opens at its limit-down 9.36 on 08-29 (blocked
+        # sell), sold on the retry of 08-30 at 0.05% stamp duty.
+        bar(0, A, 10.00, 10.00, 10.00), bar(1, A, 10.00, 10.00, 10.00), bar(2, A, 10.30, 10.50, 10.00),
+        bar(3, A, 10.60, 10.40, 10.50), bar(4, A, 9.36, 9.50, 10.40), bar(5, A, 9.60, 9.70, 9.50),
+        bar(6, A, 9.70, 9.80, 9.70),
+        # B: a one-word limit-up on 08-25 (buy blocked), bought on the retry of 08-28, suspended on 08-29 (held
+        # at 10.90), last bar on 08-30: delisted, sold at that close on 08-31.
+        bar(0, B, 10.00, 10.00, 10.00), bar(1, B, 9.90, 10.00, 10.00), bar(2, B, 11.00, 11.00, 10.00),
+        bar(3, B, 10.80, 10.90, 11.00), bar(5, B, 11.00, 11.20, 10.90),
+        # C: 222.2 shares wanted → 200, the minimum commission on both sides, sold on 08-25 at 0.1% stamp duty.
+        bar(0, C, 9.00, 9.00, 9.00), bar(1, C, 9.00, 9.10, 9.00), bar(2, C, 9.20, 9.30, 9.10),
+        bar(3, C, 9.30, 9.30, 9.30), bar(4, C, 9.30, 9.40, 9.30), bar(5, C, 9.40, 9.40, 9.40),
+        bar(6, C, 9.40, 9.50, 9.40),
+    ]
+    return pl.DataFrame(rows)
+
+
+def targets(rows: list[tuple[int, str, float]]) -> pl.DataFrame:
+    return pl.DataFrame({"trade_date": [D[d] for d, _, _ in rows], "code": [c for _, c, _ in rows],
+                         "weight": [w for _, _, w in rows]}, schema={"trade_date": pl.Date, "code": pl.String,
+                                                                     "weight": pl.Float64})
+
+
+RULES = Rules(capital=100_000.0, slippage_bps=10.0)
+DECISIONS = targets([(0, C, 0.02), (1, A, 0.5), (1, B, 0.3), (3, B, 0.3)])
+DECISION_DAYS = [D[0], D[1], D[3]]  # on 08-28 A and C have weight 0
+
+
+def run_three(rules: Rules = RULES) -> engine.Result:
+    return engine.run(three_stock_market(), DECISIONS, rules, decision_days=DECISION_DAYS)
+
+
+def test_every_rule_once_by_hand():
+    result = run_three()
+    ledger = [tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+              for row in result.trades.sort("trade_date", "side", descending=[False, True]).iter_rows()]
+    assert ledger == [
+        # trade_date, code, side, shares, price, amount, commission, stamp_duty, slippage_cost, reason
+        (D[1], C, "buy", 200.0, 9.0, 1800.0, 5.0, 0.0, 1.8, "rebalance"),  # 0.45 → the 5 CNY minimum
+        (D[2], C, "sell", 200.0, 9.2, 1840.0, 5.0, 1.84, 1.84, "rebalance"),  # 0.1% before 2023-08-28
+        (D[2], A, "buy", 4800.0, 10.3, 49440.0, 12.36, 0.0, 49.44, "rebalance"),
+        (D[3], B, "buy", 2700.0, 10.8, 29160.0, 7.29, 0.0, 29.16, "retry"),
+        (D[5], A, "sell", 4800.0, 9.6, 46080.0, 11.52, 23.04, 46.08, "retry"),  # 0.05% from 2023-08-28
+        (D[6], B, "sell", 2700.0, 11.2, 30240.0, 7.56, 15.12, 0.0, "delisted"),  # last close, no slippage
+    ]
+    assert result.blocked.rows() == [(D[2], B, "buy", 2700.0, "limit_up_open"),
+                                     (D[4], A, "sell", 4800.0, "limit_down_open")]
+    cash = [100_000.0, 98_193.2, 50_522.72, 21_326.27, 21_326.27, 67_325.63, 97_542.95]
+    nav = [100_000.0,
+           98_193.2 + 200 * 9.10,
+           50_522.72 + 4800 * 10.50,
+           21_326.27 + 4800 * 10.40 + 2700 * 10.90,
+           21_326.27 + 4800 * 9.50 + 2700 * 10.90,  # B suspended: held at its last close
+           67_325.63 + 2700 * 11.20,
+           97_542.95]
+    assert result.nav["cash"].to_list() == pytest.approx(cash, abs=1e-6)
+    assert result.nav["nav"].to_list() == pytest.approx(nav, abs=1e-6)
+    assert (result.nav["cash"] >= 0).all()
+
+    trips = metrics.round_trips(result.trades)
+    assert trips.select("code", "pnl").rows() == [
+        (C, pytest.approx(1840 - 1.84 - 5 - 1.84 - (1800 + 1.8 + 5))),
+        (A, pytest.approx(46080 - 46.08 - 11.52 - 23.04 - (49440 + 49.44 + 12.36))),
+        (B, pytest.approx(30240 - 7.56 - 15.12 - (29160 + 29.16 + 7.29))),
+    ]
+    trip = metrics.trip_metrics(trips)
+    assert trip.win_rate == pytest.approx(2 / 3)
+    assert trip.profit_loss_ratio == pytest.approx((24.52 + 1020.87) / 2 / 3502.44)
+
+
+def test_dropped_orders_are_not_retried():
+    result = run_three(Rules(capital=100_000.0, slippage_bps=10.0, blocked="drop"))
+    # B, never bought, is a blocked buy while suspended on 08-29 (weight 0.3 decided 08-28).
+    assert result.blocked["reason"].to_list() == ["limit_up_open", "limit_down_open", "suspended"]
+    assert set(result.trades["reason"]) == {"rebalance"}
+    assert result.trades.filter(pl.col("code") == B).is_empty()  # never bought
+    assert result.nav["positions_value"][-1] == pytest.approx(4800 * 9.80)  # A still held
+
+
+def test_a_new_decision_replaces_a_pending_retry():
+    # B blocked on 08-25; a decision on 08-25 (weight 0 for everything) cancels the retry of 08-28.
+    decisions = targets([(0, C, 0.02), (1, A, 0.5), (1, B, 0.3)])
+    result = engine.run(three_stock_market(), decisions, RULES, decision_days=[D[0], D[1], D[2]])
+    assert result.trades.filter(pl.col("code") == B).is_empty()
+    assert result.trades.filter(pl.col("code") == A)["trade_date"].to_list() == [D[2], D[3]]
+
+
+def test_buying_a_suspended_or_delisted_name_is_blocked():
+    # Weight on B decided 08-28: B has no bar on 08-29 (suspended, retried and bought on 08-30); after its
+    # last bar it is delisted and never retried.
+    result = engine.run(three_stock_market(), targets([(3, B, 0.5), (5, B, 0.5)]), RULES)
+    assert result.blocked.rows() == [(D[4], B, "buy", None, "suspended"), (D[6], B, "buy", None, "delisted")]
+    buys = result.trades.filter(pl.col("side") == "buy")
+    assert buys.select("trade_date", "shares", "reason").rows() == [(D[5], 4500.0, "retry")]  # 50,000 / 11.00 = 4,545 → 45 lots
+
+
+def test_ex_rights_day_keeps_the_holding_value():
+    # 10-for-10 bonus: the reference close 5.00 is half the previous close; the holding doubles.
+    panel = pl.DataFrame({"trade_date": D[:3], "code": [A] * 3, "open": [10.0, 10.0, 5.0],
+                          "close": [10.0, 10.0, 5.0], "pre_close": [10.0, 10.0, 5.0]})
+    result = engine.run(panel, targets([(0, A, 1.0)]), engine.INDEX_RULES)
+    assert result.nav["nav"].to_list() == pytest.approx([1e7, 1e7, 1e7])
+
+
+def test_cash_never_goes_negative_with_the_minimum_commission():
+    # Every name at weight 0.5 with lots: the buys are scaled down until amount + slippage + fees fit.
+    panel = three_stock_market()
+    result = engine.run(panel, targets([(0, A, 0.5), (0, B, 0.5), (0, C, 0.5)]), RULES)
+    assert (result.nav["cash"] >= 0).all()
+    assert (result.trades["shares"] % 100 == 0).all()
+
+
+def random_market(days: int = 60, stocks: int = 8, seed: int = 3) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    calendar = pl.date_range(dt.date(2021, 1, 1), dt.date(2021, 12, 31), "1d", eager=True)[:days]
+    close = 10 * np.cumprod(1 + rng.normal(0, 0.02, (days, stocks)), axis=0)
+    open_ = close * (1 + rng.normal(0, 0.01, (days, stocks)))
+    d, c = np.divmod(np.arange(days * stocks), stocks)
+    return pl.DataFrame({"trade_date": calendar.gather(d), "code": [f"{i:06d}" for i in c],
+                         "open": open_[d, c], "close": close[d, c]})
+
+
+def test_frictionless_nav_equals_the_vectorised_return():
+    panel = random_market()
+    rng = np.random.default_rng(5)
+    days = panel["trade_date"].unique().sort().to_list()
+    codes = sorted(panel["code"].unique())
+    w = rng.random((len(days), len(codes)))
+    w /= w.sum(axis=1, keepdims=True)
+    decided = pl.DataFrame({"trade_date": pl.Series(days).gather(np.repeat(np.arange(len(days)), len(codes))),
+                            "code": codes * len(days), "weight": w.ravel()})
+    result = engine.run(panel, decided, engine.INDEX_RULES)
+    open_ = panel.pivot("code", index="trade_date", values="open").sort("trade_date").select(codes).to_numpy()
+    close = panel.pivot("code", index="trade_date", values="close").sort("trade_date").select(codes).to_numpy()
+    expected = [1e7]
+    value_at_open = 1e7
+    for d in range(1, len(days)):
+        if d >= 2:  # the portfolio set at d-1's open, carried to d's open, then rebalanced
+            value_at_open *= (w[d - 2] * open_[d] / open_[d - 1]).sum()
+        expected.append(value_at_open * (w[d - 1] * close[d] / open_[d]).sum())
+    assert result.nav["nav"].to_numpy() == pytest.approx(np.array(expected), rel=1e-12)
+
+
+def test_metrics_equal_empyricals():
+    empyrical = pytest.importorskip("empyrical")
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(11)
+    days = pl.date_range(dt.date(2019, 1, 1), dt.date(2021, 12, 31), "1d", eager=True)
+    days = days.filter(days.dt.weekday() <= 5).to_list()
+    r = rng.normal(0.0004, 0.012, len(days))
+    r[0] = 0.01  # empyrical's drawdown starts at the first day's value; ours at the capital: same when r0 > 0
+    series = pd.Series(r, index=pd.DatetimeIndex(days))
+    m = metrics.return_metrics(days, r, risk_free=0.02)
+    assert m.total_return == pytest.approx(empyrical.cum_returns_final(series))
+    assert m.annual_return == pytest.approx(empyrical.annual_return(series))
+    assert m.annual_volatility == pytest.approx(empyrical.annual_volatility(series))
+    assert m.sharpe == pytest.approx(empyrical.sharpe_ratio(series, risk_free=0.02 / 252))
+    assert m.max_drawdown == pytest.approx(empyrical.max_drawdown(series))
+    assert m.calmar == pytest.approx(empyrical.calmar_ratio(series))
+    yearly = empyrical.aggregate_returns(series, "yearly")
+    assert m.returns_by_year == pytest.approx({str(y): v for y, v in yearly.items()})
+    wealth = np.cumprod(1 + r)
+    trough = int(np.argmin(wealth / np.maximum.accumulate(wealth)))
+    assert m.max_drawdown_trough == days[trough]
+    assert m.max_drawdown_peak == days[int(np.argmax(wealth[:trough + 1]))]
+
+
+def test_metrics_of_a_flat_series():
+    m = metrics.return_metrics(D[:3], np.zeros(3))
+    assert (m.total_return, m.max_drawdown, m.sharpe, m.calmar, m.max_drawdown_peak) == (0.0, 0.0, None, None, None)
+
+
+def test_stamp_duty_table_boundaries():
+    rules = Rules()
+    assert rules.stamp_rate(dt.date(2023, 8, 25)) == 0.001
+    assert rules.stamp_rate(dt.date(2023, 8, 28)) == 0.0005
+    assert rules.stamp_rate(dt.date(2008, 9, 18)) == 0.0  # before the first dated row
+    with pytest.raises(ValueError, match="retry"):
+        Rules(blocked="later")
+
+
+def test_annual_turnover():
+    trades = pl.DataFrame({"amount": [100.0, 100.0]})
+    assert metrics.annual_turnover(trades, np.full(252, 100.0)) == pytest.approx(1.0)
+    assert math.isclose(metrics.annual_turnover(trades.clear(), np.full(2, 1.0)), 0.0)
