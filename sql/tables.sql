@@ -316,3 +316,80 @@ CREATE TABLE stms.top_list (
     is_three_high  BOOLEAN, -- NOT NULL: a three-high in stms.scores
     structure      VARCHAR  -- the pattern of note 002 §4.4 (see stms.scores); null when none applies
 );
+
+-- One row per strategy: its parameters and what it earned after costs under A-share trading rules, beside the
+-- all-A benchmark over the same days. Row key: (strategy).
+CREATE TABLE backtest.runs (
+    strategy                    VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    description                 VARCHAR, -- NOT NULL: what the strategy holds, in one sentence
+    params                      VARCHAR, -- NOT NULL: the strategy's and the engine's parameters, JSON
+    start_date                  DATE,    -- NOT NULL: first day of the backtest (first stored day of core.daily_bars)
+    end_date                    DATE,    -- NOT NULL: last day of the backtest
+    days                        INTEGER, -- NOT NULL: market trading days from start_date to end_date
+    signal_days                 INTEGER, -- NOT NULL: decision days with at least one name to hold
+    final_nav                   DOUBLE,  -- NOT NULL: NAV at end_date, CNY
+    total_return                DOUBLE,  -- NOT NULL: final NAV ÷ starting capital − 1
+    annual_return               DOUBLE,  -- NOT NULL: (1 + total_return)^(252 / days) − 1
+    annual_volatility           DOUBLE,  -- NOT NULL: standard deviation of daily returns × √252
+    sharpe                      DOUBLE,  -- mean daily excess return ÷ its standard deviation × √252; null for a flat NAV
+    max_drawdown                DOUBLE,  -- NOT NULL: deepest fall from a running peak of the NAV, ≤ 0
+    max_drawdown_peak           DATE,    -- day of the peak before the deepest fall; null when the peak is the starting capital
+    max_drawdown_trough         DATE,    -- day of the deepest fall's trough
+    calmar                      DOUBLE,  -- annual_return ÷ |max_drawdown|; null without a drawdown
+    round_trips                 INTEGER, -- NOT NULL: closed round trips (a position from zero back to zero)
+    win_rate                    DOUBLE,  -- share of round trips with a profit after costs
+    profit_loss_ratio           DOUBLE,  -- mean profit of winning round trips ÷ mean loss of losing ones
+    round_trip_mean_return      DOUBLE,  -- mean return of a round trip after every cost
+    signal_next_day_return      DOUBLE,  -- what note 000 measures: mean over signal days of the chosen stocks' close-to-close return to the next trading day, before costs; null for strategies without one
+    trades                      INTEGER, -- NOT NULL: rows in backtest.trades
+    blocked_orders              INTEGER, -- NOT NULL: rows in backtest.blocked_orders
+    annual_turnover             DOUBLE,  -- NOT NULL: (buys + sells) ÷ 2 ÷ mean NAV, per 252 days
+    total_costs                 DOUBLE,  -- NOT NULL: commission + stamp duty + slippage paid, CNY
+    returns_by_year             VARCHAR, -- NOT NULL: calendar-year returns, JSON {year: return}
+    benchmark                   VARCHAR, -- NOT NULL: the benchmark series: the source's all-A index, or computed from the bars (float-cap weighted, previous-day caps) [one of 'all_a official', 'all_a computed']
+    benchmark_total_return      DOUBLE,  -- NOT NULL: the benchmark's total return over the same days
+    benchmark_annual_return     DOUBLE,  -- NOT NULL: the benchmark's annualised return
+    benchmark_annual_volatility DOUBLE,  -- NOT NULL: the benchmark's annualised volatility
+    benchmark_sharpe            DOUBLE,  -- the benchmark's Sharpe ratio
+    benchmark_max_drawdown      DOUBLE,  -- NOT NULL: the benchmark's maximum drawdown
+    benchmark_returns_by_year   VARCHAR, -- NOT NULL: the benchmark's calendar-year returns, JSON
+    chart_path                  VARCHAR  -- PNG of the equity curve, drawdown and benchmark
+);
+
+-- Per strategy and day: the NAV, its cash and positions, drawdown and the benchmark's NAV. Row key: (strategy,
+-- trade_date).
+CREATE TABLE backtest.nav (
+    strategy        VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    trade_date      DATE,    -- NOT NULL: trading day
+    nav             DOUBLE,  -- NOT NULL: cash + positions at the close, CNY
+    cash            DOUBLE,  -- NOT NULL: cash at the close, CNY (never negative)
+    positions_value DOUBLE,  -- NOT NULL: shares × close (last close while suspended), CNY
+    drawdown        DOUBLE,  -- NOT NULL: nav ÷ its running peak (from the starting capital) − 1
+    benchmark_nav   DOUBLE   -- the benchmark grown from the same capital; null on days without a benchmark return
+);
+
+-- The trade ledger of every strategy: one row per executed order. Row key: (strategy, trade_date, code, side).
+CREATE TABLE backtest.trades (
+    strategy      VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    trade_date    DATE,    -- NOT NULL: day of the execution (at the open; a delisting at the last close)
+    code          VARCHAR, -- NOT NULL: stock code, or index series name
+    side          VARCHAR, -- NOT NULL: buy or sell [one of 'buy', 'sell']
+    shares        DOUBLE,  -- NOT NULL: shares (whole lots for stocks; units for index series)
+    price         DOUBLE,  -- NOT NULL: execution price before slippage, CNY
+    amount        DOUBLE,  -- NOT NULL: shares × price, CNY
+    commission    DOUBLE,  -- NOT NULL: commission, CNY (rate × amount, at least the minimum)
+    stamp_duty    DOUBLE,  -- NOT NULL: stamp duty on sells at the rate of the day, CNY
+    slippage_cost DOUBLE,  -- NOT NULL: slippage paid, CNY
+    reason        VARCHAR  -- NOT NULL: rebalance (a decision), retry (a blocked order) or delisted [one of 'rebalance', 'retry', 'delisted']
+);
+
+-- Orders the trading rules stopped, with the reason; retried at the next open unless dropped. Row key:
+-- (strategy, trade_date, code, side).
+CREATE TABLE backtest.blocked_orders (
+    strategy   VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    trade_date DATE,    -- NOT NULL: day the order could not execute
+    code       VARCHAR, -- NOT NULL: stock code, or index series name
+    side       VARCHAR, -- NOT NULL: buy or sell [one of 'buy', 'sell']
+    shares     DOUBLE,  -- shares of the order; null for a buy that could not be sized (no bar to price it)
+    reason     VARCHAR  -- NOT NULL: suspended (no bar), delisted (no bar again), limit_up_open (a buy at a limit-up open), limit_down_open (a sell at a limit-down open) [one of 'suspended', 'delisted', 'limit_up_open', 'limit_down_open']
+);

@@ -1,5 +1,7 @@
 """The DuckDB IO manager of the pipeline: dagster-duckdb-polars for reads; its own write.
 
+It also writes `TableSlices`: an asset's rows in tables several assets share (the backtest tables).
+
 The write differs from dagster-duckdb-polars in four ways:
 - delete of the run's slice and insert are one transaction, so a failed or killed write leaves the old rows;
 - an empty frame still creates its table (an empty partition — no northbound data after 2024-08-16, no pool
@@ -11,7 +13,8 @@ The write differs from dagster-duckdb-polars in four ways:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
@@ -20,6 +23,8 @@ from dagster import OutputContext
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
+
+from sentiment_pipeline.platform import tables
 
 
 def _quote(text: str) -> str:
@@ -49,11 +54,57 @@ class TransactionalPolarsTypeHandler(DuckDBPolarsTypeHandler):
             raise
 
 
+@dataclass(frozen=True)
+class TableSlices:
+    """One asset's rows in tables it shares with other assets: each table's rows where `column` = `value`
+    (a strategy's rows in the backtest tables). Written like a partition: delete that slice, insert, in one
+    transaction over all the tables."""
+
+    frames: Mapping[type, pl.DataFrame]  # table model → rows
+    column: str
+    value: str
+
+
+class TableSlicesTypeHandler(DbTypeHandler[TableSlices]):
+    @property
+    def supported_types(self):
+        return [TableSlices]
+
+    def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: TableSlices, connection):
+        connection.execute("begin transaction")
+        try:
+            for model, frame in obj.frames.items():
+                table = tables.table_name(model)
+                schema_name, name = table.split(".")
+                data = frame.to_arrow()  # noqa: F841 (read by duckdb)
+                connection.execute(f"create schema if not exists {schema_name}")
+                exists = connection.execute(
+                    "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                    [schema_name, name]).fetchone()[0]
+                if not exists:
+                    connection.execute(f"create table {table} as select * from data limit 0")
+                    _comment_columns(table, tables.column_schema(model), connection)
+                else:
+                    connection.execute(f"delete from {table} where {obj.column} = ?", [obj.value])
+                if frame.height:
+                    connection.execute(f"insert into {table} by name select * from data")
+            connection.execute("commit")
+        except BaseException:
+            connection.execute("rollback")
+            raise
+
+    def load_input(self, context, table_slice: TableSlice, connection) -> TableSlices:
+        raise NotImplementedError("table slices are read with SQL (sql/tables.sql), not as asset inputs")
+
+
 def _comment(context: OutputContext, table: str, connection) -> None:
     schema = (context.definition_metadata or {}).get("dagster/column_schema")
     if schema is None:
         return
-    schema = getattr(schema, "schema", schema)
+    _comment_columns(table, getattr(schema, "schema", schema), connection)
+
+
+def _comment_columns(table: str, schema, connection) -> None:
     for column in schema.columns:
         if column.description:
             connection.execute(f"comment on column {table}.{column.name} is {_quote(column.description)}")
@@ -90,7 +141,7 @@ class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
-        return [TransactionalPolarsTypeHandler()]
+        return [TransactionalPolarsTypeHandler(), TableSlicesTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:
         return SilentDbIOManager(

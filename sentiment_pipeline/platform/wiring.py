@@ -17,6 +17,7 @@ import pandera.polars as pa
 import polars as pl
 
 from sentiment_pipeline.platform import tables
+from sentiment_pipeline.platform.io_manager import TableSlices
 from sentiment_pipeline.platform.partitions import trading_day_partitions
 from sentiment_pipeline.platform.validation import validate
 
@@ -163,3 +164,40 @@ def add_partitions_metadata(context: dg.AssetExecutionContext, key: dg.AssetKey,
             context.add_asset_metadata(metadata, asset_key=key, partition_key=partition)
         return
     step._metadata_accumulator = merged  # noqa: SLF001
+
+
+def slices_asset(key: dg.AssetKey, models: list[type[pa.DataFrameModel]], *, column: str, group: str, owner: str,
+                 description: str, **kwargs):
+    """@dg.asset for an asset that owns a slice (`column` = its name) of tables it shares with others: kinds,
+    owner, the tables it writes, the blocking schema check over all of them, the DuckDB pool. Unpartitioned:
+    it reads every stored day."""
+    return dg.asset(
+        key=key, group_name=group, description=description, kinds=set(KINDS), owners=[owner],
+        tags={"domain": group}, pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={"writes": ", ".join(tables.table_name(m) for m in models), "row_key": column},
+        check_specs=[dg.AssetCheckSpec(
+            SCHEMA_CHECK, asset=key, blocking=True,
+            description=f"pandera validation of its rows of {', '.join(tables.table_name(m) for m in models)} "
+                        "before the write: a failure writes none of them")], **kwargs)
+
+
+def validated_slices(context: dg.AssetExecutionContext, slices: TableSlices, *,
+                     metadata: Mapping | None = None) -> Iterator:
+    """Validate every table's rows; yield the check, then the output with `metadata`, or fail naming the
+    table, column and rows (nothing is written)."""
+    label = f"{slices.column}={slices.value}"
+    # The model orders the columns: a new table is created in that order.
+    slices = TableSlices({model: frame.select(list(tables.schema_of(model).columns))
+                          for model, frame in slices.frames.items()}, slices.column, slices.value)
+    reports = [validate(frame, model, tables.table_name(model), label) for model, frame in slices.frames.items()]
+    failed = [r for r in reports if not r.passed]
+    rows = {r.table: r.rows for r in reports}
+    check_meta = {"rows": dg.MetadataValue.json(rows), "failures": sum(r.failures.height for r in reports)}
+    yield dg.AssetCheckResult(asset_key=context.asset_key, check_name=SCHEMA_CHECK, passed=not failed,
+                              metadata=check_meta, severity=dg.AssetCheckSeverity.ERROR)
+    if failed:
+        message = "\n".join(r.message() for r in failed)
+        context.log.error(message)
+        raise dg.Failure(description=message, metadata={"failures": check_meta["failures"]})
+    context.log.info(f"{label}: " + ", ".join(f"{t} {n:,} rows" for t, n in rows.items()))
+    yield dg.Output(slices, metadata={**{f"rows {t}": n for t, n in rows.items()}, **(metadata or {})})

@@ -54,17 +54,21 @@ def sw_l1_members(stock_days: pl.DataFrame, industry_history: pl.DataFrame) -> p
 CONCEPT_STALE_DAYS = 31
 
 
-def concept_members(stock_days: pl.DataFrame, concept_membership: pl.DataFrame) -> pl.DataFrame:
+def concept_members(stock_days: pl.DataFrame, concept_membership: pl.DataFrame,
+                    only: pl.DataFrame | None = None) -> pl.DataFrame:
     """(trade_date, code) → every concept board it belongs to in that board's latest snapshot taken on or
     before the day (boards are snapshotted one by one, so their dates differ). A board missing from the
-    snapshots for more than CONCEPT_STALE_DAYS before the newest one is gone. No members before the first."""
+    snapshots for more than CONCEPT_STALE_DAYS before the newest one is gone. No members before the first.
+    `only` (trade_date, concept_name) restricts the answer to those boards on those days."""
     boards = concept_membership.select("concept_name", "snapshot_date").unique().sort("concept_name", "snapshot_date")
     days = stock_days.select(pl.col("trade_date").unique().sort())
     if boards.is_empty() or days.is_empty():
         return pl.DataFrame(schema=MEMBER_SCHEMA)
     newest = days.join_asof(boards.select(pl.col("snapshot_date").unique().sort().alias("newest")),
                             left_on="trade_date", right_on="newest", strategy="backward")
-    per_board = (days.join(boards.select("concept_name").unique(), how="cross").sort("concept_name", "trade_date")
+    pairs = (days.join(boards.select("concept_name").unique(), how="cross") if only is None
+             else only.select("trade_date", "concept_name").unique())
+    per_board = (pairs.sort("concept_name", "trade_date")
                  .join_asof(boards.rename({"snapshot_date": "snap"}), left_on="trade_date", right_on="snap",
                             by="concept_name", strategy="backward", check_sortedness=False)
                  .join(newest, on="trade_date")

@@ -1,0 +1,191 @@
+"""Strategy assets (group `backtest`): each reads every stored day, runs the engine and replaces its own rows
+of backtest.runs, .nav, .trades and .blocked_orders, with an equity-curve PNG beside the database. Thin
+wiring around strategies.py, engine.py and report.py."""
+
+# No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
+import base64
+import json
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from sentiment_pipeline.backtest import charts, engine, report, strategies
+from sentiment_pipeline.backtest import tables as t
+from sentiment_pipeline.ladder import tables as ladder
+from sentiment_pipeline.market import tables as market
+from sentiment_pipeline.platform import storage
+from sentiment_pipeline.platform.io_manager import TableSlices
+from sentiment_pipeline.platform.tables import asset_key
+from sentiment_pipeline.platform.wiring import slices_asset, validated_slices
+from sentiment_pipeline.stms import tables as stms
+
+OWNER = "team:strategy-research"
+GROUP = "backtest"
+DEFAULT_RULES = engine.Rules()
+PANEL_COLUMNS = ["trade_date", "code", "open", "close", "pre_close", "limit_up_price", "limit_down_price",
+                 "float_mcap"]
+
+
+class EngineConfig(dg.Config):
+    """The engine's rules (defaults: engine.Rules) and the Sharpe ratio's risk-free rate."""
+
+    capital: float = DEFAULT_RULES.capital
+    commission_rate: float = DEFAULT_RULES.commission_rate
+    min_commission: float = DEFAULT_RULES.min_commission
+    slippage_bps: float = DEFAULT_RULES.slippage_bps
+    blocked: str = DEFAULT_RULES.blocked  # 'retry' at the next open, or 'drop'
+    risk_free: float = 0.0  # annual
+
+    def rules(self) -> engine.Rules:
+        return engine.Rules(capital=self.capital, commission_rate=self.commission_rate,
+                            min_commission=self.min_commission, slippage_bps=self.slippage_bps,
+                            blocked=self.blocked)
+
+    def strategy_params(self) -> dict:
+        engine_fields = set(EngineConfig.model_fields)
+        return {k: v for k, v in self.model_dump().items() if k not in engine_fields}
+
+
+class StmsSectorConfig(EngineConfig):
+    kind: str = "sw_l1"  # 'sw_l1' or 'concept'
+    signal: str = "stms"  # 'stms' (top by rank), 'risers' or 'three_highs' (the best-ranked of them)
+    top_n: int = 3
+    rebalance: str = "daily"  # 'daily' or 'weekly' (decided on each week's last trading day)
+
+
+class StmsRisersConfig(StmsSectorConfig):
+    signal: str = "risers"
+
+
+class StmsThreeHighsConfig(StmsSectorConfig):
+    signal: str = "three_highs"
+
+
+class StmsConceptConfig(StmsSectorConfig):
+    kind: str = "concept"
+
+
+class PhaseFollowConfig(EngineConfig):
+    phases: list[str] = list(strategies.STRONG_NEXT_DAY_PHASES)
+
+
+BARS_IN = dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": PANEL_COLUMNS})
+
+
+def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    # raw.index_daily is read when the source stored it, not declared as an input: a source without index
+    # series (tdx) still runs the strategies, on the benchmark computed from the bars.
+    index = (storage.query(conn, "select trade_date, index_code, pre_close, close from raw.index_daily "
+                                 "where index_code = 'all_a' order by trade_date", [])
+             if storage.table_exists(conn, "raw.index_daily") else pl.DataFrame())
+    series, label = strategies.all_a_returns(index, bars)
+    return series, f"all_a {label}"
+
+
+def _backtest(context: dg.AssetExecutionContext, name: str, description: str, title: str, config: EngineConfig,
+              plan: strategies.Plan, bars: pl.DataFrame, duckdb: DuckDBResource,
+              signal_next_day_return: float | None = None):
+    started = time.perf_counter()
+    days = sorted(bars["trade_date"].unique().to_list())
+    codes = plan.targets["code"].unique().implode()
+    panel = bars.filter(pl.col("code").is_in(codes))
+    result = engine.run(panel, plan.targets, config.rules(), decision_days=plan.decision_days, days=days)
+    context.log.info(f"{name}: engine over {len(days)} days and {panel['code'].n_unique():,} names in "
+                     f"{time.perf_counter() - started:.1f} s")
+    with duckdb.get_connection() as conn:
+        benchmark, label = _benchmark(conn, bars)
+    chart = Path(duckdb.database).parent / "reports" / "backtest" / f"{name}.png"
+    strategy = report.Strategy(name, description, config.strategy_params())
+    frames = report.tables(strategy, result, benchmark, label, signal_days=plan.signal_days,
+                           signal_next_day_return=signal_next_day_return, risk_free=config.risk_free,
+                           chart_path=str(chart))
+    charts.equity_chart(frames[t.BacktestNav], title, chart, benchmark_label=f"全A基准 ({label.split()[1]})")
+    if charts.cjk_font() is None:
+        context.log.warning("no CJK font found (apt-get install fonts-noto-cjk): the chart's Chinese labels "
+                            "show as boxes")
+    yield from validated_slices(context, TableSlices(frames, "strategy", name),
+                                metadata=_run_metadata(frames[t.BacktestRuns].row(0, named=True), chart))
+
+
+def _run_metadata(run: dict, chart: Path) -> dict:
+    pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
+    image = base64.b64encode(chart.read_bytes()).decode()
+    return {
+        "annual_return_pct": pct(run["annual_return"]), "max_drawdown_pct": pct(run["max_drawdown"]),
+        "sharpe": None if run["sharpe"] is None else round(run["sharpe"], 3),
+        "win_rate_pct": pct(run["win_rate"]), "profit_loss_ratio": run["profit_loss_ratio"],
+        "trades": run["trades"], "blocked_orders": run["blocked_orders"],
+        "benchmark_annual_return_pct": pct(run["benchmark_annual_return"]),
+        "returns_by_year": dg.MetadataValue.json(json.loads(run["returns_by_year"])),
+        "period": f"{run['start_date']} → {run['end_date']}",
+        "chart": dg.MetadataValue.md(f"![equity curve](data:image/png;base64,{image})"),
+        "chart_path": dg.MetadataValue.path(str(chart)),
+    }
+
+
+def stms_strategy(name: str, config_type: type, description: str, title: str):
+    """A named STMS sector strategy asset whose config defaults are `config_type`'s."""
+
+    @slices_asset(dg.AssetKey([GROUP, name]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
+                  description=description,
+                  ins={"bars": BARS_IN,
+                       "scores": dg.AssetIn(asset_key(stms.StmsScores), metadata={"columns": [
+                           "trade_date", "sector_kind", "sector", "rank", "is_riser", "is_three_high"]}),
+                       "industry_history": dg.AssetIn(asset_key(market.IndustryHistory)),
+                       "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership))})
+    def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame, scores: pl.DataFrame,
+               industry_history: pl.DataFrame, concept_membership: pl.DataFrame, duckdb: DuckDBResource):
+        plan = strategies.stms_sector_plan(scores, bars, industry_history, concept_membership, kind=config.kind,
+                                           signal=config.signal, top_n=config.top_n, rebalance=config.rebalance)
+        yield from _backtest(context, name, description, title, config, plan, bars, duckdb)
+
+    return _asset
+
+
+stms_top_sw = stms_strategy(
+    "stms_top_sw", StmsSectorConfig,
+    "Holds the top-N SW level-1 industries by STMS (default 3), each as its float-cap weighted member basket, "
+    "rebalanced daily at the next open (note 002 §5).", "STMS 申万一级前3 行业篮子")
+stms_risers_sw = stms_strategy(
+    "stms_risers_sw", StmsRisersConfig,
+    "Holds the best-ranked N SW level-1 industries among the day's STMS risers (rank rising into the top "
+    "within 1–3 days), as float-cap weighted baskets; cash on days without risers.", "STMS 申万一级 排名跃升")
+stms_three_highs_sw = stms_strategy(
+    "stms_three_highs_sw", StmsThreeHighsConfig,
+    "Holds the best-ranked N SW level-1 industries that are 'three highs' (total and every sub-score in the "
+    "top group), as float-cap weighted baskets; cash on days without one.", "STMS 申万一级 三高行业")
+stms_top_concept = stms_strategy(
+    "stms_top_concept", StmsConceptConfig,
+    "Holds the top-N concept boards by STMS (default 3), each as its float-cap weighted member basket, "
+    "rebalanced daily.", "STMS 概念板块前3 篮子")
+
+PHASE_DESCRIPTION = (
+    "On days whose sentiment phase is one note 000 names as strong for the next day (冰点低迷期, 混沌活跃期, "
+    "高潮分化期 by default), buys that day's eligible limit-up stocks in equal weights at the next open and "
+    "sells them at the open after; beside it, the note's own measure (close-to-close next-day return).")
+
+
+@slices_asset(dg.AssetKey([GROUP, "phase_limit_up_follow"]), t.TABLES, column="strategy", group=GROUP,
+              owner=OWNER, description=PHASE_DESCRIPTION,
+              ins={"bars": BARS_IN,
+                   "phases": dg.AssetIn(asset_key(ladder.PhaseDaily), metadata={"columns": [
+                       "trade_date", "phase_name"]}),
+                   "ladder_rows": dg.AssetIn(asset_key(ladder.LimitLadder), metadata={"columns": [
+                       "trade_date", "code", "eligible", "is_limit_up", "pct_change"]})})
+def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollowConfig, bars: pl.DataFrame,
+                          phases: pl.DataFrame, ladder_rows: pl.DataFrame, duckdb: DuckDBResource):
+    unknown = set(config.phases) - set(phases["phase_name"].drop_nulls().unique().to_list())
+    if unknown:
+        context.log.warning(f"phase(s) never seen in sentiment.phase_daily: {sorted(unknown)}")
+    plan = strategies.limit_up_follow_plan(phases, ladder_rows, config.phases)
+    measured = strategies.next_day_close_returns(plan.targets, ladder_rows)
+    paper = measured["next_day_return"].mean() if measured.height else None
+    yield from _backtest(context, "phase_limit_up_follow", PHASE_DESCRIPTION, "情绪周期 涨停股次日跟随",
+                         config, plan, bars, duckdb, signal_next_day_return=paper)
+
+
+assets = [stms_top_sw, stms_risers_sw, stms_three_highs_sw, stms_top_concept, phase_limit_up_follow]
+TABLES = t.TABLES

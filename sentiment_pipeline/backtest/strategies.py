@@ -1,0 +1,147 @@
+"""The strategies of notes 000 and 002 as target weights decided at each day's close, and the benchmark.
+
+Each function reads only what its decision day knows: the day's scores, phase, ladder, bars and the
+membership known that day. The engine executes at the next open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from sentiment_pipeline.market import calendar
+from sentiment_pipeline.stms import sectors
+
+TARGET_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "weight": pl.Float64}
+SIGNALS = ("stms", "risers", "three_highs")
+REBALANCES = ("daily", "weekly")
+# The phases note 000 names as strong for limit-up stocks the next day.
+STRONG_NEXT_DAY_PHASES = ("冰点低迷期", "混沌活跃期", "高潮分化期")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a strategy hands the engine: targets and the days it decides (a decision day without targets
+    means cash)."""
+
+    targets: pl.DataFrame
+    decision_days: list[dt.date]
+    signal_days: int  # decision days with at least one target
+
+
+def decision_days(days: Sequence[dt.date], rebalance: str) -> list[dt.date]:
+    """Every day, or the last trading day of each week (so the trades fall on the next week's first open)."""
+    if rebalance not in REBALANCES:
+        raise ValueError(f"rebalance must be one of {REBALANCES}, not {rebalance!r}")
+    if rebalance == "daily":
+        return sorted(days)
+    frame = pl.DataFrame({"trade_date": sorted(days)}, schema={"trade_date": pl.Date})
+    week = pl.col("trade_date").dt.truncate("1w")
+    return frame.group_by(week.alias("week")).agg(pl.col("trade_date").max()).sort("trade_date")[
+        "trade_date"].to_list()
+
+
+def select_sectors(scores: pl.DataFrame, *, kind: str, signal: str, top_n: int) -> pl.DataFrame:
+    """Per day, the sectors to hold: the top_n by STMS rank, or the best-ranked top_n of the day's risers or
+    three-highs. Columns trade_date, sector_kind, sector, rank."""
+    if signal not in SIGNALS:
+        raise ValueError(f"signal must be one of {SIGNALS}, not {signal!r}")
+    pool = scores.filter(pl.col("sector_kind") == kind)
+    if signal == "risers":
+        pool = pool.filter(pl.col("is_riser"))
+    elif signal == "three_highs":
+        pool = pool.filter(pl.col("is_three_high"))
+    return (pool.filter(pl.col("rank").rank("ordinal").over("trade_date") <= top_n)
+            .select("trade_date", "sector_kind", "sector", "rank").sort("trade_date", "rank"))
+
+
+def sector_baskets(chosen: pl.DataFrame, bars: pl.DataFrame, industry_history: pl.DataFrame,
+                   concept_membership: pl.DataFrame) -> pl.DataFrame:
+    """Each chosen (day, sector) as its members trading that day, weighted by that day's float cap (equal
+    weights in a sector where any member lacks one); the sectors share the portfolio equally."""
+    stock_days = bars.filter(pl.col("trade_date").is_in(chosen["trade_date"].unique().implode())).select(
+        "trade_date", "code", "float_mcap")
+    industry = chosen.filter(pl.col("sector_kind") == "sw_l1")
+    concept = chosen.filter(pl.col("sector_kind") == "concept")
+    parts = []
+    if industry.height:
+        parts.append(sectors.sw_l1_members(stock_days.filter(pl.col("trade_date").is_in(
+            industry["trade_date"].unique().implode())), industry_history))
+    if concept.height:
+        parts.append(sectors.concept_members(stock_days, concept_membership,
+                                             only=concept.select("trade_date", concept_name="sector")))
+    if not parts:
+        return pl.DataFrame(schema=TARGET_SCHEMA)
+    members = (pl.concat(parts).join(chosen.select("trade_date", "sector_kind", "sector"),
+                                     on=["trade_date", "sector_kind", "sector"])
+               .join(stock_days, on=["trade_date", "code"]))
+    per_sector = ["trade_date", "sector_kind", "sector"]
+    share = 1.0 / pl.col("sector").n_unique().over("trade_date")
+    cap_weight = pl.col("float_mcap") / pl.col("float_mcap").sum().over(per_sector)
+    equal_weight = 1.0 / pl.len().over(per_sector)
+    weight = pl.when(pl.col("float_mcap").null_count().over(per_sector) > 0).then(equal_weight).otherwise(cap_weight)
+    return (members.with_columns(weight=share * weight)
+            .group_by("trade_date", "code").agg(pl.col("weight").sum())
+            .sort("trade_date", "code").cast(TARGET_SCHEMA))
+
+
+def stms_sector_plan(scores: pl.DataFrame, bars: pl.DataFrame, industry_history: pl.DataFrame,
+                     concept_membership: pl.DataFrame, *, kind: str = "sw_l1", signal: str = "stms",
+                     top_n: int = 3, rebalance: str = "daily") -> Plan:
+    days = decision_days(bars["trade_date"].unique().to_list(), rebalance)
+    chosen = select_sectors(scores.filter(pl.col("trade_date").is_in(days)), kind=kind, signal=signal, top_n=top_n)
+    targets = sector_baskets(chosen, bars, industry_history, concept_membership)
+    return Plan(targets, days, targets["trade_date"].n_unique())
+
+
+def limit_up_follow_plan(phases: pl.DataFrame, ladder: pl.DataFrame,
+                         phase_names: Sequence[str] = STRONG_NEXT_DAY_PHASES) -> Plan:
+    """On a day whose phase is in `phase_names`, that day's eligible limit-up stocks in equal weights; every
+    other day, cash. Decided daily: bought at the next open, sold at the open after (unless chosen again)."""
+    signal_days = phases.filter(pl.col("phase_name").is_in(list(phase_names))).select("trade_date")
+    targets = (ladder.filter(pl.col("eligible") & pl.col("is_limit_up"))
+               .join(signal_days, on="trade_date")
+               .select("trade_date", "code", weight=1.0 / pl.len().over("trade_date"))
+               .sort("trade_date", "code").cast(TARGET_SCHEMA))
+    return Plan(targets, sorted(phases["trade_date"].to_list()), targets["trade_date"].n_unique())
+
+
+def next_day_close_returns(targets: pl.DataFrame, ladder: pl.DataFrame) -> pl.DataFrame:
+    """What note 000 measures, per signal day: the mean close-to-close return, from t to the next market
+    trading day, of day t's chosen stocks that trade that day (ex-rights adjusted through the reference
+    close). Evaluation only: it reads day t+1."""
+    links = calendar.previous_day_links()
+    next_day = (ladder.select("trade_date", "code", "pct_change").join(links, on="trade_date")
+                .select(pl.col("prev_trade_date").alias("trade_date"), "code", "pct_change"))
+    return (targets.select("trade_date", "code").join(next_day, on=["trade_date", "code"])
+            .group_by("trade_date").agg(next_day_return=pl.col("pct_change").mean(), stocks=pl.len())
+            .sort("trade_date"))
+
+
+# --------------------------------------------------------------------------------------------- benchmark
+
+
+def all_a_returns(index_daily: pl.DataFrame, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """Daily returns of the whole market: the source's all-A index when stored ('official'), else computed
+    from the bars ('computed'): float-cap weighted with each stock's previous-day float cap, equal-weighted
+    on a day where any of them is missing. Returns (trade_date, return) and the source label."""
+    official = index_daily.filter(pl.col("index_code") == "all_a").sort("trade_date") if index_daily.height else None
+    if official is not None and official.height:
+        previous = pl.coalesce("pre_close", pl.col("close").shift(1))
+        series = official.select("trade_date", ret=pl.col("close") / previous - 1)
+        return series.drop_nulls().rename({"ret": "return"}), "official"
+    day_no = calendar.trading_day_index()
+    stocks = (bars.select("trade_date", "code", "close", "pre_close", "float_mcap")
+              .join(day_no, on="trade_date").sort("code", "trade_date")
+              .with_columns(ret=pl.col("close") / pl.col("pre_close") - 1,
+                            weight=pl.when(pl.col("day_no").shift(1).over("code") == pl.col("day_no") - 1)
+                            .then(pl.col("float_mcap").shift(1).over("code")))
+              .filter(pl.col("ret").is_not_null()))
+    daily = stocks.group_by("trade_date").agg(
+        weighted=(pl.col("ret") * pl.col("weight")).sum() / pl.col("weight").sum(),
+        equal=pl.col("ret").mean(), complete=pl.col("weight").null_count() == 0)
+    series = daily.select("trade_date", ret=pl.when(pl.col("complete")).then("weighted").otherwise("equal"))
+    return series.sort("trade_date").rename({"ret": "return"}), "computed"
