@@ -19,7 +19,8 @@ A, B, C = "600001", "600002", "600003"
 
 def bar(day: int, code: str, open_: float, close: float, pre: float) -> dict:
     return {"trade_date": D[day], "code": code, "open": open_, "close": close, "pre_close": pre,
-            "limit_up_price": round(pre * 1.1, 2), "limit_down_price": round(pre * 0.9, 2)}
+            "limit_up_price": round(pre * 1.1, 2), "limit_down_price": round(pre * 0.9, 2),
+            "delist_date": D[6] if code == B else None}
 
 
 def three_stock_market() -> pl.DataFrame:
@@ -30,7 +31,7 @@ def three_stock_market() -> pl.DataFrame:
         bar(3, A, 10.60, 10.40, 10.50), bar(4, A, 9.36, 9.50, 10.40), bar(5, A, 9.60, 9.70, 9.50),
         bar(6, A, 9.70, 9.80, 9.70),
         # B: a one-word limit-up on 08-25 (buy blocked), bought on the retry of 08-28, suspended on 08-29 (held
-        # at 10.90), last bar on 08-30: delisted, sold at that close on 08-31.
+        # at 10.90), last bar on 08-30, delisting date 08-31: sold at the last close on 08-31.
         bar(0, B, 10.00, 10.00, 10.00), bar(1, B, 9.90, 10.00, 10.00), bar(2, B, 11.00, 11.00, 10.00),
         bar(3, B, 10.80, 10.90, 11.00), bar(5, B, 11.00, 11.20, 10.90),
         # C: 222.2 shares wanted → 200, the minimum commission on both sides, sold on 08-25 at 0.1% stamp duty.
@@ -118,6 +119,15 @@ def test_buying_a_suspended_or_delisted_name_is_blocked():
     assert result.blocked.rows() == [(D[4], B, "buy", None, "suspended"), (D[6], B, "buy", None, "delisted")]
     buys = result.trades.filter(pl.col("side") == "buy")
     assert buys.select("trade_date", "shares", "reason").rows() == [(D[5], 4500.0, "retry")]  # 50,000 / 11.00 = 4,545 → 45 lots
+
+
+def test_without_a_delisting_date_a_name_without_bars_is_held_suspended():
+    # The end of B's bars alone says nothing on 08-31 (it may resume): held at its last close, no sale.
+    result = run_three(RULES).trades.filter(pl.col("reason") == "delisted")
+    assert result.height == 1
+    undated = engine.run(three_stock_market().drop("delist_date"), DECISIONS, RULES, decision_days=DECISION_DAYS)
+    assert undated.trades.filter(pl.col("code") == B)["side"].to_list() == ["buy"]
+    assert undated.nav["positions_value"][-1] == pytest.approx(2700 * 11.20)
 
 
 def test_ex_rights_day_keeps_the_holding_value():

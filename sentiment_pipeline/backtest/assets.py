@@ -73,6 +73,8 @@ class PhaseFollowConfig(EngineConfig):
 
 
 BARS_IN = dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": PANEL_COLUMNS})
+# Delisting dates, known in advance: a holding is sold at its last close once its date has come.
+SECURITIES_IN = dg.AssetIn(asset_key(market.Securities), metadata={"columns": ["code", "delist_date"]})
 
 
 def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
@@ -86,12 +88,12 @@ def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
 
 
 def _backtest(context: dg.AssetExecutionContext, name: str, description: str, title: str, config: EngineConfig,
-              plan: strategies.Plan, bars: pl.DataFrame, duckdb: DuckDBResource,
+              plan: strategies.Plan, bars: pl.DataFrame, securities: pl.DataFrame, duckdb: DuckDBResource,
               signal_next_day_return: float | None = None):
     started = time.perf_counter()
     days = sorted(bars["trade_date"].unique().to_list())
     codes = plan.targets["code"].unique().implode()
-    panel = bars.filter(pl.col("code").is_in(codes))
+    panel = bars.filter(pl.col("code").is_in(codes)).join(securities, on="code", how="left")
     result = engine.run(panel, plan.targets, config.rules(), decision_days=plan.decision_days, days=days)
     context.log.info(f"{name}: engine over {len(days)} days and {panel['code'].n_unique():,} names in "
                      f"{time.perf_counter() - started:.1f} s")
@@ -131,16 +133,17 @@ def stms_strategy(name: str, config_type: type, description: str, title: str):
 
     @slices_asset(dg.AssetKey([GROUP, name]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
                   description=description,
-                  ins={"bars": BARS_IN,
+                  ins={"bars": BARS_IN, "securities": SECURITIES_IN,
                        "scores": dg.AssetIn(asset_key(stms.StmsScores), metadata={"columns": [
                            "trade_date", "sector_kind", "sector", "rank", "is_riser", "is_three_high"]}),
                        "industry_history": dg.AssetIn(asset_key(market.IndustryHistory)),
                        "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership))})
-    def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame, scores: pl.DataFrame,
-               industry_history: pl.DataFrame, concept_membership: pl.DataFrame, duckdb: DuckDBResource):
+    def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame,
+               securities: pl.DataFrame, scores: pl.DataFrame, industry_history: pl.DataFrame,
+               concept_membership: pl.DataFrame, duckdb: DuckDBResource):
         plan = strategies.stms_sector_plan(scores, bars, industry_history, concept_membership, kind=config.kind,
                                            signal=config.signal, top_n=config.top_n, rebalance=config.rebalance)
-        yield from _backtest(context, name, description, title, config, plan, bars, duckdb)
+        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb)
 
     return _asset
 
@@ -170,13 +173,14 @@ PHASE_DESCRIPTION = (
 
 @slices_asset(dg.AssetKey([GROUP, "phase_limit_up_follow"]), t.TABLES, column="strategy", group=GROUP,
               owner=OWNER, description=PHASE_DESCRIPTION,
-              ins={"bars": BARS_IN,
+              ins={"bars": BARS_IN, "securities": SECURITIES_IN,
                    "phases": dg.AssetIn(asset_key(ladder.PhaseDaily), metadata={"columns": [
                        "trade_date", "phase_name"]}),
                    "ladder_rows": dg.AssetIn(asset_key(ladder.LimitLadder), metadata={"columns": [
                        "trade_date", "code", "eligible", "is_limit_up", "pct_change"]})})
 def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollowConfig, bars: pl.DataFrame,
-                          phases: pl.DataFrame, ladder_rows: pl.DataFrame, duckdb: DuckDBResource):
+                          securities: pl.DataFrame, phases: pl.DataFrame, ladder_rows: pl.DataFrame,
+                          duckdb: DuckDBResource):
     unknown = set(config.phases) - set(phases["phase_name"].drop_nulls().unique().to_list())
     if unknown:
         context.log.warning(f"phase(s) never seen in sentiment.phase_daily: {sorted(unknown)}")
@@ -184,7 +188,7 @@ def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollow
     measured = strategies.next_day_close_returns(plan.targets, ladder_rows)
     paper = measured["next_day_return"].mean() if measured.height else None
     yield from _backtest(context, "phase_limit_up_follow", PHASE_DESCRIPTION, "情绪周期 涨停股次日跟随",
-                         config, plan, bars, duckdb, signal_next_day_return=paper)
+                         config, plan, bars, securities, duckdb, signal_next_day_return=paper)
 
 
 assets = [stms_top_sw, stms_risers_sw, stms_three_highs_sw, stms_top_concept, phase_limit_up_follow]

@@ -7,7 +7,9 @@ with stock-days.
 A day at the open, in order:
 1. corporate actions: holdings are scaled by previous close ÷ reference close (ex-rights days keep their value;
    a cash dividend is treated as reinvested at the reference price);
-2. delistings: a holding whose instrument has no bar that day nor any later one is sold at its last close;
+2. delistings: a holding whose delisting date (the panel's `delist_date`, known in advance) has come is sold
+   at its last close; without a delisting date, an instrument without bars is suspended, held at its last
+   close (the end of its bars is no evidence: that would read the future);
 3. sells, then buys (so T+1 holds by construction: the day's only execution time is its open, and nothing
    bought is sold the same day), buys scaled down to the cash left, so cash never goes negative;
 4. blocked orders (no bar: suspended, or delisted when no later bar exists; open at limit-up for a buy, at
@@ -65,7 +67,8 @@ INDEX_RULES = Rules(commission_rate=0.0, min_commission=0.0, stamp_duty=(), slip
 BLOCK_REASONS = ("suspended", "delisted", "limit_up_open", "limit_down_open")
 TRADE_REASONS = ("rebalance", "retry", "delisted")
 
-PANEL_COLUMNS = ("trade_date", "code", "open", "close")  # plus optional pre_close, limit_up_price, limit_down_price
+# Required; optional: pre_close, limit_up_price, limit_down_price, delist_date (one value per code).
+PANEL_COLUMNS = ("trade_date", "code", "open", "close")
 
 
 @dataclass
@@ -86,7 +89,7 @@ class _Panel:
     limit_up: np.ndarray  # NaN where there is no limit
     limit_down: np.ndarray
     adjust: np.ndarray  # previous close ÷ reference close, 1 where there is no corporate action
-    delist_day: np.ndarray  # [code]: index of the first day after the last bar; len(days) if it trades at the end
+    delist_day: np.ndarray  # [code]: index of the first day on or after the delisting date; len(days) if none
 
 
 def dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None) -> _Panel:
@@ -96,31 +99,39 @@ def dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None) -> _
         raise ValueError(f"backtest panel lacks column(s) {missing}")
     days = sorted(set(panel["trade_date"].to_list()) if days is None else days)
     codes = sorted(panel["code"].unique().to_list())
-    day_index = pl.DataFrame({"trade_date": days, "_d": np.arange(len(days))},
-                             schema={"trade_date": pl.Date, "_d": pl.Int64})
-    code_index = pl.DataFrame({"code": codes, "_c": np.arange(len(codes))}, schema={"code": pl.String, "_c": pl.Int64})
-    long = panel.join(day_index, on="trade_date", how="inner").join(code_index, on="code")
-    d, c = long["_d"].to_numpy(), long["_c"].to_numpy()
+    calendar = np.array(days, dtype="datetime64[D]")
+    # Row → (day, code) positions without joining (a join would copy the whole panel).
+    dates = panel["trade_date"].to_numpy().astype("datetime64[D]")
+    d = np.minimum(np.searchsorted(calendar, dates), len(days) - 1)
+    on_calendar = calendar[d] == dates
+    d = d[on_calendar]
+    c = panel["code"].cast(pl.Enum(codes)).to_physical().to_numpy()[on_calendar]
     shape = (len(days), len(codes))
 
     def scatter(column: str) -> np.ndarray:
         out = np.full(shape, np.nan)
-        if column in long.columns:
-            out[d, c] = long[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        if column in panel.columns:
+            out[d, c] = panel[column].cast(pl.Float64).fill_null(np.nan).to_numpy()[on_calendar]
         return out
 
     open_, close = scatter("open"), scatter("close")
-    traded = ~np.isnan(close)
-    rows = np.where(traded, np.arange(len(days))[:, None], -1)
-    np.maximum.accumulate(rows, axis=0, out=rows)
-    last_close = np.where(rows >= 0, close[np.maximum(rows, 0), np.arange(len(codes))], np.nan)
-    previous_close = np.vstack([np.full((1, len(codes)), np.nan), last_close[:-1]])
-    pre_close = scatter("pre_close")
-    adjust = np.where(traded & ~np.isnan(pre_close) & ~np.isnan(previous_close),
-                      previous_close / pre_close, 1.0)
-    last_row = np.where(traded.any(axis=0), len(days) - 1 - np.argmax(traded[::-1], axis=0), -1)
+    # Carry the last close over days without a bar; the adjustment compares it with the reference close.
+    last_close = close.copy()
+    adjust = scatter("pre_close")
+    for day in range(1, len(days)):
+        gap = np.isnan(last_close[day])
+        last_close[day, gap] = last_close[day - 1, gap]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            adjust[day] = last_close[day - 1] / adjust[day]
+    adjust[0] = 1.0
+    adjust[np.isnan(adjust)] = 1.0
+    delist_day = np.full(len(codes), len(days))
+    if "delist_date" in panel.columns:
+        delisted = panel.filter(pl.col("delist_date").is_not_null()).group_by("code").agg(pl.col("delist_date").min())
+        when = np.searchsorted(calendar, delisted["delist_date"].to_numpy().astype("datetime64[D]"))
+        delist_day[delisted["code"].cast(pl.Enum(codes)).to_physical().to_numpy()] = when
     return _Panel(days, codes, open_, close, last_close, scatter("limit_up_price"), scatter("limit_down_price"),
-                  adjust, last_row + 1)
+                  adjust, delist_day)
 
 
 def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
@@ -162,7 +173,7 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
         if day:
             shares *= p.adjust[day]
         # Delistings: sold at the last close, whatever the decisions say.
-        gone = np.flatnonzero((p.delist_day == day) & (shares > 0))
+        gone = np.flatnonzero((p.delist_day <= day) & ~traded & (shares > 0))
         if gone.size:
             cash += sell(day, gone, shares[gone].copy(), p.last_close[day - 1, gone], "delisted", slipped=False)
 

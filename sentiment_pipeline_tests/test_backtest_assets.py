@@ -1,0 +1,116 @@
+"""The strategy assets through the real definitions into a temporary DuckDB: tables, pictures, metadata, a
+re-run that replaces its rows, and no look-ahead: days added after t change nothing up to t+1."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from sentiment_pipeline.backtest import charts
+from sentiment_pipeline.backtest.assets import assets as strategy_assets
+from sentiment_pipeline.definitions import JOB_NAME, build_definitions
+from sentiment_pipeline.platform.wiring import SCHEMA_CHECK
+
+STRATEGIES = sorted(a.key.path[1] for a in strategy_assets)
+FIRST_END = "2019-03-29"
+
+
+def materialize(start: str, end: str) -> dg.ExecuteInProcessResult:
+    job = build_definitions().resolve_job_def(JOB_NAME)
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
+    assert result.success
+    return result
+
+
+def read(db: Path, sql: str) -> pl.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return pl.from_arrow(conn.execute(sql).to_arrow_table())
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, synthetic_cache):
+    """Run 1: 2019-01-02 → 2019-03-29 with the backtests; run 2 adds April and runs them again."""
+    db = tmp_path_factory.mktemp("backtest") / "market.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SENTIMENT_SOURCE", "synthetic")
+        mp.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+        mp.setenv("SENTIMENT_CACHE_DIR", synthetic_cache)
+        first = materialize("2019-01-02", FIRST_END)
+        before = {t: read(db, f"select * from backtest.{t} order by all") for t in ("runs", "nav", "trades",
+                                                                                      "blocked_orders")}
+        second = materialize("2019-04-01", "2019-04-30")
+    return db, first, before, second
+
+
+def test_every_strategy_writes_its_rows_and_a_picture(two_runs):
+    db, first, before, _ = two_runs
+    runs = before["runs"]
+    assert sorted(runs["strategy"]) == STRATEGIES
+    assert (runs["start_date"] == dt.date(2019, 1, 2)).all() and (runs["end_date"] == dt.date(2019, 3, 29)).all()
+    assert before["nav"].group_by("strategy").len()["len"].to_list() == [runs["days"][0]] * len(STRATEGIES)
+    assert (runs["trades"] > 0).all() and (runs["signal_days"] > 0).all()
+    assert (runs["benchmark"] == "all_a official").all()  # the synthetic source stores the all-A index
+    counts = before["trades"].group_by("strategy").len()
+    assert dict(counts.iter_rows()) == dict(runs.select("strategy", "trades").iter_rows())
+    for strategy in STRATEGIES:
+        png = db.parent / "reports" / "backtest" / f"{strategy}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert runs.filter(pl.col("strategy") == strategy)["chart_path"].item() == str(png)
+    phase = runs.filter(pl.col("strategy") == "phase_limit_up_follow").row(0, named=True)
+    assert phase["signal_next_day_return"] is not None
+    assert json.loads(phase["params"])["phases"] == ["冰点低迷期", "混沌活跃期", "高潮分化期"]
+    assert json.loads(phase["params"])["engine"]["commission_rate"] == 0.00025
+
+    materializations = {e.asset_key.path[1]: e.event_specific_data.materialization
+                        for e in first.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
+                        and e.asset_key.path[0] == "backtest"}
+    assert sorted(materializations) == STRATEGIES
+    meta = materializations["stms_top_sw"].metadata
+    chart = meta["chart"].value
+    assert chart.startswith("![equity curve](data:image/png;base64,")
+    assert base64.b64decode(chart.split(",", 1)[1].rstrip(")"))[:4] == b"\x89PNG"
+    assert meta["trades"].value == runs.filter(pl.col("strategy") == "stms_top_sw")["trades"].item()
+    checks = [e.event_specific_data for e in first.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+              and e.event_specific_data.asset_key.path[0] == "backtest"]
+    assert len(checks) == len(STRATEGIES) and all(c.passed and c.check_name == SCHEMA_CHECK for c in checks)
+
+
+def test_a_rerun_replaces_the_strategys_rows(two_runs):
+    db, *_ = two_runs
+    runs = read(db, "select strategy, end_date, days from backtest.runs")
+    assert runs.height == len(STRATEGIES) and (runs["end_date"] == dt.date(2019, 4, 30)).all()
+    nav = read(db, "select strategy, count(*) n, count(distinct trade_date) d from backtest.nav group by 1")
+    assert (nav["n"] == nav["d"]).all() and (nav["n"] == runs["days"][0]).all()
+    comments = read(db, "select count(*) n from duckdb_columns() where schema_name = 'backtest' "
+                        "and comment is not null")
+    assert comments["n"].item() == read(db, "select count(*) n from duckdb_columns() where "
+                                            "schema_name = 'backtest'")["n"].item()
+
+
+def test_no_look_ahead_days_after_t_change_nothing_up_to_t_plus_one(two_runs):
+    """Run 2 stored April's bars, scores and phases, and recomputed every strategy. Each trade, blocked order
+    and NAV up to 2019-03-29 (the last of them: decisions of 03-28 executed at the open of 03-29) is what run
+    1 computed when nothing after 03-29 existed."""
+    db, _, before, _ = two_runs
+    cut = dt.date(2019, 3, 29)
+    for table in ("trades", "blocked_orders", "nav"):
+        after = read(db, f"select * from backtest.{table} where trade_date <= '{cut}' order by all")
+        old = before[table]
+        if table == "nav":  # benchmark_nav too; the frames match column for column
+            old = old.filter(pl.col("trade_date") <= cut)
+        assert after.equals(old), f"backtest.{table} up to {cut} changed when April was added"
+
+
+def test_cjk_font_is_found_for_the_pictures():
+    if not any("CJK" in f for f in __import__("matplotlib").font_manager.findSystemFonts()):
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    assert charts.cjk_font() is not None
