@@ -171,6 +171,21 @@ def _execute(job, instance, selected, loggers, run_start: str, run_end: str) -> 
         return not result.success
 
 
+def backtest_summary(conn) -> str:
+    """backtest.runs as a small table: what each strategy earned after costs, beside the benchmark."""
+    rows = conn.execute(
+        "select strategy, start_date, end_date, annual_return, max_drawdown, sharpe, win_rate, trades, "
+        "blocked_orders, benchmark_annual_return from backtest.runs order by strategy").fetchall()
+    pct = lambda v: "–" if v is None else f"{v:.1%}"  # noqa: E731
+    out = [f"{'backtest (after costs)':<24} {'period':<23} {'annual':>8} {'max DD':>8} {'Sharpe':>6} "
+           f"{'win':>6} {'trades':>8} {'blocked':>8} {'all-A':>8}"]
+    for name, start, end, annual, drawdown, sharpe, win, trades, blocked, bench in rows:
+        out.append(f"{name:<24} {f'{start} → {end}':<23} {pct(annual):>8} {pct(drawdown):>8} "
+                   f"{'–' if sharpe is None else f'{sharpe:.2f}':>6} {pct(win):>6} {trades:>8,} {blocked:>8,} "
+                   f"{pct(bench):>8}")
+    return "\n".join(out)
+
+
 def summary(db: str, start: str, end: str) -> str:
     """Tables written in the range with rows and days, the last day's phase and STMS top three, and where to look."""
     from sentiment_pipeline.catalog import TABLES
@@ -206,6 +221,8 @@ def summary(db: str, start: str, end: str) -> str:
                                    "and rank <= 3 order by rank", [kind, end]).fetchall()
                 if top:
                     lines.append(f"{top[0][0]}: STMS top 3 {kind}: " + " · ".join(f"{s} {v:.1f}" for _, s, v in top))
+        if "backtest.runs" in existing:
+            lines += ["", backtest_summary(conn)]
     lines += [
         "",
         f"database: {db}",

@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from sentiment_pipeline.backtest import assets as backtest
 from sentiment_pipeline.catalog import ASSETS, TABLES
 from sentiment_pipeline.definitions import JOB_NAME, build_definitions, feedable
 from sentiment_pipeline.platform import tables
@@ -26,10 +27,10 @@ def test_sql_contract_is_generated_from_the_table_models():
 
 def test_every_table_has_a_name_a_key_and_a_description_per_column():
     names = [tables.table_name(m) for m in TABLES]
-    assert len(names) == len(set(names)) == 20
+    assert len(names) == len(set(names)) == 24
     for model in TABLES:
         schema = model.to_schema()
-        assert re.fullmatch(r"(raw|core|sentiment|quality|stms)\.[a-z_0-9]+", schema.name), schema.name
+        assert re.fullmatch(r"(raw|core|sentiment|quality|stms|backtest)\.[a-z_0-9]+", schema.name), schema.name
         assert schema.description and schema.unique, schema.name
         assert set(schema.unique) <= set(schema.columns), schema.name
         for name, column in schema.columns.items():
@@ -50,8 +51,16 @@ def test_ddl_of_a_table_lists_types_nullability_and_allowed_values():
 def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(pipeline_env):
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
-    by_key = {tables.asset_key(m): m for m in TABLES}
-    assert set(graph.get_all_asset_keys()) == set(by_key)
+    # One asset per table, except the backtest tables: each strategy asset owns its rows of all four.
+    by_key = {tables.asset_key(m): m for m in TABLES if m not in backtest.TABLES}
+    strategies = {a.key for a in backtest.assets}
+    assert set(graph.get_all_asset_keys()) == set(by_key) | strategies
+    for key in strategies:
+        node = graph.get(key)
+        assert {"duckdb", "polars"} <= node.kinds and node.group_name == "backtest", key
+        assert node.owners == ["team:strategy-research"] and node.description, key
+        assert node.metadata["writes"] == ", ".join(tables.table_name(m) for m in backtest.TABLES), key
+        assert node.metadata["row_key"] == "strategy" and "dagster/code_references" in node.metadata, key
     for key, model in by_key.items():
         node = graph.get(key)
         assert {"duckdb", "polars"} <= node.kinds, key
@@ -65,12 +74,12 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
         assert "dagster/code_references" in node.metadata, key
     checks = {c: graph.get_check_spec(c) for c in graph.asset_check_keys}
     schema_checks = [spec for c, spec in checks.items() if c.name == SCHEMA_CHECK]
-    assert len(schema_checks) == 20 and all(spec.blocking for spec in schema_checks)
+    assert len(schema_checks) == 20 + 5 and all(spec.blocking for spec in schema_checks)
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "complete_windows")].blocking
     assert not checks[dg.AssetCheckKey(dg.AssetKey(["quality", "limit_up_reconciliation"]),
                                        "limit_up_agreement")].blocking
     job = defs.resolve_job_def(JOB_NAME)
-    assert set(job.asset_layer.selected_asset_keys) == set(by_key)
+    assert set(job.asset_layer.selected_asset_keys) == set(by_key) | strategies
 
 
 class BarsOnlySource(SyntheticSource):
@@ -94,18 +103,19 @@ def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_
     kept, left_out = feedable(ASSETS, BarsOnlySource(seed=7, cache_dir="unused"))
     assert left_out["raw/main_fund_flows"] == "source 'bars_only' does not provide main_fund_flows"
     # STMS needs flows and memberships: left out with the first missing input it reaches.
-    assert {"stms/sector_daily", "stms/scores", "stms/top_list"} <= left_out.keys()
+    assert {"stms/sector_daily", "stms/scores", "stms/top_list", "backtest/stms_top_sw"} <= left_out.keys()
     kept_keys = {k.to_user_string() for a in kept for k in a.keys}
     assert kept_keys == {"raw/securities", "raw/daily_quotes", "raw/limit_up_pools", "core/daily_bars",
                          "sentiment/limit_ladder", "sentiment/ladder_daily", "sentiment/phase_daily",
-                         "quality/limit_up_reconciliation", "quality/limit_up_disagreements"}
+                         "quality/limit_up_reconciliation", "quality/limit_up_disagreements",
+                         "backtest/phase_limit_up_follow"}  # the benchmark is then computed from the bars
     assert feedable(ASSETS, SyntheticSource(seed=7, cache_dir="unused"))[1] == {}
 
 
 def test_each_day_carries_its_own_metadata_and_the_run_its_totals(pipeline_env):
     defs = build_definitions()
     job = defs.resolve_job_def(JOB_NAME)
-    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] != "stms"]
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] not in ("stms", "backtest")]
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), asset_selection=keys,
         tags={"dagster/asset_partition_range_start": "2019-03-04", "dagster/asset_partition_range_end": "2019-03-08"})

@@ -17,12 +17,16 @@ RAW_DAILY = ["limit_up_pools", "main_fund_flows", "northbound_flows", "attention
 RAW_REFERENCE = ["index_membership", "industry_history", "concept_membership"]
 QUALITY = ["quality/limit_up_reconciliation", "quality/limit_up_disagreements"]
 STMS = ["stms/sector_daily", "stms/scores", "stms/top_list"]
+BACKTEST = ["backtest/stms_top_sw", "backtest/stms_risers_sw", "backtest/stms_three_highs_sw",
+            "backtest/stms_top_concept", "backtest/phase_limit_up_follow"]
 
 
-def run(defs, start, end, raise_on_error=True, stms=False):
-    """Materialize a range; STMS only on request (its 20-day windows need the days before the range)."""
+def run(defs, start, end, raise_on_error=True, stms=False, backtest=False):
+    """Materialize a range; STMS (its 20-day windows need the days before the range) and the backtests
+    (whole history, test_backtest_assets.py) only on request."""
     job = defs.resolve_implicit_global_asset_job_def()
-    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if stms or k.path[0] != "stms"]
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys()
+            if (backtest or k.path[0] != "backtest") and (stms or k.path[0] not in ("stms", "backtest"))]
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
@@ -55,13 +59,13 @@ def test_definitions_list_assets_partitions_and_checks(pipeline_env):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"raw/securities", "raw/daily_quotes", "core/daily_bars", "sentiment/limit_ladder",
                     "sentiment/ladder_daily", "sentiment/phase_daily", *(f"raw/{r}" for r in RAW_DAILY),
-                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY, *STMS}
+                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY, *STMS, *BACKTEST}
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert {(k, "schema_valid") for k in keys} | {("quality/limit_up_reconciliation", "limit_up_agreement"),
                                                   ("stms/sector_daily", "complete_windows")} == checks
     for key in keys:
         node = graph.get(dg.AssetKey.from_user_string(key))
-        unpartitioned = key == "raw/securities" or key.removeprefix("raw/") in RAW_REFERENCE
+        unpartitioned = key in ("raw/securities", *BACKTEST) or key.removeprefix("raw/") in RAW_REFERENCE
         assert node.partitions_def == (None if unpartitioned else trading_day_partitions), key
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
 
@@ -197,7 +201,7 @@ def test_sql_contract_matches_the_written_tables(pipeline_env):
     from pathlib import Path
 
     # From the first partition, so that STMS has complete windows (its first scored day is the 20th).
-    assert run(build_definitions(), "2019-01-02", "2019-02-01", stms=True).success
+    assert run(build_definitions(), "2019-01-02", "2019-02-01", stms=True, backtest=True).success
     ddl = (Path(__file__).resolve().parents[1] / "sql" / "tables.sql").read_text()
     documented = {
         m.group(1): [tuple(line.split()[:2]) for line in m.group(2).splitlines()
@@ -208,4 +212,4 @@ def test_sql_contract_matches_the_written_tables(pipeline_env):
         for table, columns in documented.items():
             actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
             assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
-    assert len(documented) == 20
+    assert len(documented) == 24

@@ -83,11 +83,14 @@ def test_main_command_then_a_selected_month(shell):
     done = shell("bash scripts/run.sh")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "20 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
-    assert len(re.findall(r"^  ✓ ", out, re.M)) == 19  # 19 steps (the reconciliation writes two tables)
+    assert "25 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
+    assert len(re.findall(r"^  ✓ ", out, re.M)) == 24  # 24 steps (the reconciliation writes two tables)
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
     assert re.search(r"^2019-06-28: STMS top 3 sw_l1: .+ · .+ · .+$", out, re.M)
+    for strategy in ("phase_limit_up_follow", "stms_risers_sw", "stms_three_highs_sw", "stms_top_concept",
+                     "stms_top_sw"):
+        assert re.search(rf"^{strategy}\s+2019-01-02 → 2019-06-28\s+-?[\d.]+%\s+-[\d.]+%", out, re.M), strategy
     assert f"database: {shell.db}" in out and "dagster dev" in out
     # The query the summary offers works as printed.
     query = re.search(r"^try:\s+(python -c .*)$", out, re.M).group(1)
@@ -138,7 +141,9 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
     out = done.stdout
     assert "skipped raw/main_fund_flows: source 'tdx' does not provide main_fund_flows" in out
     assert "skipped stms/scores: source 'tdx' does not provide" in out
-    assert "9 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out
+    assert "skipped backtest/stms_top_sw: source 'tdx' does not provide" in out
+    assert "10 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
+    assert re.search(r"^phase_limit_up_follow\s+2023-01-03 → 2023-02-24", out, re.M)
     with duckdb.connect(str(tmp_path / "tdx.duckdb"), read_only=True) as conn:
         found = conn.execute("select sum(both_count), sum(pool_count) from quality.limit_up_reconciliation").fetchone()
     assert found == (1225, 1225)  # the README's reconciliation figures
@@ -178,7 +183,7 @@ def test_dagster_dev_serves_the_assets(shell, tmp_path):
                 pass
             time.sleep(1)
         assert nodes, (tmp_path / "dev.log").read_text()[-3000:]
-        assert len(nodes) == 20
+        assert len(nodes) == 25
         assert all({"duckdb", "polars"} <= set(n["kinds"]) for n in nodes)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
