@@ -22,7 +22,7 @@ import psutil
 from sentiment_pipeline.backtest import engine
 
 
-def market(stocks: int, days: int, seed: int = 7) -> pl.DataFrame:
+def market(stocks: int, days: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A random-walk market with limits, ~1% suspended stock-days, some late listings and delistings."""
     rng = np.random.default_rng(seed)
     calendar = pl.Series(pl.date_range(dt.date(2016, 1, 4), dt.date(2030, 1, 1), "1d", eager=True))
@@ -42,12 +42,13 @@ def market(stocks: int, days: int, seed: int = 7) -> pl.DataFrame:
     rows = np.arange(days)[:, None]
     live &= (rows >= listed) & (rows < np.maximum(delisted, listed + 1))
     d, c = np.nonzero(live)
-    delist = np.where(delisted < days, delisted, -1)[c]
-    return pl.DataFrame({"trade_date": calendar.gather(d), "code": [f"{i:06d}" for i in c],
-                         "delist_date": calendar.gather(np.maximum(delist, 0)).set(pl.Series(delist < 0), None),
+    panel = pl.DataFrame({"trade_date": calendar.gather(d), "code": [f"{i:06d}" for i in c],
                          "open": open_[d, c], "close": close[d, c], "pre_close": pre[d, c],
                          "limit_up_price": limit_up[d, c], "limit_down_price": limit_down[d, c],
                          "score": rng.random(d.size)})
+    gone = np.flatnonzero(delisted < days)
+    delistings = pl.DataFrame({"code": [f"{i:06d}" for i in gone], "delist_date": calendar.gather(delisted[gone])})
+    return panel, delistings
 
 
 def weekly_top(panel: pl.DataFrame, n: int) -> pl.DataFrame:
@@ -64,7 +65,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1700)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    panel = market(args.stocks, args.days)
+    panel, delistings = market(args.stocks, args.days)
     targets = weekly_top(panel, 50)
     built = time.perf_counter() - t0
     gc.collect()
@@ -81,7 +82,7 @@ def main() -> None:
     sampler = threading.Thread(target=sample)
     sampler.start()
     t0 = time.perf_counter()
-    result = engine.run(panel, targets)
+    result = engine.run(panel, targets, delistings=delistings)
     took = time.perf_counter() - t0
     running = False
     sampler.join()

@@ -19,8 +19,7 @@ A, B, C = "600001", "600002", "600003"
 
 def bar(day: int, code: str, open_: float, close: float, pre: float) -> dict:
     return {"trade_date": D[day], "code": code, "open": open_, "close": close, "pre_close": pre,
-            "limit_up_price": round(pre * 1.1, 2), "limit_down_price": round(pre * 0.9, 2),
-            "delist_date": D[6] if code == B else None}
+            "limit_up_price": round(pre * 1.1, 2), "limit_down_price": round(pre * 0.9, 2)}
 
 
 def three_stock_market() -> pl.DataFrame:
@@ -51,10 +50,11 @@ def targets(rows: list[tuple[int, str, float]]) -> pl.DataFrame:
 RULES = Rules(capital=100_000.0, slippage_bps=10.0)
 DECISIONS = targets([(0, C, 0.02), (1, A, 0.5), (1, B, 0.3), (3, B, 0.3)])
 DECISION_DAYS = [D[0], D[1], D[3]]  # on 08-28 A and C have weight 0
+DELISTINGS = pl.DataFrame({"code": [A, B, C], "delist_date": [None, D[6], None]})
 
 
 def run_three(rules: Rules = RULES) -> engine.Result:
-    return engine.run(three_stock_market(), DECISIONS, rules, decision_days=DECISION_DAYS)
+    return engine.run(three_stock_market(), DECISIONS, rules, decision_days=DECISION_DAYS, delistings=DELISTINGS)
 
 
 def test_every_rule_once_by_hand():
@@ -107,7 +107,8 @@ def test_dropped_orders_are_not_retried():
 def test_a_new_decision_replaces_a_pending_retry():
     # B blocked on 08-25; a decision on 08-25 (weight 0 for everything) cancels the retry of 08-28.
     decisions = targets([(0, C, 0.02), (1, A, 0.5), (1, B, 0.3)])
-    result = engine.run(three_stock_market(), decisions, RULES, decision_days=[D[0], D[1], D[2]])
+    result = engine.run(three_stock_market(), decisions, RULES, decision_days=[D[0], D[1], D[2]],
+                        delistings=DELISTINGS)
     assert result.trades.filter(pl.col("code") == B).is_empty()
     assert result.trades.filter(pl.col("code") == A)["trade_date"].to_list() == [D[2], D[3]]
 
@@ -115,7 +116,7 @@ def test_a_new_decision_replaces_a_pending_retry():
 def test_buying_a_suspended_or_delisted_name_is_blocked():
     # Weight on B decided 08-28: B has no bar on 08-29 (suspended, retried and bought on 08-30); after its
     # last bar it is delisted and never retried.
-    result = engine.run(three_stock_market(), targets([(3, B, 0.5), (5, B, 0.5)]), RULES)
+    result = engine.run(three_stock_market(), targets([(3, B, 0.5), (5, B, 0.5)]), RULES, delistings=DELISTINGS)
     assert result.blocked.rows() == [(D[4], B, "buy", None, "suspended"), (D[6], B, "buy", None, "delisted")]
     buys = result.trades.filter(pl.col("side") == "buy")
     assert buys.select("trade_date", "shares", "reason").rows() == [(D[5], 4500.0, "retry")]  # 50,000 / 11.00 = 4,545 → 45 lots
@@ -125,7 +126,7 @@ def test_without_a_delisting_date_a_name_without_bars_is_held_suspended():
     # The end of B's bars alone says nothing on 08-31 (it may resume): held at its last close, no sale.
     result = run_three(RULES).trades.filter(pl.col("reason") == "delisted")
     assert result.height == 1
-    undated = engine.run(three_stock_market().drop("delist_date"), DECISIONS, RULES, decision_days=DECISION_DAYS)
+    undated = engine.run(three_stock_market(), DECISIONS, RULES, decision_days=DECISION_DAYS)
     assert undated.trades.filter(pl.col("code") == B)["side"].to_list() == ["buy"]
     assert undated.nav["positions_value"][-1] == pytest.approx(2700 * 11.20)
 
@@ -141,7 +142,7 @@ def test_ex_rights_day_keeps_the_holding_value():
 def test_cash_never_goes_negative_with_the_minimum_commission():
     # Every name at weight 0.5 with lots: the buys are scaled down until amount + slippage + fees fit.
     panel = three_stock_market()
-    result = engine.run(panel, targets([(0, A, 0.5), (0, B, 0.5), (0, C, 0.5)]), RULES)
+    result = engine.run(panel, targets([(0, A, 0.5), (0, B, 0.5), (0, C, 0.5)]), RULES, delistings=DELISTINGS)
     assert (result.nav["cash"] >= 0).all()
     assert (result.trades["shares"] % 100 == 0).all()
 

@@ -92,11 +92,11 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
               signal_next_day_return: float | None = None):
     started = time.perf_counter()
     days = sorted(bars["trade_date"].unique().to_list())
-    codes = plan.targets["code"].unique().implode()
-    panel = bars.filter(pl.col("code").is_in(codes)).join(securities, on="code", how="left")
-    result = engine.run(panel, plan.targets, config.rules(), decision_days=plan.decision_days, days=days)
-    context.log.info(f"{name}: engine over {len(days)} days and {panel['code'].n_unique():,} names in "
-                     f"{time.perf_counter() - started:.1f} s")
+    # The whole panel, not a filtered copy (memory): names never targeted stay flat in the arrays.
+    result = engine.run(bars, plan.targets, config.rules(), decision_days=plan.decision_days, days=days,
+                        delistings=securities)
+    context.log.info(f"{name}: engine over {len(days)} days and {plan.targets['code'].n_unique():,} names held "
+                     f"at some point, in {time.perf_counter() - started:.1f} s")
     with duckdb.get_connection() as conn:
         benchmark, label = _benchmark(conn, bars)
     chart = Path(duckdb.database).parent / "reports" / "backtest" / f"{name}.png"
@@ -114,14 +114,19 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
 
 def _run_metadata(run: dict, chart: Path) -> dict:
     pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
+    ratio = lambda v: None if v is None else round(v, 3)  # noqa: E731
     image = base64.b64encode(chart.read_bytes()).decode()
+    paper = {} if run["signal_next_day_return"] is None else {
+        "signal_next_day_return_pct": pct(run["signal_next_day_return"])}  # note 000's measure, before costs
     return {
+        **paper,
         "annual_return_pct": pct(run["annual_return"]), "max_drawdown_pct": pct(run["max_drawdown"]),
-        "sharpe": None if run["sharpe"] is None else round(run["sharpe"], 3),
-        "win_rate_pct": pct(run["win_rate"]), "profit_loss_ratio": run["profit_loss_ratio"],
+        "sharpe": ratio(run["sharpe"]), "win_rate_pct": pct(run["win_rate"]),
+        "profit_loss_ratio": ratio(run["profit_loss_ratio"]),
+        "round_trip_mean_return_pct": pct(run["round_trip_mean_return"]),
         "trades": run["trades"], "blocked_orders": run["blocked_orders"],
         "benchmark_annual_return_pct": pct(run["benchmark_annual_return"]),
-        "returns_by_year": dg.MetadataValue.json(json.loads(run["returns_by_year"])),
+        "returns_by_year_pct": dg.MetadataValue.json({y: pct(r) for y, r in json.loads(run["returns_by_year"]).items()}),
         "period": f"{run['start_date']} → {run['end_date']}",
         "chart": dg.MetadataValue.md(f"![equity curve](data:image/png;base64,{image})"),
         "chart_path": dg.MetadataValue.path(str(chart)),

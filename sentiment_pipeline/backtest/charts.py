@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: files only
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
@@ -42,8 +43,10 @@ def equity_chart(nav: pl.DataFrame, title: str, path: Path, benchmark_label: str
             top.plot(days, (nav["benchmark_nav"] / start).to_list(), color="#7f8c8d", linewidth=1.0,
                      label=benchmark_label)
         top.axhline(1.0, color="#bbbbbb", linewidth=0.6)
+        top.set_yscale("log")  # years of compounding: equal heights are equal returns
+        top.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         top.set_title(title, fontsize=13)
-        top.set_ylabel("净值(起始 = 1)")
+        top.set_ylabel("净值(起始 = 1,对数坐标)")
         top.legend(loc="upper left", frameon=False)
         top.grid(alpha=0.25)
         bottom.fill_between(days, (nav["drawdown"] * 100).to_list(), 0, color="#2980b9", alpha=0.5)

@@ -7,12 +7,12 @@ with stock-days.
 A day at the open, in order:
 1. corporate actions: holdings are scaled by previous close ÷ reference close (ex-rights days keep their value;
    a cash dividend is treated as reinvested at the reference price);
-2. delistings: a holding whose delisting date (the panel's `delist_date`, known in advance) has come is sold
+2. delistings: a holding whose delisting date (`delistings`, known in advance) has come is sold
    at its last close; without a delisting date, an instrument without bars is suspended, held at its last
    close (the end of its bars is no evidence: that would read the future);
 3. sells, then buys (so T+1 holds by construction: the day's only execution time is its open, and nothing
    bought is sold the same day), buys scaled down to the cash left, so cash never goes negative;
-4. blocked orders (no bar: suspended, or delisted when no later bar exists; open at limit-up for a buy, at
+4. blocked orders (no bar: suspended, or delisted once its date has come; open at limit-up for a buy, at
    limit-down for a sell) are recorded with their reason, and retried at the next open or dropped
    (`Rules.blocked`; a delisted name is never retried). A new decision replaces what is pending.
 The day's NAV is cash + shares × close (the last close while suspended).
@@ -67,7 +67,7 @@ INDEX_RULES = Rules(commission_rate=0.0, min_commission=0.0, stamp_duty=(), slip
 BLOCK_REASONS = ("suspended", "delisted", "limit_up_open", "limit_down_open")
 TRADE_REASONS = ("rebalance", "retry", "delisted")
 
-# Required; optional: pre_close, limit_up_price, limit_down_price, delist_date (one value per code).
+# Required; optional: pre_close, limit_up_price, limit_down_price.
 PANEL_COLUMNS = ("trade_date", "code", "open", "close")
 
 
@@ -92,7 +92,8 @@ class _Panel:
     delist_day: np.ndarray  # [code]: index of the first day on or after the delisting date; len(days) if none
 
 
-def dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None) -> _Panel:
+def dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None,
+                delistings: pl.DataFrame | None = None) -> _Panel:
     """Scatter the long panel into [day, code] arrays over the market's days."""
     missing = [c for c in PANEL_COLUMNS if c not in panel.columns]
     if missing:
@@ -126,8 +127,8 @@ def dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None) -> _
     adjust[0] = 1.0
     adjust[np.isnan(adjust)] = 1.0
     delist_day = np.full(len(codes), len(days))
-    if "delist_date" in panel.columns:
-        delisted = panel.filter(pl.col("delist_date").is_not_null()).group_by("code").agg(pl.col("delist_date").min())
+    if delistings is not None:
+        delisted = delistings.filter(pl.col("delist_date").is_not_null() & pl.col("code").is_in(codes))
         when = np.searchsorted(calendar, delisted["delist_date"].to_numpy().astype("datetime64[D]"))
         delist_day[delisted["code"].cast(pl.Enum(codes)).to_physical().to_numpy()] = when
     return _Panel(days, codes, open_, close, last_close, scatter("limit_up_price"), scatter("limit_down_price"),
@@ -135,12 +136,14 @@ def dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None) -> _
 
 
 def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
-        decision_days: Iterable[dt.date] | None = None, days: Sequence[dt.date] | None = None) -> Result:
+        decision_days: Iterable[dt.date] | None = None, days: Sequence[dt.date] | None = None,
+        delistings: pl.DataFrame | None = None) -> Result:
     """Backtest target weights (trade_date = the decision day t, code, weight as a fraction of NAV) over the
     panel (trade_date, code, open, close, and optionally pre_close, limit_up_price, limit_down_price; a row
     only where the instrument trades). On a decision day, codes without a row have weight 0; decision days
-    default to the days that have targets. `days` is the market calendar (default: the panel's days)."""
-    p = dense_panel(panel, days)
+    default to the days that have targets. `days` is the market calendar (default: the panel's days).
+    `delistings` (code, delist_date): the first day each code no longer trades, as announced."""
+    p = dense_panel(panel, days, delistings)
     n_days, n_codes = p.open.shape
     code_of = {code: i for i, code in enumerate(p.codes)}
     day_of = {day: i for i, day in enumerate(p.days)}

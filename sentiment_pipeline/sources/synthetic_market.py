@@ -33,7 +33,7 @@ from sentiment_pipeline.market.limits import BOARDS, BSE_OPEN, STAR_OPEN, limit_
 from sentiment_pipeline.stms.sectors import SW_TAXONOMY_CHANGE
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 FIRST_DAY = calendar.FIRST_PARTITION
 
 SW_L1 = (
@@ -240,7 +240,7 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
         sentiment = 1 / (1 + np.exp(-heat))
         if rng.random() < 0.08:
             hot_concept = int(rng.integers(0, len(CONCEPTS)))
-        market = rng.normal(drift, 0.011) + 0.006 * (sentiment - 0.5)
+        market = rng.normal(drift, 0.011) + 0.0015 * (sentiment - 0.5)
         industry_ret = rng.normal(0, 0.006, len(SW_L1))
 
         alive = (m.first_trade_idx <= d) & (d < m.delist_idx)
@@ -288,6 +288,15 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
         is_ld = has_limit & ~is_lu & ~is_broken & (rng.random(n) < np.where(is_st, 3 * p_ld, p_ld))
 
         ret = m.beta * market + industry_ret[m.industry] + m.idio_vol * rng.standard_normal(n)
+        # Limit moves are drawn apart from the factor return. Each stock gives back, on its other days, what its
+        # own limit odds add (a streak that fails to continue falls), and gains its volatility drag, so that
+        # its expected return is the factor's and a flat market keeps its median price (no new draws).
+        limit = np.maximum(up_bp, 0) / 10_000
+        p_attempt = np.minimum(p_lu / seal, 0.98)
+        expected_jump = (p_attempt * seal * limit + p_attempt * (1 - seal) * (limit - 0.04)
+                         - np.where(is_st, 3 * p_ld, p_ld) * limit)
+        factor_ret = ret + m.idio_vol ** 2 / 2
+        ret = factor_ret - np.where(has_limit, expected_jump, 0.0)
         no_limit_ret = np.where(listing_day, m.ipo_gain, rng.normal(0.0, 0.07, n))
         ret = np.where(has_limit, ret, np.maximum(no_limit_ret, -0.6))
         c = np.round(ref * (1 + ret)).astype(np.int64)
@@ -295,6 +304,14 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
         c = np.where(is_lu, up, np.where(is_ld, down, c))
         c = np.where(is_broken, np.maximum(np.round(up * (1 - rng.uniform(0.005, 0.08, n))).astype(np.int64), down + 1), c)
         c = np.maximum(c, 1)
+        # What the day's limit moves added beyond those odds (opening runs, a hot day) the other stocks give back,
+        # so the cap-weighted market return is the factor model's.
+        free = traded & has_limit & ~(is_lu | is_ld | is_broken)
+        w = np.where(traded & has_limit, prev_float_cap, 0.0)
+        if (w * free).sum() > 0:
+            gap = float((w * (c / ref - 1 - factor_ret)).sum() / w.sum())
+            shifted = np.round(ref * (1 + ret - gap * w.sum() / (w * free).sum())).astype(np.int64)
+            c = np.where(free, np.maximum(np.clip(shifted, down + 1, up - 1), 1), c)
         one_word = is_lu & ((opening_run & ~listing_day) | (rng.random(n) < 0.04 + 0.05 * np.minimum(streak, 4)))
         o = np.round(ref * (1 + 0.4 * (c / ref - 1) + rng.normal(0, 0.008, n))).astype(np.int64)
         o = np.clip(o, down, up)
@@ -351,8 +368,9 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
                 out["membership"].append(pl.DataFrame({
                     "index_code": code_, "code": m.code[members[code_]], "effective_date": day,
                 }))
-        # Index series: float-cap weighted returns with the previous day's weights.
-        w = np.where(traded, prev_float_cap, 0.0)
+        # Index series: float-cap weighted returns with the previous day's weights. New listings join once they
+        # have a price limit (as indices add them after their first days, not at the IPO pop).
+        w = np.where(traded & has_limit & ~listing_day, prev_float_cap, 0.0)
         universes = {"000001": np.char.startswith(m.code, "6"), "all_a": np.ones(n, dtype=bool)}
         for code_ in CSI_RANKS:
             u = np.zeros(n, dtype=bool)
