@@ -24,11 +24,15 @@ DAYS_PER_RUN = 490  # about two years of trading days: a 2019→2025 backfill in
 PROGRESS_LOGGER = "progress"
 
 
-@dg.logger(description="One line per finished step; everything else stays in the instance's event log.")
+@dg.logger(
+    config_schema={"steps": dg.Field([str], is_required=False, default_value=[],
+                                     description="step keys in the order to number them (steps that run in "
+                                                 "their own processes cannot count)")},
+    description="One line per finished step; everything else stays in the instance's event log.")
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     log = logging.getLogger("sentiment_pipeline.progress")
     log.setLevel(logging.DEBUG)  # step events are DEBUG records; the handler picks what to print
-    log.handlers = [_ProgressHandler()]
+    log.handlers = [_ProgressHandler(init_context.logger_config.get("steps", []))]
     log.propagate = False
     return log
 
@@ -36,10 +40,11 @@ def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
 class _ProgressHandler(logging.Handler):
     """Prints each finished step with the assets' own write reports ('N rows over D days'), and warnings."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: list[str]) -> None:
         super().__init__()
         self.reports: dict[str, list[str]] = {}
         self.done = 0
+        self.numbers = {step: n for n, step in enumerate(steps, 1)}
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", {}) or {}
@@ -57,7 +62,7 @@ class _ProgressHandler(logging.Handler):
             self.done += 1
             seconds = event.event_specific_data.duration_ms / 1000
             reports = self.reports.pop(step, []) or [step]
-            _print(f"  ✓ {self.done:>2}  {reports[0]}  ({seconds:.1f} s)")
+            _print(f"  ✓ {self.numbers.get(step, self.done):>2}  {reports[0]}  ({seconds:.1f} s)")
             for extra in reports[1:]:
                 _print(f"        {extra}")
         elif kind == "STEP_FAILURE":
@@ -102,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="also print Dagster's own log")
     args = parser.parse_args(argv)
 
-    from sentiment_pipeline.definitions import build_definitions
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, build_definitions
     from sentiment_pipeline.platform.partitions import trading_day_partitions
     from sentiment_pipeline.platform.resources import database_path
 
@@ -134,17 +139,21 @@ def main(argv: list[str] | None = None) -> int:
         loggers["console"] = {"config": {"log_level": "DEBUG"}}
     db = database_path()
     _print(f"{len(selected)} assets over {len(keys)} trading day(s) {start} → {end}; database {db}")
-    job = dg.reconstructable(_progress_job)
     history = whole_history(graph, selected)
-    runs = chunks(keys, args.days_per_run)
+    daily = [k for k in selected if k not in history]
     with dg.DagsterInstance.get() as instance:
-        for n, (run_start, run_end) in enumerate(runs, 1):
-            # Whole-history assets (the backtests) read every stored day: once, in the last run.
-            step = selected if n == len(runs) else [k for k in selected if k not in history]
-            if not step:
-                continue
-            _print(f"run {run_start} → {run_end}")
-            if _execute(job, instance, step, loggers, run_start, run_end):
+        if daily:
+            job = dg.reconstructable(_progress_job)
+            for run_start, run_end in chunks(keys, args.days_per_run):
+                _print(f"run {run_start} → {run_end}")
+                if _execute(job, instance, daily, loggers, run_start, run_end):
+                    return 1
+        # Whole-history assets (the backtests) read every stored day: once, after the ranges, each in a process.
+        if history:
+            _print(f"run {HISTORY_JOB_NAME}: {', '.join(k.to_user_string() for k in sorted(history))}")
+            steps = [k.to_python_identifier() for k in sorted(history)]
+            history_loggers = {**loggers, PROGRESS_LOGGER: {"config": {"steps": steps}}}
+            if _execute(dg.reconstructable(_progress_history_job), instance, sorted(history), history_loggers):
                 return 1
     _print(f"done in {time.perf_counter() - started:.1f} s")
     print(summary(db, start, end), flush=True)
@@ -158,13 +167,21 @@ def _progress_job() -> dg.JobDefinition:
     return build_definitions(loggers={PROGRESS_LOGGER: progress_logger}).resolve_job_def(JOB_NAME)
 
 
-def _execute(job, instance, selected, loggers, run_start: str, run_end: str) -> bool:
-    """One run of the range in the project's instance; True when it failed. `execute_job`, not
-    `execute_in_process`: the latter keeps every step's output in memory until the run ends."""
+def _progress_history_job() -> dg.JobDefinition:
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, build_definitions
+
+    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger}).resolve_job_def(HISTORY_JOB_NAME)
+
+
+def _execute(job, instance, selected, loggers, run_start: str | None = None, run_end: str | None = None) -> bool:
+    """One run (of the range, for partitioned assets) in the project's instance; True when it failed.
+    `execute_job`, not `execute_in_process`: the latter keeps every step's output in memory until the run
+    ends."""
+    tags = ({"dagster/asset_partition_range_start": run_start, "dagster/asset_partition_range_end": run_end}
+            if run_start else {})
     with dg.execute_job(
         job, instance=instance, asset_selection=selected, raise_on_error=False,
-        run_config={"loggers": loggers},
-        tags={"dagster/asset_partition_range_start": run_start, "dagster/asset_partition_range_end": run_end},
+        run_config={"loggers": loggers}, tags=tags,
     ) as result:
         if not result.success:
             _print(f"run {result.run_id} failed; its full log is in the UI (dagster dev → Runs → {result.run_id[:8]})")

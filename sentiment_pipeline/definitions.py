@@ -16,6 +16,9 @@ from sentiment_pipeline.platform.resources import database_path, source_from_env
 from sentiment_pipeline.sources.base import MarketSource
 
 JOB_NAME = "sentiment_pipeline"
+HISTORY_JOB_NAME = "whole_history"
+# Whole-history assets (they read every stored day): the backtests.
+HISTORY_GROUPS = ("backtest",)
 log = logging.getLogger("sentiment_pipeline")
 
 
@@ -53,12 +56,18 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     if left_out:
         description += " Left out: " + "; ".join(f"{k} ({r})" for k, r in left_out.items()) + "."
     job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all(), description=description)
+    # Each whole-history asset in its own process, one at a time: each holds every stored day (~2 GiB), and
+    # a process returns its memory when it ends, where one process for all of them would keep the sum.
+    history = dg.define_asset_job(
+        HISTORY_JOB_NAME, selection=dg.AssetSelection.groups(*HISTORY_GROUPS),
+        executor_def=dg.multiprocess_executor.configured({"max_concurrent": 1}),
+        description="The whole-history assets (backtests), each step in its own process.")
     with warnings.catch_warnings():  # code references are beta; the UI's link to each asset's source
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = dg.with_source_code_references(assets)
     defs = dg.Definitions(
         assets=assets,
-        jobs=[job],
+        jobs=[job, history],
         resources={
             "market_source": source,
             "io_manager": SentimentDuckDBIOManager(database=db),

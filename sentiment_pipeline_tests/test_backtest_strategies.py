@@ -15,7 +15,11 @@ DAYS = [dt.date(2023, 8, 28), dt.date(2023, 8, 29), dt.date(2023, 8, 30), dt.dat
 
 
 def test_weekly_decisions_fall_on_each_weeks_last_trading_day():
-    assert strategies.decision_days(DAYS, "weekly") == [dt.date(2023, 9, 1), dt.date(2023, 9, 5)]
+    # The week of 2023-09-04 ends on 09-08, which is not among the days: no decision yet.
+    assert strategies.decision_days(DAYS, "weekly") == [dt.date(2023, 9, 1)]
+    # Holiday weeks: 2023-09-28 (Thursday) is the last trading day before the National Day week.
+    assert strategies.decision_days([dt.date(2023, 9, 27), dt.date(2023, 9, 28), dt.date(2023, 10, 9)],
+                                    "weekly") == [dt.date(2023, 9, 28)]
     assert strategies.decision_days(DAYS[::-1], "daily") == DAYS
     with pytest.raises(ValueError, match="rebalance"):
         strategies.decision_days(DAYS, "monthly")
@@ -83,11 +87,22 @@ def test_limit_up_follow_holds_eligible_limit_ups_of_strong_phase_days():
     assert plan.signal_days == 2
 
 
-def test_the_notes_measure_is_the_next_trading_days_close_to_close_return():
+def test_the_notes_measure_beside_what_the_next_open_can_get():
     plan = strategies.limit_up_follow_plan(phases(), ladder())
-    measured = strategies.next_day_close_returns(plan.targets, ladder())
-    # Day 0: 000001 +2% the next day; 000002 did not trade on day 1 (not counted). Day 2: 000002 +5%.
-    assert measured.rows() == [(DAYS[0], pytest.approx(0.02), 1), (DAYS[2], pytest.approx(0.05), 1)]
+    # Day 0 picks 000001 and 000002; day 2 picks 000002. Bars: (day, code, open, close, pre_close).
+    bars = pl.DataFrame([{"trade_date": DAYS[d], "code": c, "open": o, "close": cl, "pre_close": p}
+                         for d, c, o, cl, p in [
+                             (1, "000001", 10.5, 10.2, 10.0), (2, "000001", 10.4, 10.0, 10.2),
+                             # 000002 did not trade on day 1: not counted for day 0.
+                             (3, "000002", 11.0, 11.5, 10.0), (4, "000002", 11.6, 11.0, 11.5),
+                             # an ex-rights day 4 for 000003 would not matter: not chosen.
+                         ]])
+    measured = strategies.next_day_returns(plan.targets, bars)
+    assert measured.rows() == [
+        # close t → close t+1 = 10.2/10.0; close → open = 10.5/10.0; open t+1 → open t+2 = 10.4/10.5
+        (DAYS[0], pytest.approx(0.02), pytest.approx(0.05), pytest.approx(10.4 / 10.5 - 1), 1),
+        (DAYS[2], pytest.approx(0.15), pytest.approx(0.10), pytest.approx(11.6 / 11.0 - 1), 1),
+    ]
 
 
 def test_official_all_a_series_wins():

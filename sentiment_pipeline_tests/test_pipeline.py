@@ -17,7 +17,7 @@ RAW_DAILY = ["limit_up_pools", "main_fund_flows", "northbound_flows", "attention
 RAW_REFERENCE = ["index_membership", "industry_history", "concept_membership"]
 QUALITY = ["quality/limit_up_reconciliation", "quality/limit_up_disagreements"]
 STMS = ["stms/sector_daily", "stms/scores", "stms/top_list"]
-BACKTEST = ["backtest/stms_top_sw", "backtest/stms_risers_sw", "backtest/stms_three_highs_sw",
+BACKTEST = ["backtest/stms_top_sw", "backtest/stms_top_sw_weekly", "backtest/stms_risers_sw", "backtest/stms_three_highs_sw",
             "backtest/stms_top_concept", "backtest/phase_limit_up_follow"]
 
 

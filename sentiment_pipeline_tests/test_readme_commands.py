@@ -83,13 +83,13 @@ def test_main_command_then_a_selected_month(shell):
     done = shell("bash scripts/run.sh")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "25 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
-    assert len(re.findall(r"^  ✓ ", out, re.M)) == 24  # 24 steps (the reconciliation writes two tables)
+    assert "26 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
+    assert len(re.findall(r"^  ✓ ", out, re.M)) == 25  # 25 steps (the reconciliation writes two tables)
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
     assert re.search(r"^2019-06-28: STMS top 3 sw_l1: .+ · .+ · .+$", out, re.M)
     for strategy in ("phase_limit_up_follow", "stms_risers_sw", "stms_three_highs_sw", "stms_top_concept",
-                     "stms_top_sw"):
+                     "stms_top_sw", "stms_top_sw_weekly"):
         assert re.search(rf"^{strategy}\s+2019-01-02 → 2019-06-28\s+-?[\d.]+%\s+-[\d.]+%", out, re.M), strategy
     assert f"database: {shell.db}" in out and "dagster dev" in out
     # The query the summary offers works as printed.
@@ -183,7 +183,7 @@ def test_dagster_dev_serves_the_assets(shell, tmp_path):
                 pass
             time.sleep(1)
         assert nodes, (tmp_path / "dev.log").read_text()[-3000:]
-        assert len(nodes) == 25
+        assert len(nodes) == 26
         assert all({"duckdb", "polars"} <= set(n["kinds"]) for n in nodes)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

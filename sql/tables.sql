@@ -341,6 +341,8 @@ CREATE TABLE backtest.runs (
     profit_loss_ratio           DOUBLE,  -- mean profit of winning round trips ÷ mean loss of losing ones
     round_trip_mean_return      DOUBLE,  -- mean return of a round trip after every cost
     signal_next_day_return      DOUBLE,  -- what note 000 measures: mean over signal days of the chosen stocks' close-to-close return to the next trading day, before costs; null for strategies without one
+    signal_overnight_gap        DOUBLE,  -- mean over signal days of the chosen stocks' close-to-next-open return: the part of the note's measure a buyer at the next open cannot get
+    signal_open_to_open_return  DOUBLE,  -- mean over signal days of the chosen stocks' next open to the open after, before costs: what the strategy can get
     trades                      INTEGER, -- NOT NULL: rows in backtest.trades
     blocked_orders              INTEGER, -- NOT NULL: rows in backtest.blocked_orders
     annual_turnover             DOUBLE,  -- NOT NULL: (buys + sells) ÷ 2 ÷ mean NAV, per 252 days

@@ -56,6 +56,10 @@ class StmsSectorConfig(EngineConfig):
     rebalance: str = "daily"  # 'daily' or 'weekly' (decided on each week's last trading day)
 
 
+class StmsWeeklyConfig(StmsSectorConfig):
+    rebalance: str = "weekly"
+
+
 class StmsRisersConfig(StmsSectorConfig):
     signal: str = "risers"
 
@@ -89,7 +93,7 @@ def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
 
 def _backtest(context: dg.AssetExecutionContext, name: str, description: str, title: str, config: EngineConfig,
               plan: strategies.Plan, bars: pl.DataFrame, securities: pl.DataFrame, duckdb: DuckDBResource,
-              signal_next_day_return: float | None = None):
+              signal_returns: dict | None = None):
     started = time.perf_counter()
     days = sorted(bars["trade_date"].unique().to_list())
     # The whole panel, not a filtered copy (memory): names never targeted stay flat in the arrays.
@@ -102,7 +106,7 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
     chart = Path(duckdb.database).parent / "reports" / "backtest" / f"{name}.png"
     strategy = report.Strategy(name, description, config.strategy_params())
     frames = report.tables(strategy, result, benchmark, label, signal_days=plan.signal_days,
-                           signal_next_day_return=signal_next_day_return, risk_free=config.risk_free,
+                           signal_returns=signal_returns, risk_free=config.risk_free,
                            chart_path=str(chart))
     charts.equity_chart(frames[t.BacktestNav], title, chart, benchmark_label=f"全A基准 ({label.split()[1]})")
     if charts.cjk_font() is None:
@@ -116,8 +120,11 @@ def _run_metadata(run: dict, chart: Path) -> dict:
     pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
     ratio = lambda v: None if v is None else round(v, 3)  # noqa: E731
     image = base64.b64encode(chart.read_bytes()).decode()
+    # Note 000's measure beside what the open can get, before costs.
     paper = {} if run["signal_next_day_return"] is None else {
-        "signal_next_day_return_pct": pct(run["signal_next_day_return"])}  # note 000's measure, before costs
+        "signal_next_day_return_pct": pct(run["signal_next_day_return"]),
+        "signal_overnight_gap_pct": pct(run["signal_overnight_gap"]),
+        "signal_open_to_open_return_pct": pct(run["signal_open_to_open_return"])}
     return {
         **paper,
         "annual_return_pct": pct(run["annual_return"]), "max_drawdown_pct": pct(run["max_drawdown"]),
@@ -157,6 +164,10 @@ stms_top_sw = stms_strategy(
     "stms_top_sw", StmsSectorConfig,
     "Holds the top-N SW level-1 industries by STMS (default 3), each as its float-cap weighted member basket, "
     "rebalanced daily at the next open (note 002 §5).", "STMS 申万一级前3 行业篮子")
+stms_top_sw_weekly = stms_strategy(
+    "stms_top_sw_weekly", StmsWeeklyConfig,
+    "stms_top_sw decided on each week's last trading day only (trades at the next week's first open): the "
+    "same signal with a fifth of the rebalancing.", "STMS 申万一级前3 行业篮子(周度调仓)")
 stms_risers_sw = stms_strategy(
     "stms_risers_sw", StmsRisersConfig,
     "Holds the best-ranked N SW level-1 industries among the day's STMS risers (rank rising into the top "
@@ -182,7 +193,7 @@ PHASE_DESCRIPTION = (
                    "phases": dg.AssetIn(asset_key(ladder.PhaseDaily), metadata={"columns": [
                        "trade_date", "phase_name"]}),
                    "ladder_rows": dg.AssetIn(asset_key(ladder.LimitLadder), metadata={"columns": [
-                       "trade_date", "code", "eligible", "is_limit_up", "pct_change"]})})
+                       "trade_date", "code", "eligible", "is_limit_up"]})})
 def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollowConfig, bars: pl.DataFrame,
                           securities: pl.DataFrame, phases: pl.DataFrame, ladder_rows: pl.DataFrame,
                           duckdb: DuckDBResource):
@@ -190,11 +201,12 @@ def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollow
     if unknown:
         context.log.warning(f"phase(s) never seen in sentiment.phase_daily: {sorted(unknown)}")
     plan = strategies.limit_up_follow_plan(phases, ladder_rows, config.phases)
-    measured = strategies.next_day_close_returns(plan.targets, ladder_rows)
-    paper = measured["next_day_return"].mean() if measured.height else None
+    measured = strategies.next_day_returns(plan.targets, bars).select("close_to_close", "overnight_gap",
+                                                                      "open_to_open").mean()
     yield from _backtest(context, "phase_limit_up_follow", PHASE_DESCRIPTION, "情绪周期 涨停股次日跟随",
-                         config, plan, bars, securities, duckdb, signal_next_day_return=paper)
+                         config, plan, bars, securities, duckdb,
+                         signal_returns=measured.row(0, named=True) if plan.targets.height else None)
 
 
-assets = [stms_top_sw, stms_risers_sw, stms_three_highs_sw, stms_top_concept, phase_limit_up_follow]
+assets = [stms_top_sw, stms_top_sw_weekly, stms_risers_sw, stms_three_highs_sw, stms_top_concept, phase_limit_up_follow]
 TABLES = t.TABLES

@@ -20,10 +20,11 @@ class Strategy:
 
 
 def tables(strategy: Strategy, result: engine.Result, benchmark: pl.DataFrame, benchmark_label: str, *,
-           signal_days: int, signal_next_day_return: float | None = None, risk_free: float = 0.0,
+           signal_days: int, signal_returns: dict | None = None, risk_free: float = 0.0,
            chart_path: str | None = None) -> dict[type, pl.DataFrame]:
     """The strategy's rows of backtest.runs, .nav, .trades and .blocked_orders. `benchmark` is (trade_date,
-    return); the benchmark starts from the same capital on the first day."""
+    return); the benchmark starts from the same capital on the first day. `signal_returns`: the means of
+    strategies.next_day_returns, for a strategy that has them."""
     capital = result.rules.capital
     nav = result.nav
     days = nav["trade_date"].to_list()
@@ -52,7 +53,9 @@ def tables(strategy: Strategy, result: engine.Result, benchmark: pl.DataFrame, b
         "max_drawdown_peak": mine.max_drawdown_peak, "max_drawdown_trough": mine.max_drawdown_trough,
         "calmar": mine.calmar, "round_trips": trips.round_trips, "win_rate": trips.win_rate,
         "profit_loss_ratio": trips.profit_loss_ratio, "round_trip_mean_return": trips.round_trip_mean_return,
-        "signal_next_day_return": signal_next_day_return,
+        "signal_next_day_return": (signal_returns or {}).get("close_to_close"),
+        "signal_overnight_gap": (signal_returns or {}).get("overnight_gap"),
+        "signal_open_to_open_return": (signal_returns or {}).get("open_to_open"),
         "trades": result.trades.height, "blocked_orders": result.blocked.height,
         "annual_turnover": metrics.annual_turnover(result.trades, values), "total_costs": float(costs or 0.0),
         "returns_by_year": json.dumps(mine.returns_by_year), "benchmark": benchmark_label,

@@ -33,15 +33,16 @@ class Plan:
 
 
 def decision_days(days: Sequence[dt.date], rebalance: str) -> list[dt.date]:
-    """Every day, or the last trading day of each week (so the trades fall on the next week's first open)."""
+    """Every day, or the last trading day of each week by the exchange calendar (known in advance, so a week
+    whose last day is not stored yet has no decision: the end of the stored days is not the end of a week)."""
     if rebalance not in REBALANCES:
         raise ValueError(f"rebalance must be one of {REBALANCES}, not {rebalance!r}")
     if rebalance == "daily":
         return sorted(days)
-    frame = pl.DataFrame({"trade_date": sorted(days)}, schema={"trade_date": pl.Date})
+    frame = pl.DataFrame({"trade_date": calendar.trading_days()}, schema={"trade_date": pl.Date})
     week = pl.col("trade_date").dt.truncate("1w")
-    return frame.group_by(week.alias("week")).agg(pl.col("trade_date").max()).sort("trade_date")[
-        "trade_date"].to_list()
+    ends = set(frame.group_by(week.alias("week")).agg(pl.col("trade_date").max())["trade_date"].to_list())
+    return sorted(d for d in days if d in ends)
 
 
 def select_sectors(scores: pl.DataFrame, *, kind: str, signal: str, top_n: int) -> pl.DataFrame:
@@ -109,15 +110,24 @@ def limit_up_follow_plan(phases: pl.DataFrame, ladder: pl.DataFrame,
     return Plan(targets, sorted(phases["trade_date"].to_list()), targets["trade_date"].n_unique())
 
 
-def next_day_close_returns(targets: pl.DataFrame, ladder: pl.DataFrame) -> pl.DataFrame:
-    """What note 000 measures, per signal day: the mean close-to-close return, from t to the next market
-    trading day, of day t's chosen stocks that trade that day (ex-rights adjusted through the reference
-    close). Evaluation only: it reads day t+1."""
-    links = calendar.previous_day_links()
-    next_day = (ladder.select("trade_date", "code", "pct_change").join(links, on="trade_date")
-                .select(pl.col("prev_trade_date").alias("trade_date"), "code", "pct_change"))
-    return (targets.select("trade_date", "code").join(next_day, on=["trade_date", "code"])
-            .group_by("trade_date").agg(next_day_return=pl.col("pct_change").mean(), stocks=pl.len())
+def next_day_returns(targets: pl.DataFrame, bars: pl.DataFrame) -> pl.DataFrame:
+    """What note 000 measures and what a trader gets, per signal day t, as means over day t's chosen stocks
+    that trade on the next two market days (ex-rights adjusted through the reference close):
+    `close_to_close` (t → t+1, the note's measure), `overnight_gap` (close t → open t+1) and `open_to_open`
+    (open t+1 → open t+2, what buying at the next open and selling at the open after earns before costs).
+    Evaluation only: it reads days after t."""
+    day_no = calendar.trading_day_index()
+    legs = (bars.select("trade_date", "code", gap=pl.col("open") / pl.col("pre_close"),
+                        intraday=pl.col("close") / pl.col("open"))
+            .join(day_no, on="trade_date").drop("trade_date"))
+    chosen = targets.select("trade_date", "code").join(day_no, on="trade_date")
+    one = legs.rename({"gap": "gap1", "intraday": "intraday1"}).with_columns(pl.col("day_no") - 1)
+    two = legs.select("code", "day_no", gap2="gap").with_columns(pl.col("day_no") - 2)
+    joined = chosen.join(one, on=["code", "day_no"]).join(two, on=["code", "day_no"])
+    return (joined.group_by("trade_date")
+            .agg(close_to_close=(pl.col("gap1") * pl.col("intraday1") - 1).mean(),
+                 overnight_gap=(pl.col("gap1") - 1).mean(),
+                 open_to_open=(pl.col("intraday1") * pl.col("gap2") - 1).mean(), stocks=pl.len())
             .sort("trade_date"))
 
 

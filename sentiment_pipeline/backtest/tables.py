@@ -42,6 +42,12 @@ class BacktestRuns(pa.DataFrameModel):
     signal_next_day_return: float = pa.Field(
         **_OPT, description="what note 000 measures: mean over signal days of the chosen stocks' close-to-close "
                             "return to the next trading day, before costs; null for strategies without one")
+    signal_overnight_gap: float = pa.Field(
+        **_OPT, description="mean over signal days of the chosen stocks' close-to-next-open return: the part of "
+                            "the note's measure a buyer at the next open cannot get")
+    signal_open_to_open_return: float = pa.Field(
+        **_OPT, description="mean over signal days of the chosen stocks' next open to the open after, before "
+                            "costs: what the strategy can get")
     trades: pl.Int32 = pa.Field(ge=0, description="rows in backtest.trades")
     blocked_orders: pl.Int32 = pa.Field(ge=0, description="rows in backtest.blocked_orders")
     annual_turnover: float = pa.Field(ge=0, description="(buys + sells) ÷ 2 ÷ mean NAV, per 252 days")
