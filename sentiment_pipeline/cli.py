@@ -67,6 +67,8 @@ class _ProgressHandler(logging.Handler):
                 _print(f"        {extra}")
         elif kind == "STEP_FAILURE":
             error = event.event_specific_data.error
+            while error is not None and error.cause is not None:  # the innermost cause says what went wrong
+                error = error.cause
             _print(f"  ✗ {step} failed: {error.message.strip() if error else ''}")
         elif kind == "STEP_SKIPPED":
             _print(f"  – {step} skipped: an upstream step did not produce its output")

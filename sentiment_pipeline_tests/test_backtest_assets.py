@@ -114,3 +114,37 @@ def test_cjk_font_is_found_for_the_pictures():
     if not any("CJK" in f for f in __import__("matplotlib").font_manager.findSystemFonts()):
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
     assert charts.cjk_font() is not None
+
+
+def test_a_model_that_gained_a_column_adds_it_to_the_stored_table(tmp_path):
+    """The slice write adds a new model column to an existing table (older rows read null) and replaces only
+    its own slice."""
+    import pandera.polars as pa
+
+    from sentiment_pipeline.platform.io_manager import TableSlices, TableSlicesTypeHandler
+
+    class Old(pa.DataFrameModel):
+        strategy: str = pa.Field(description="name")
+        value: float = pa.Field(description="a figure")
+
+        class Config:
+            name = "backtest.example"
+
+    class New(Old):
+        added: float = pa.Field(nullable=True, description="a figure added later")
+
+        class Config:
+            name = "backtest.example"
+
+    handler = TableSlicesTypeHandler()
+    with duckdb.connect(str(tmp_path / "x.duckdb")) as conn:
+        handler.handle_output(None, None, TableSlices({Old: pl.DataFrame({"strategy": ["a", "b"],
+                                                                          "value": [1.0, 2.0]})}, "strategy", "a"),
+                              conn)
+        handler.handle_output(None, None, TableSlices({New: pl.DataFrame({"strategy": ["a"], "value": [3.0],
+                                                                          "added": [4.0]})}, "strategy", "a"),
+                              conn)
+        assert conn.execute("select * from backtest.example order by all").fetchall() == [
+            ("a", 3.0, 4.0), ("b", 2.0, None)]
+        assert conn.execute("select comment from duckdb_columns() where column_name = 'added'").fetchone() == (
+            "a figure added later",)

@@ -45,6 +45,7 @@ class TransactionalPolarsTypeHandler(DuckDBPolarsTypeHandler):
                 connection.execute(f"create table {table} as select * from data limit 0")
                 _comment(context, table, connection)
             else:
+                _add_new_columns(table, data, connection)
                 connection.execute(_get_cleanup_statement(table_slice))
             if obj.height:
                 connection.execute(f"insert into {table} by name select * from data")
@@ -85,6 +86,7 @@ class TableSlicesTypeHandler(DbTypeHandler[TableSlices]):
                     connection.execute(f"create table {table} as select * from data limit 0")
                     _comment_columns(table, tables.column_schema(model), connection)
                 else:
+                    _add_new_columns(table, data, connection, tables.column_schema(model))
                     connection.execute(f"delete from {table} where {obj.column} = ?", [obj.value])
                 if frame.height:
                     connection.execute(f"insert into {table} by name select * from data")
@@ -95,6 +97,18 @@ class TableSlicesTypeHandler(DbTypeHandler[TableSlices]):
 
     def load_input(self, context, table_slice: TableSlice, connection) -> TableSlices:
         raise NotImplementedError("table slices are read with SQL (sql/tables.sql), not as asset inputs")
+
+
+def _add_new_columns(table: str, data, connection, schema=None) -> None:
+    """A model that gained columns: add them to the stored table (older rows read null), in the write's
+    transaction. Columns are never dropped or retyped here."""
+    stored = {row[0] for row in connection.execute(f"describe {table}").fetchall()}
+    described = {c.name: c.description for c in schema.columns} if schema is not None else {}
+    for name, type_, *_ in connection.execute("describe select * from data").fetchall():  # `data`: the arrow table
+        if name not in stored:
+            connection.execute(f'alter table {table} add column "{name}" {type_}')
+            if described.get(name):
+                connection.execute(f"comment on column {table}.{name} is {_quote(described[name])}")
 
 
 def _comment(context: OutputContext, table: str, connection) -> None:
