@@ -1,6 +1,7 @@
 """Every command in the README's bash blocks works as pasted: the ones that need no network run here, in the
 activated environment, against a temporary instance and database; the others say why they do not."""
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -12,7 +13,10 @@ from sentiment_pipeline_tests.conftest import REAL_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_BACKFILL = "python -m sentiment_pipeline.cli 2019-01-02...2025-12-31"
-NEXT_DAY = "python -m sentiment_pipeline.cli 2026-01-05"
+NEXT_DAY = "python -m sentiment_pipeline.cli 2026-01-05 --select 'not group:backtest'"
+BACKTESTS = "python -m sentiment_pipeline.cli --select 'group:backtest'"
+CONFIGURED = ("dagster asset materialize -m sentiment_pipeline.definitions --select backtest/stms_top_sw --config-json "
+              """'{"ops": {"backtest__stms_top_sw": {"config": {"top_n": 5, "slippage_bps": 10}}}}'""")
 SELECTED = "python -m sentiment_pipeline.cli 2019-03-01...2019-03-29 --select 'group:sentiment'"
 DAGSTER_CLI = ("dagster asset materialize -m sentiment_pipeline.definitions --select '*' "
                "--partition-range 2019-01-02...2019-06-28")
@@ -36,6 +40,9 @@ COVERED = {
     "export SENTIMENT_SOURCE=akshare": "network",
     'python -m sentiment_pipeline.cli "$(TZ=Asia/Shanghai date +%F)"': "network (akshare's daily run)",
     "python benchmarks/backfill.py": "a benchmark",
+    "python benchmarks/backtest_engine.py": "a benchmark (its engine is tested in test_backtest_engine.py)",
+    BACKTESTS: "test_main_command_then_a_selected_month",
+    CONFIGURED: "test_main_command_then_a_selected_month",
 }
 
 
@@ -111,6 +118,16 @@ def test_main_command_then_a_selected_month(shell):
     assert "3 assets over 21 trading day(s) 2019-03-01 → 2019-03-29" in month.stdout
     assert before == sentiment_tables()  # recomputing a stored month from its stored inputs changes nothing
 
+    backtests = shell(BACKTESTS)
+    assert backtests.returncode == 0, backtests.stdout[-3000:] + backtests.stderr[-3000:]
+    assert "run whole_history: backtest/phase_limit_up_follow, " in backtests.stdout
+    assert len(re.findall(r"^  ✓ ", backtests.stdout, re.M)) == 6
+    configured = shell(CONFIGURED)
+    assert configured.returncode == 0, configured.stderr[-3000:]
+    with duckdb.connect(str(shell.db), read_only=True) as conn:
+        params = json.loads(conn.execute("select params from backtest.runs where strategy = 'stms_top_sw'").fetchone()[0])
+    assert params["top_n"] == 5 and params["engine"]["slippage_bps"] == 10
+
 
 def test_dagster_cli_materializes_the_graph_in_one_run(shell):
     done = shell(DAGSTER_CLI)
@@ -151,7 +168,6 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
 
 def test_dagster_dev_serves_the_assets(shell, tmp_path):
     """`dagster dev` as pasted (after activation) starts, loads the code location and lists every asset."""
-    import json
     import os
     import signal
     import socket

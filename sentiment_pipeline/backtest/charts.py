@@ -44,7 +44,9 @@ def equity_chart(nav: pl.DataFrame, title: str, path: Path, benchmark_label: str
                      label=benchmark_label)
         top.axhline(1.0, color="#bbbbbb", linewidth=0.6)
         top.set_yscale("log")  # years of compounding: equal heights are equal returns
-        top.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")  # 0.6, not 6 × 10⁻¹
+        top.yaxis.set_major_formatter(plain)
+        top.yaxis.set_minor_formatter(plain)
         top.set_title(title, fontsize=13)
         top.set_ylabel("净值(起始 = 1,对数坐标)")
         top.legend(loc="upper left", frameon=False)
