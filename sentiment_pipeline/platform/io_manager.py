@@ -14,6 +14,7 @@ The write differs from dagster-duckdb-polars in four ways:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -33,26 +34,40 @@ def _quote(text: str) -> str:
 
 class TransactionalPolarsTypeHandler(DuckDBPolarsTypeHandler):
     def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection):
-        table = f"{table_slice.schema}.{table_slice.table}"
-        data = obj.to_arrow()  # noqa: F841 (read by duckdb)
-        connection.execute("begin transaction")
-        try:
-            connection.execute(f"create schema if not exists {table_slice.schema}")
-            exists = connection.execute(
-                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                [table_slice.schema, table_slice.table]).fetchone()[0]
-            if not exists:
-                connection.execute(f"create table {table} as select * from data limit 0")
-                _comment(context, table, connection)
-            else:
-                _add_new_columns(table, data, connection)
-                connection.execute(_get_cleanup_statement(table_slice))
-            if obj.height:
-                connection.execute(f"insert into {table} by name select * from data")
-            connection.execute("commit")
-        except BaseException:
-            connection.execute("rollback")
-            raise
+        schema = (context.definition_metadata or {}).get("dagster/column_schema")
+        with _transaction(connection):
+            _replace(connection, f"{table_slice.schema}.{table_slice.table}", obj.to_arrow(),
+                     getattr(schema, "schema", schema), _get_cleanup_statement(table_slice), [])
+
+
+@contextmanager
+def _transaction(connection):
+    connection.execute("begin transaction")
+    try:
+        yield
+        connection.execute("commit")
+    except BaseException:
+        connection.execute("rollback")
+        raise
+
+
+def _replace(connection, table: str, data, schema, delete: str, params: list) -> None:
+    """Within the caller's transaction: create the table (with its column comments) or add the columns the
+    model gained, delete the slice, insert `data` (an Arrow table) by name."""
+    schema_name, name = table.split(".")
+    connection.execute(f"create schema if not exists {schema_name}")
+    exists = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema_name, name]).fetchone()[0]
+    if not exists:
+        connection.execute(f"create table {table} as select * from data limit 0")
+        if schema is not None:
+            _comment_columns(table, schema, connection)
+    else:
+        _add_new_columns(table, data, connection, schema)
+        connection.execute(delete, params)
+    if data.num_rows:
+        connection.execute(f"insert into {table} by name select * from data")
 
 
 @dataclass(frozen=True)
@@ -72,28 +87,11 @@ class TableSlicesTypeHandler(DbTypeHandler[TableSlices]):
         return [TableSlices]
 
     def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: TableSlices, connection):
-        connection.execute("begin transaction")
-        try:
+        with _transaction(connection):
             for model, frame in obj.frames.items():
                 table = tables.table_name(model)
-                schema_name, name = table.split(".")
-                data = frame.to_arrow()  # noqa: F841 (read by duckdb)
-                connection.execute(f"create schema if not exists {schema_name}")
-                exists = connection.execute(
-                    "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                    [schema_name, name]).fetchone()[0]
-                if not exists:
-                    connection.execute(f"create table {table} as select * from data limit 0")
-                    _comment_columns(table, tables.column_schema(model), connection)
-                else:
-                    _add_new_columns(table, data, connection, tables.column_schema(model))
-                    connection.execute(f"delete from {table} where {obj.column} = ?", [obj.value])
-                if frame.height:
-                    connection.execute(f"insert into {table} by name select * from data")
-            connection.execute("commit")
-        except BaseException:
-            connection.execute("rollback")
-            raise
+                _replace(connection, table, frame.to_arrow(), tables.column_schema(model),
+                         f"delete from {table} where {obj.column} = ?", [obj.value])
 
     def load_input(self, context, table_slice: TableSlice, connection) -> TableSlices:
         raise NotImplementedError("table slices are read with SQL (sql/tables.sql), not as asset inputs")
@@ -109,13 +107,6 @@ def _add_new_columns(table: str, data, connection, schema=None) -> None:
             connection.execute(f'alter table {table} add column "{name}" {type_}')
             if described.get(name):
                 connection.execute(f"comment on column {table}.{name} is {_quote(described[name])}")
-
-
-def _comment(context: OutputContext, table: str, connection) -> None:
-    schema = (context.definition_metadata or {}).get("dagster/column_schema")
-    if schema is None:
-        return
-    _comment_columns(table, getattr(schema, "schema", schema), connection)
 
 
 def _comment_columns(table: str, schema, connection) -> None:
