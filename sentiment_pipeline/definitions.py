@@ -55,7 +55,9 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     description = "Every asset the configured source can feed; a partition range runs as one run."
     if left_out:
         description += " Left out: " + "; ".join(f"{k} ({r})" for k, r in left_out.items()) + "."
-    job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all(), description=description)
+    # The whole-history assets are their own job: a day's run does not re-run seven-year backtests.
+    job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*HISTORY_GROUPS),
+                              description=description)
     # Each whole-history asset in its own process, one at a time: each holds every stored day (~2 GiB), and
     # a process returns its memory when it ends, where one process for all of them would keep the sum.
     history = dg.define_asset_job(

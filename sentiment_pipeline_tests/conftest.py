@@ -24,3 +24,20 @@ def pipeline_env(tmp_path, synthetic_cache, monkeypatch):
     monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(db))
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", synthetic_cache)
     return db
+
+
+def materialize_jobs(start: str, end: str):
+    """The days, then the whole-history job (the backtests), as the main command runs them, each in process on
+    an ephemeral instance; returns both results."""
+    import dagster as dg
+
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, JOB_NAME, build_definitions
+
+    defs = build_definitions()
+    results = []
+    for job, tags in ((JOB_NAME, {"dagster/asset_partition_range_start": start,
+                                  "dagster/asset_partition_range_end": end}), (HISTORY_JOB_NAME, {})):
+        result = defs.resolve_job_def(job).execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags)
+        assert result.success, job
+        results.append(result)
+    return results

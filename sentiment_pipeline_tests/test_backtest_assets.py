@@ -15,7 +15,7 @@ import pytest
 
 from sentiment_pipeline.backtest import charts
 from sentiment_pipeline.backtest.assets import assets as strategy_assets
-from sentiment_pipeline.definitions import JOB_NAME, build_definitions
+from sentiment_pipeline_tests.conftest import materialize_jobs
 from sentiment_pipeline.platform.wiring import SCHEMA_CHECK
 
 STRATEGIES = sorted(a.key.path[1] for a in strategy_assets)
@@ -23,12 +23,8 @@ FIRST_END = "2019-03-29"
 
 
 def materialize(start: str, end: str) -> dg.ExecuteInProcessResult:
-    job = build_definitions().resolve_job_def(JOB_NAME)
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
-    assert result.success
-    return result
+    """The days, then the backtests; returns the backtests' run."""
+    return materialize_jobs(start, end)[-1]
 
 
 def read(db: Path, sql: str) -> pl.DataFrame:

@@ -62,13 +62,14 @@ def test_every_rule_once_by_hand():
     ledger = [tuple(round(v, 6) if isinstance(v, float) else v for v in row)
               for row in result.trades.sort("trade_date", "side", descending=[False, True]).iter_rows()]
     assert ledger == [
-        # trade_date, code, side, shares, price, amount, commission, stamp_duty, slippage_cost, reason
-        (D[1], C, "buy", 200.0, 9.0, 1800.0, 5.0, 0.0, 1.8, "rebalance"),  # 0.45 → the 5 CNY minimum
-        (D[2], C, "sell", 200.0, 9.2, 1840.0, 5.0, 1.84, 1.84, "rebalance"),  # 0.1% before 2023-08-28
-        (D[2], A, "buy", 4800.0, 10.3, 49440.0, 12.36, 0.0, 49.44, "rebalance"),
-        (D[3], B, "buy", 2700.0, 10.8, 29160.0, 7.29, 0.0, 29.16, "retry"),
-        (D[5], A, "sell", 4800.0, 9.6, 46080.0, 11.52, 23.04, 46.08, "retry"),  # 0.05% from 2023-08-28
-        (D[6], B, "sell", 2700.0, 11.2, 30240.0, 7.56, 15.12, 0.0, "delisted"),  # last close, no slippage
+        # trade_date, code, side, shares, price, amount, commission, stamp_duty, slippage_cost, reason,
+        # position_after
+        (D[1], C, "buy", 200.0, 9.0, 1800.0, 5.0, 0.0, 1.8, "rebalance", 200.0),  # 0.45 → the 5 CNY minimum
+        (D[2], C, "sell", 200.0, 9.2, 1840.0, 5.0, 1.84, 1.84, "rebalance", 0.0),  # 0.1% before 2023-08-28
+        (D[2], A, "buy", 4800.0, 10.3, 49440.0, 12.36, 0.0, 49.44, "rebalance", 4800.0),
+        (D[3], B, "buy", 2700.0, 10.8, 29160.0, 7.29, 0.0, 29.16, "retry", 2700.0),
+        (D[5], A, "sell", 4800.0, 9.6, 46080.0, 11.52, 23.04, 46.08, "retry", 0.0),  # 0.05% from 2023-08-28
+        (D[6], B, "sell", 2700.0, 11.2, 30240.0, 7.56, 15.12, 0.0, "delisted", 0.0),  # last close, no slippage
     ]
     assert result.blocked.rows() == [(D[2], B, "buy", 2700.0, "limit_up_open"),
                                      (D[4], A, "sell", 4800.0, "limit_down_open")]
@@ -202,6 +203,11 @@ def test_metrics_equal_empyricals():
     assert m.max_drawdown_peak == days[int(np.argmax(wealth[:trough + 1]))]
 
 
+def test_the_drawdown_peak_is_the_last_day_at_the_peak():
+    m = metrics.return_metrics(D[:5], np.array([0.01, 0.0, 0.0, -0.1, 0.02]))
+    assert (m.max_drawdown_peak, m.max_drawdown_trough) == (D[2], D[3])
+
+
 def test_metrics_of_a_flat_series():
     m = metrics.return_metrics(D[:3], np.zeros(3))
     assert (m.total_return, m.max_drawdown, m.sharpe, m.calmar, m.max_drawdown_peak) == (0.0, 0.0, None, None, None)
@@ -220,3 +226,51 @@ def test_annual_turnover():
     trades = pl.DataFrame({"amount": [100.0, 100.0]})
     assert metrics.annual_turnover(trades, np.full(252, 100.0)) == pytest.approx(1.0)
     assert math.isclose(metrics.annual_turnover(trades.clear(), np.full(2, 1.0)), 0.0)
+
+
+def test_an_ex_rights_day_keeps_whole_shares_and_the_round_trip_closes():
+    # 1,000 shares of A bought at 10.00 on 08-24; on 08-25 a cash dividend: reference close 9.50 for a previous
+    # close of 10.00, so the holding becomes 1,052.63 shares: 1,052 kept, 0.63 × 9.50 paid in cash. Weight 0.6
+    # decided 08-25 buys whole lots on 08-28; weight 0 on 08-28 sells everything (an odd lot) on 08-29.
+    panel = pl.DataFrame({"trade_date": D[:5], "code": [A] * 5, "open": [10.0, 10.0, 9.5, 9.5, 9.5],
+                          "close": [10.0, 10.0, 9.5, 9.5, 9.5], "pre_close": [10.0, 10.0, 9.5, 9.5, 9.5]})
+    rules = Rules(capital=20_000.0, commission_rate=0.0, min_commission=0.0, slippage_bps=0.0, stamp_duty=())
+    decisions = targets([(0, A, 0.5), (2, A, 0.6)])
+    result = engine.run(panel, decisions, rules, decision_days=[D[0], D[2], D[3]])
+    assert result.trades.select("trade_date", "side", "shares", "position_after").rows() == [
+        (D[1], "buy", 1000.0, 1000.0),
+        # 0.6 × 20,000 / 9.50 = 1,263 → 1,200 shares; 148 more (not a lot) become one lot: 100.
+        (D[3], "buy", 100.0, 1152.0),
+        (D[4], "sell", 1152.0, 0.0)]
+    assert result.nav["cash"][2] == pytest.approx(10_000.0 + 0.63157894736842 * 9.5, abs=1e-6)
+    trips = metrics.round_trips(result.trades)
+    assert trips.height == 1 and trips["closed"].item() == D[4]
+
+
+@pytest.mark.parametrize("weight_b", [0.17, 0.34])
+def test_cash_never_goes_negative_when_costs_exceed_a_tiny_sell(weight_b):
+    # Nearly all the cash is spent; a cent of dividend on A then calls for re-weighting sells of a few CNY,
+    # which would cost more (the 5 CNY minimum) than they bring: they are not made.
+    days = D[:4]
+    panel = pl.DataFrame({"trade_date": days * 2, "code": [A] * 4 + [B] * 4,
+                          "open": [50.0] * 4 + [10.0] * 4, "close": [50.0] * 4 + [10.0] * 4,
+                          "pre_close": [50.0, 50.0, 49.99, 50.0] + [10.0] * 4})
+    capital = 100 * 50 * 1.0005 + 5 + 100 * 10 * 1.0005 + 5
+    decided = targets([(0, A, 0.84), (0, B, 0.17), (2, A, 0.84), (2, B, weight_b)])
+    result = engine.run(panel, decided, Rules(capital=capital, rebalance_band=0.0))
+    assert (result.nav["cash"] >= 0).all()
+    sells = result.trades.filter(pl.col("side") == "sell")
+    assert (sells["amount"] - sells["commission"] - sells["slippage_cost"] - sells["stamp_duty"] > 0).all()
+
+
+def test_re_weighting_below_the_band_is_skipped():
+    # Two names held at 0.5; the decision of 08-24 asks for 0.51 / 0.49: 1% of NAV each way. A band of 2% skips
+    # both orders; a band of 0.5% trades them.
+    panel = pl.DataFrame({"trade_date": D[:3] * 2, "code": [A] * 3 + [B] * 3, "open": [10.0] * 6,
+                          "close": [10.0] * 6})
+    decided = targets([(0, A, 0.5), (0, B, 0.5), (1, A, 0.51), (1, B, 0.49)])
+    wide = engine.run(panel, decided, Rules(rebalance_band=0.02))
+    narrow = engine.run(panel, decided, Rules(rebalance_band=0.005))
+    assert wide.trades["trade_date"].to_list() == [D[1], D[1]]
+    assert narrow.trades.filter(pl.col("trade_date") == D[2]).select("code", "side").sort("code").rows() == [
+        (A, "buy"), (B, "sell")]

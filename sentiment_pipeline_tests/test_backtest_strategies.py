@@ -125,5 +125,8 @@ def test_computed_all_a_weights_by_previous_day_float_cap_else_equal():
     assert label == "computed"
     returns = dict(series.iter_rows())
     assert returns[DAYS[1]] == pytest.approx((0.1 * 100 - 0.05 * 300) / 400)
-    # 000003 is new on day 2 (no previous-day cap): that day is equal-weighted.
-    assert returns[DAYS[2]] == pytest.approx((0 + 0 + 0.1) / 3)
+    # 000003 is new on day 2 (no previous-day cap): it joins the weights the next day.
+    assert returns[DAYS[2]] == pytest.approx(0.0)
+    # Without any float cap (a TongDaXin folder), equal weights.
+    series, _ = strategies.all_a_returns(pl.DataFrame(), bars.with_columns(pl.lit(None, pl.Float64).alias("float_mcap")))
+    assert dict(series.iter_rows())[DAYS[2]] == pytest.approx(0.1 / 3)

@@ -79,7 +79,8 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
     assert not checks[dg.AssetCheckKey(dg.AssetKey(["quality", "limit_up_reconciliation"]),
                                        "limit_up_agreement")].blocking
     job = defs.resolve_job_def(JOB_NAME)
-    assert set(job.asset_layer.selected_asset_keys) == set(by_key) | strategies
+    assert set(job.asset_layer.selected_asset_keys) == set(by_key)
+    assert set(defs.resolve_job_def("whole_history").asset_layer.selected_asset_keys) == strategies
 
 
 class BarsOnlySource(SyntheticSource):

@@ -8,6 +8,7 @@ from sentiment_pipeline.catalog import ASSETS
 from sentiment_pipeline.definitions import build_definitions
 from sentiment_pipeline.platform.partitions import trading_day_partitions
 from sentiment_pipeline.sources.synthetic import SyntheticSource
+from sentiment_pipeline_tests.conftest import materialize_jobs
 
 TABLES = ["raw.daily_quotes", "core.daily_bars", "sentiment.limit_ladder", "sentiment.ladder_daily",
           "sentiment.phase_daily"]
@@ -201,7 +202,7 @@ def test_sql_contract_matches_the_written_tables(pipeline_env):
     from pathlib import Path
 
     # From the first partition, so that STMS has complete windows (its first scored day is the 20th).
-    assert run(build_definitions(), "2019-01-02", "2019-02-01", stms=True, backtest=True).success
+    materialize_jobs("2019-01-02", "2019-02-01")
     ddl = (Path(__file__).resolve().parents[1] / "sql" / "tables.sql").read_text()
     documented = {
         m.group(1): [tuple(line.split()[:2]) for line in m.group(2).splitlines()

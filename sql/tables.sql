@@ -372,17 +372,18 @@ CREATE TABLE backtest.nav (
 
 -- The trade ledger of every strategy: one row per executed order. Row key: (strategy, trade_date, code, side).
 CREATE TABLE backtest.trades (
-    strategy      VARCHAR, -- NOT NULL: strategy name (the asset's name)
-    trade_date    DATE,    -- NOT NULL: day of the execution (at the open; a delisting at the last close)
-    code          VARCHAR, -- NOT NULL: stock code, or index series name
-    side          VARCHAR, -- NOT NULL: buy or sell [one of 'buy', 'sell']
-    shares        DOUBLE,  -- NOT NULL: shares (whole lots for stocks; units for index series)
-    price         DOUBLE,  -- NOT NULL: execution price before slippage, CNY
-    amount        DOUBLE,  -- NOT NULL: shares × price, CNY
-    commission    DOUBLE,  -- NOT NULL: commission, CNY (rate × amount, at least the minimum)
-    stamp_duty    DOUBLE,  -- NOT NULL: stamp duty on sells at the rate of the day, CNY
-    slippage_cost DOUBLE,  -- NOT NULL: slippage paid, CNY
-    reason        VARCHAR  -- NOT NULL: rebalance (a decision), retry (a blocked order) or delisted [one of 'rebalance', 'retry', 'delisted']
+    strategy       VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    trade_date     DATE,    -- NOT NULL: day of the execution (at the open; a delisting at the last close)
+    code           VARCHAR, -- NOT NULL: stock code, or index series name
+    side           VARCHAR, -- NOT NULL: buy or sell [one of 'buy', 'sell']
+    shares         DOUBLE,  -- NOT NULL: shares (whole lots for stocks; units for index series)
+    price          DOUBLE,  -- NOT NULL: execution price before slippage, CNY
+    amount         DOUBLE,  -- NOT NULL: shares × price, CNY
+    commission     DOUBLE,  -- NOT NULL: commission, CNY (rate × amount, at least the minimum)
+    stamp_duty     DOUBLE,  -- NOT NULL: stamp duty on sells at the rate of the day, CNY
+    slippage_cost  DOUBLE,  -- NOT NULL: slippage paid, CNY
+    reason         VARCHAR, -- NOT NULL: rebalance (a decision), retry (a blocked order) or delisted [one of 'rebalance', 'retry', 'delisted']
+    position_after DOUBLE   -- NOT NULL: shares held after the trade (0: the holding is closed)
 );
 
 -- Orders the trading rules stopped, with the reason; retried at the next open unless dropped. Row key:

@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import polars as pl
@@ -36,13 +37,14 @@ class EngineConfig(dg.Config):
     commission_rate: float = DEFAULT_RULES.commission_rate
     min_commission: float = DEFAULT_RULES.min_commission
     slippage_bps: float = DEFAULT_RULES.slippage_bps
-    blocked: str = DEFAULT_RULES.blocked  # 'retry' at the next open, or 'drop'
+    rebalance_band: float = DEFAULT_RULES.rebalance_band
+    blocked: Literal["retry", "drop"] = DEFAULT_RULES.blocked  # at the next open, or not at all
     risk_free: float = 0.0  # annual
 
     def rules(self) -> engine.Rules:
         return engine.Rules(capital=self.capital, commission_rate=self.commission_rate,
                             min_commission=self.min_commission, slippage_bps=self.slippage_bps,
-                            blocked=self.blocked)
+                            rebalance_band=self.rebalance_band, blocked=self.blocked)
 
     def strategy_params(self) -> dict:
         engine_fields = set(EngineConfig.model_fields)
@@ -50,26 +52,26 @@ class EngineConfig(dg.Config):
 
 
 class StmsSectorConfig(EngineConfig):
-    kind: str = "sw_l1"  # 'sw_l1' or 'concept'
-    signal: str = "stms"  # 'stms' (top by rank), 'risers' or 'three_highs' (the best-ranked of them)
+    kind: Literal["sw_l1", "concept"] = "sw_l1"
+    signal: Literal["stms", "risers", "three_highs"] = "stms"  # top by rank, or the best-ranked of them
     top_n: int = 3
-    rebalance: str = "daily"  # 'daily' or 'weekly' (decided on each week's last trading day)
+    rebalance: Literal["daily", "weekly"] = "daily"  # weekly: decided on each week's last trading day
 
 
 class StmsWeeklyConfig(StmsSectorConfig):
-    rebalance: str = "weekly"
+    rebalance: Literal["daily", "weekly"] = "weekly"
 
 
 class StmsRisersConfig(StmsSectorConfig):
-    signal: str = "risers"
+    signal: Literal["stms", "risers", "three_highs"] = "risers"
 
 
 class StmsThreeHighsConfig(StmsSectorConfig):
-    signal: str = "three_highs"
+    signal: Literal["stms", "risers", "three_highs"] = "three_highs"
 
 
 class StmsConceptConfig(StmsSectorConfig):
-    kind: str = "concept"
+    kind: Literal["sw_l1", "concept"] = "concept"
 
 
 class PhaseFollowConfig(EngineConfig):

@@ -6,12 +6,15 @@ with stock-days.
 
 A day at the open, in order:
 1. corporate actions: holdings are scaled by previous close ÷ reference close (ex-rights days keep their value;
-   a cash dividend is treated as reinvested at the reference price);
+   a cash dividend is treated as reinvested at the reference price); with lots, the fraction of a share this
+   leaves is paid out in cash at the reference close, so holdings stay whole shares;
 2. delistings: a holding whose delisting date (`delistings`, known in advance) has come is sold
    at its last close; without a delisting date, an instrument without bars is suspended, held at its last
    close (the end of its bars is no evidence: that would read the future);
 3. sells, then buys (so T+1 holds by construction: the day's only execution time is its open, and nothing
-   bought is sold the same day), buys scaled down to the cash left, so cash never goes negative;
+   bought is sold the same day), buys in whole lots scaled down to the cash left, so cash never goes negative;
+   a sell whose proceeds would not cover its costs is not made (the dust stays held); re-weighting orders
+   below the rebalance band are skipped;
 4. blocked orders (no bar: suspended, or delisted once its date has come; open at limit-up for a buy, at
    limit-down for a sell) are recorded with their reason, and retried at the next open or dropped
    (`Rules.blocked`; a delisted name is never retried). A new decision replaces what is pending.
@@ -41,7 +44,10 @@ class Rules:
     min_commission: float = 5.0  # CNY per order
     stamp_duty: tuple[tuple[dt.date, float], ...] = STAMP_DUTY_A_SHARES  # on sells, dated
     slippage_bps: float = 5.0  # paid on both sides, in basis points of the traded amount
-    lot_size: int = 100  # shares per lot; 0 trades fractional units (index series)
+    lot_size: int = 100  # shares per lot (buys in whole lots, sells too unless closing); 0: fractional units
+    # An order that only re-weights a holding (it neither opens nor closes it) is skipped when its value is below
+    # this fraction of NAV: without a band, daily baskets pay the minimum commission on drift of a few hundred CNY.
+    rebalance_band: float = 0.001
     blocked: str = "retry"  # a blocked order: 'retry' at the next open (until a new decision), or 'drop'
 
     def __post_init__(self):
@@ -62,7 +68,8 @@ class Rules:
 
 
 # Frictionless rules, for index series and for checking the engine against vectorised returns.
-INDEX_RULES = Rules(commission_rate=0.0, min_commission=0.0, stamp_duty=(), slippage_bps=0.0, lot_size=0)
+INDEX_RULES = Rules(commission_rate=0.0, min_commission=0.0, stamp_duty=(), slippage_bps=0.0, lot_size=0,
+                    rebalance_band=0.0)
 
 BLOCK_REASONS = ("suspended", "delisted", "limit_up_open", "limit_down_open")
 TRADE_REASONS = ("rebalance", "retry", "delisted")
@@ -167,14 +174,23 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
         cost = amount * slip if slipped else np.zeros_like(amount)
         fee = commission(amount)
         duty = amount * rules.stamp_rate(p.days[day])
+        worth = amount - cost - fee - duty > 0  # a sell that costs more than it brings is not made
+        idx, qty, price, amount, cost, fee, duty = (x[worth] for x in (idx, qty, price, amount, cost, fee, duty))
+        if not idx.size:
+            return 0.0
         shares[idx] -= qty
-        trades.append(_ledger(day, idx, "sell", qty, price, amount, fee, duty, cost, reason))
+        trades.append(_ledger(day, idx, "sell", qty, price, amount, fee, duty, cost, reason, shares[idx]))
         return float((amount - cost - fee - duty).sum())
 
     for day in range(n_days):
         open_, traded = p.open[day], ~np.isnan(p.open[day])
         if day:
             shares *= p.adjust[day]
+            if lot:  # whole shares: the fraction an ex-rights day leaves is paid out at the reference close
+                whole = np.floor(shares + 1e-9)
+                paid = (shares - whole) * p.last_close[day - 1] / p.adjust[day]
+                cash += float(np.nansum(np.where(whole < shares, paid, 0.0)))
+                shares[:] = whole
         # Delistings: sold at the last close, whatever the decisions say.
         gone = np.flatnonzero((p.delist_day <= day) & ~traded & (shares > 0))
         if gone.size:
@@ -188,6 +204,13 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
             with np.errstate(invalid="ignore", divide="ignore"):
                 target = np.where(traded & (weights > 0), _round_lots(weights * value / open_, lot), 0.0)
             delta = np.where(traded, target - shares, 0.0)
+            if lot:  # buys in whole lots; a sell keeps whole lots unless it closes the holding
+                delta = np.where(delta > 0, np.floor(delta / lot) * lot, delta)
+                delta = np.where((delta < 0) & (target > 0), -np.floor(-delta / lot) * lot, delta)
+            # A re-weighting below the band (the holding neither opens nor closes) is not worth its costs.
+            with np.errstate(invalid="ignore"):
+                small = (shares > 0) & (target > 0) & (np.abs(delta) * open_ < rules.rebalance_band * value)
+            delta = np.where(small, 0.0, delta)
             # Without a bar: a holding to close out, or a new name to buy, is a blocked order; a holding that
             # stays is left alone (no order to re-weight what cannot trade). A blocked buy has no size yet
             # (inf): a retry sizes it from its weight at the open it executes.
@@ -243,10 +266,12 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
             if b_idx.size:
                 amount = b_qty * price
                 cost, fee = amount * slip, commission(amount)
-                cash = max(cash - float((amount + cost + fee).sum()), 0.0)  # ≥ -1e-12 × cash before the max
+                cash -= float((amount + cost + fee).sum())
+                if -1e-6 * rules.capital < cash < 0:  # float rounding of buys that spend exactly the cash
+                    cash = 0.0
                 shares[b_idx] += b_qty
                 trades.append(_ledger(day, b_idx, "buy", b_qty, price, amount, fee, np.zeros_like(amount), cost,
-                                      reason))
+                                      reason, shares[b_idx]))
         nav[day], cash_by_day[day] = _mark(cash, shares, p.last_close[day]), cash
 
     nav_frame = pl.DataFrame({"trade_date": p.days, "nav": nav, "cash": cash_by_day},
@@ -290,6 +315,8 @@ def _fit_cash(qty: np.ndarray, price: np.ndarray, cash: float, lot: float, slip:
         amount = q * price
         return float((amount * (1 + slip) + commission(amount)).sum())
 
+    if cash <= 0:
+        return np.zeros_like(qty)
     # Relative tolerance: buys that spend exactly the cash differ from it by float rounding only.
     budget = cash * (1 + 1e-12)
     spent = total(qty)
@@ -310,14 +337,15 @@ def _mark(cash: float, shares: np.ndarray, last_close: np.ndarray) -> float:
     return cash + float((shares[held] * last_close[held]).sum())
 
 
-def _ledger(day, idx, side, qty, price, amount, fee, duty, cost, reason) -> dict:
+def _ledger(day, idx, side, qty, price, amount, fee, duty, cost, reason, position_after) -> dict:
     return {"day": day, "idx": idx, "side": side, "shares": qty, "price": price, "amount": amount,
-            "commission": fee, "stamp_duty": duty, "slippage_cost": cost, "reason": reason}
+            "commission": fee, "stamp_duty": duty, "slippage_cost": cost, "reason": reason,
+            "position_after": position_after.copy()}
 
 
 TRADE_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "side": pl.String, "shares": pl.Float64,
                 "price": pl.Float64, "amount": pl.Float64, "commission": pl.Float64, "stamp_duty": pl.Float64,
-                "slippage_cost": pl.Float64, "reason": pl.String}
+                "slippage_cost": pl.Float64, "reason": pl.String, "position_after": pl.Float64}
 BLOCKED_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "side": pl.String, "shares": pl.Float64,
                   "reason": pl.String}
 

@@ -53,7 +53,7 @@ def return_metrics(days: list[dt.date], returns: np.ndarray, risk_free: float = 
     peak_day = trough_day = None
     if max_dd < 0:
         before = wealth[: trough + 1]
-        peak = int(np.argmax(before))
+        peak = trough - int(np.argmax(before[::-1]))  # the last day at the peak (pyfolio's convention)
         # The starting capital is the peak when nothing before the trough exceeded it.
         peak_day = days[peak] if before[peak] >= 1.0 else None
         trough_day = days[trough]
@@ -67,22 +67,19 @@ def return_metrics(days: list[dt.date], returns: np.ndarray, risk_free: float = 
 
 
 def round_trips(trades: pl.DataFrame) -> pl.DataFrame:
-    """One row per closed round trip (a position from zero back to zero): code, open and close days, cost,
-    proceeds, pnl and return after every cost. Sells come before buys within a day, as the engine trades."""
+    """One row per closed round trip (a holding from zero back to zero, by the ledger's `position_after`, which
+    follows the engine's holding through ex-rights days): code, open and close days, cost, proceeds, pnl and
+    return after every cost. A cash payout of a fractional share on an ex-rights day is not in the ledger."""
     empty = pl.DataFrame(schema={"code": pl.String, "opened": pl.Date, "closed": pl.Date, "cost": pl.Float64,
                                  "proceeds": pl.Float64, "pnl": pl.Float64, "return": pl.Float64})
     if trades.is_empty():
         return empty
     fees = pl.col("commission") + pl.col("stamp_duty") + pl.col("slippage_cost")
     t = (trades.with_row_index("_seq")
-         .with_columns(signed=pl.when(pl.col("side") == "buy").then(pl.col("shares")).otherwise(-pl.col("shares")),
-                       cash=pl.when(pl.col("side") == "buy").then(-(pl.col("amount") + fees))
+         .with_columns(cash=pl.when(pl.col("side") == "buy").then(-(pl.col("amount") + fees))
                        .otherwise(pl.col("amount") - fees),
-                       _order=pl.when(pl.col("side") == "sell").then(0).otherwise(1))
-         .sort("code", "trade_date", "_order", "_seq"))
-    # A position below half a share counts as closed (corporate-action scaling leaves fractions).
-    t = t.with_columns(position=pl.col("signed").cum_sum().over("code"))
-    t = t.with_columns(closes=pl.col("position").abs() < 0.5)
+                       closes=pl.col("position_after") <= 1e-9)
+         .sort("code", "_seq"))  # the ledger is in execution order
     t = t.with_columns(trip=pl.col("closes").cast(pl.Int32).cum_sum().shift(1, fill_value=0).over("code"))
     trips = (t.group_by("code", "trip")
              .agg(opened=pl.col("trade_date").first(), closed=pl.col("trade_date").last(),

@@ -136,8 +136,9 @@ def next_day_returns(targets: pl.DataFrame, bars: pl.DataFrame) -> pl.DataFrame:
 
 def all_a_returns(index_daily: pl.DataFrame, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """Daily returns of the whole market: the source's all-A index when stored ('official'), else computed
-    from the bars ('computed'): float-cap weighted with each stock's previous-day float cap, equal-weighted
-    on a day where any of them is missing. Returns (trade_date, return) and the source label."""
+    from the bars ('computed'): float-cap weighted over the stocks with a previous-day float cap (a new listing
+    or a resumed stock joins the next day), equal-weighted on a day where no stock has one (a source without
+    float caps). Returns (trade_date, return) and the source label."""
     official = index_daily.filter(pl.col("index_code") == "all_a").sort("trade_date") if index_daily.height else None
     if official is not None and official.height:
         previous = pl.coalesce("pre_close", pl.col("close").shift(1))
@@ -152,6 +153,6 @@ def all_a_returns(index_daily: pl.DataFrame, bars: pl.DataFrame) -> tuple[pl.Dat
               .filter(pl.col("ret").is_not_null()))
     daily = stocks.group_by("trade_date").agg(
         weighted=(pl.col("ret") * pl.col("weight")).sum() / pl.col("weight").sum(),
-        equal=pl.col("ret").mean(), complete=pl.col("weight").null_count() == 0)
-    series = daily.select("trade_date", ret=pl.when(pl.col("complete")).then("weighted").otherwise("equal"))
+        equal=pl.col("ret").mean(), weighed=pl.col("weight").is_not_null().any())
+    series = daily.select("trade_date", ret=pl.when(pl.col("weighed")).then("weighted").otherwise("equal"))
     return series.sort("trade_date").rename({"ret": "return"}), "computed"

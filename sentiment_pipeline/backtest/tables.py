@@ -106,6 +106,7 @@ class BacktestTrades(pa.DataFrameModel):
     slippage_cost: float = pa.Field(ge=0, description="slippage paid, CNY")
     reason: str = pa.Field(isin=list(TRADE_REASONS),
                            description="rebalance (a decision), retry (a blocked order) or delisted")
+    position_after: float = pa.Field(ge=0, description="shares held after the trade (0: the holding is closed)")
 
     class Config:
         name = "backtest.trades"
