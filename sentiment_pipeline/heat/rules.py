@@ -1,0 +1,170 @@
+"""Market heat (note 001, domain.md §6): how much of the market's attention each stock, index group and
+sector holds, and how that changes week over week. Pure Polars."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from sentiment_pipeline.platform.partitions import week_start
+
+TOTAL = 10_000.0
+# Attention components, best first. Counts (views, watchlist adds, clicks) are summed; a source without
+# counts falls back to East Money's attention index, then to its popularity rank (heat ∝ 1 / rank).
+COUNT_COMPONENTS = ("browse_count", "watchlist_adds", "click_count")
+INDEX_GROUPS = {"000300": "csi300", "000905": "csi500", "000852": "csi1000", "932000": "csi2000"}
+GROUPS = (*INDEX_GROUPS.values(), "others")
+
+
+def stock_heat(attention: pl.DataFrame) -> pl.DataFrame:
+    """Per stock and day: heat_raw from the best components the day has, and heat = 10,000 × its share of the
+    day's total. `components` names what was used ('browse_count+watchlist_adds+click_count', 'attention_index'
+    or 'hot_rank'); one kind per day, so shares compare like with like."""
+    present = [c for c in COUNT_COMPONENTS if c in attention.columns]
+    counts = pl.sum_horizontal(*present) if present else pl.lit(None, pl.Float64)
+    has_counts = pl.any_horizontal(*(pl.col(c).is_not_null() for c in present)) if present else pl.lit(False)
+    names = pl.concat_str([pl.when(pl.col(c).is_not_null()).then(pl.lit(c)) for c in present], separator="+",
+                          ignore_nulls=True) if present else pl.lit(None, pl.String)
+    index = pl.col("attention_index") if "attention_index" in attention.columns else pl.lit(None, pl.Float64)
+    rank = (1.0 / pl.col("hot_rank")) if "hot_rank" in attention.columns else pl.lit(None, pl.Float64)
+    kinds = attention.select(
+        "trade_date", "code",
+        raw_counts=pl.when(has_counts).then(counts.cast(pl.Float64)), names=names,
+        raw_index=index.cast(pl.Float64), raw_rank=rank.cast(pl.Float64))
+    # The day's kind: counts if any stock has them, else the attention index, else the rank.
+    kind = (pl.when(pl.col("raw_counts").is_not_null().any().over("trade_date")).then(pl.lit("counts"))
+            .when(pl.col("raw_index").is_not_null().any().over("trade_date")).then(pl.lit("attention_index"))
+            .when(pl.col("raw_rank").is_not_null().any().over("trade_date")).then(pl.lit("hot_rank")))
+    chosen = kinds.with_columns(kind=kind).with_columns(
+        heat_raw=pl.when(pl.col("kind") == "counts").then("raw_counts")
+        .when(pl.col("kind") == "attention_index").then("raw_index").otherwise("raw_rank"),
+        components=pl.when(pl.col("kind") == "counts").then("names").otherwise("kind"))
+    chosen = chosen.filter(pl.col("heat_raw").is_not_null())
+    total = pl.col("heat_raw").sum().over("trade_date")
+    return (chosen.select("trade_date", "code", "heat_raw",
+                          heat=pl.when(total > 0).then(TOTAL * pl.col("heat_raw") / total).otherwise(0.0),
+                          components="components")
+            .sort("trade_date", "code"))
+
+
+def index_groups(stock_days: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """(trade_date, code) → its index group that day: the CSI index whose latest snapshot on or before the day
+    lists it (300 before 500 before 1000 before 2000 if snapshots overlap), else 'others'."""
+    snapshots = (membership.select("index_code", "effective_date").unique()
+                 .sort("index_code", "effective_date"))
+    days = stock_days.select(pl.col("trade_date").unique().sort())
+    if snapshots.is_empty():
+        return stock_days.select("trade_date", "code", index_group=pl.lit("others"))
+    current = (days.join(snapshots.select("index_code").unique(), how="cross").sort("index_code", "trade_date")
+               .join_asof(snapshots, left_on="trade_date", right_on="effective_date", by="index_code",
+                          strategy="backward", check_sortedness=False)
+               .filter(pl.col("effective_date").is_not_null()))
+    members = (current.join(membership.select("index_code", "code", "effective_date"),
+                            on=["index_code", "effective_date"])
+               .with_columns(index_group=pl.col("index_code").replace_strict(INDEX_GROUPS),
+                             priority=pl.col("index_code").replace_strict(
+                                 {c: i for i, c in enumerate(INDEX_GROUPS)}, return_dtype=pl.Int32))
+               .sort("priority").unique(["trade_date", "code"], keep="first")
+               .select("trade_date", "code", "index_group"))
+    return (stock_days.select("trade_date", "code").join(members, on=["trade_date", "code"], how="left")
+            .with_columns(pl.col("index_group").fill_null("others")))
+
+
+def group_heat_daily(heat: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """Per day and index group: member_count (stocks with heat) and heat (their sum). The groups partition the
+    market, so the five heats sum to 10,000 each day; a group without members that day has heat 0."""
+    grouped = heat.join(index_groups(heat, membership), on=["trade_date", "code"])
+    sums = grouped.group_by("trade_date", "index_group").agg(member_count=pl.len().cast(pl.Int32),
+                                                              heat=pl.col("heat").sum())
+    frame = (heat.select(pl.col("trade_date").unique())
+             .join(pl.DataFrame({"index_group": list(GROUPS)}), how="cross"))
+    return (frame.join(sums, on=["trade_date", "index_group"], how="left")
+            .with_columns(pl.col("member_count").fill_null(0), pl.col("heat").fill_null(0.0))
+            .sort("trade_date", pl.col("index_group").replace_strict({g: i for i, g in enumerate(GROUPS)})))
+
+
+def sector_heat_daily(heat: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Per day and sector (members as of the day: stms.sectors.members): member_count and heat (their sum).
+    A stock in several concepts counts in each."""
+    return (heat.join(members, on=["trade_date", "code"])
+            .group_by("trade_date", "sector_kind", "sector")
+            .agg(member_count=pl.len().cast(pl.Int32), heat=pl.col("heat").sum())
+            .sort("trade_date", "sector_kind", "sector"))
+
+
+def weekly(daily: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per trading week and key: heat = mean daily heat over the week's days in `daily` (a holiday week uses
+    the days it has), heat_change = heat ÷ the previous week's − 1 (the previous week with days), its MA2 =
+    mean of this and the previous week's change, and rank (1 = highest MA2 within the week and `keys[:-1]`)."""
+    weeks = (daily.with_columns(week_start=week_start(pl.col("trade_date")))
+             .group_by("week_start", *keys)
+             .agg(week_end=pl.col("trade_date").max(), heat=pl.col("heat").mean())
+             .sort(*keys, "week_start"))
+    previous = pl.col("heat").shift(1).over(keys)
+    weeks = weeks.with_columns(heat_change=pl.when(previous > 0).then(pl.col("heat") / previous - 1))
+    weeks = weeks.with_columns(heat_change_ma2=(pl.col("heat_change") + pl.col("heat_change").shift(1).over(keys)) / 2)
+    within = ["week_start", *keys[:-1]]
+    rank = (pl.col("heat_change_ma2").rank("ordinal", descending=True).over(within)
+            if keys[:-1] else pl.col("heat_change_ma2").rank("ordinal", descending=True).over("week_start"))
+    return (weeks.sort("week_start", *keys)
+            .with_columns(rank=pl.when(pl.col("heat_change_ma2").is_not_null()).then(rank).cast(pl.Int32))
+            .select("week_start", "week_end", *keys, "heat", "heat_change", "heat_change_ma2", "rank"))
+
+
+def rotation(group_weekly: pl.DataFrame) -> pl.DataFrame:
+    """Per week with an MA2 for every group: the leader (highest heat_change_ma2; ties by group order) and the
+    position held over the next week: that group, or 'cash' when 'others' leads."""
+    order = {g: i for i, g in enumerate(GROUPS)}
+    scored = group_weekly.filter(pl.col("heat_change_ma2").is_not_null())
+    complete = scored.group_by("week_start").len().filter(pl.col("len") == len(GROUPS)).select("week_start")
+    leaders = (scored.join(complete, on="week_start")
+               .sort("week_start", pl.col("heat_change_ma2"), pl.col("index_group").replace_strict(order),
+                     descending=[False, True, False])
+               .unique("week_start", keep="first"))
+    return (leaders.select("week_start", "week_end", leader="index_group", leader_ma2="heat_change_ma2")
+            .with_columns(position=pl.when(pl.col("leader") == "others").then(pl.lit("cash"))
+                          .otherwise("leader"))
+            .sort("week_start"))
+
+
+MONITOR_TOPICS = ("group", "rotation", "sw_l1_up", "sw_l1_down", "concept_up", "concept_down")
+GROUP_NAMES = {"csi300": "沪深300", "csi500": "中证500", "csi1000": "中证1000", "csi2000": "中证2000",
+               "others": "其他", "cash": "现金"}
+
+
+def _pct(value: pl.Expr) -> pl.Expr:
+    return pl.when(value.is_null()).then(pl.lit("–")).otherwise(
+        pl.when(value >= 0).then(pl.lit("+")).otherwise(pl.lit("")) + (value * 100).round(1).cast(pl.String) + "%")
+
+
+def weekly_monitor(group_weekly: pl.DataFrame, sector_weekly: pl.DataFrame, rotation_weeks: pl.DataFrame,
+                   top: int = 3) -> pl.DataFrame:
+    """The note's weekly sentences as rows: each index group's change; the rotation's choice; the `top`
+    industries and concepts whose heat rose most and fell most (by heat_change). Columns week_start,
+    week_end, topic, rank, subject, heat, heat_change, heat_change_ma2, sentence (Chinese)."""
+    groups = group_weekly.select(
+        "week_start", "week_end", topic=pl.lit("group"),
+        rank=pl.col("index_group").replace_strict({g: i + 1 for i, g in enumerate(GROUPS)}, return_dtype=pl.Int32),
+        subject="index_group", heat="heat", heat_change="heat_change", heat_change_ma2="heat_change_ma2",
+        sentence=pl.col("index_group").replace_strict(GROUP_NAMES) + "热度" + pl.col("heat").round(0)
+        .cast(pl.Int64).cast(pl.String) + ",环比" + _pct(pl.col("heat_change")) + ",两周均值" +
+        _pct(pl.col("heat_change_ma2")))
+    chosen = rotation_weeks.select(
+        "week_start", "week_end", topic=pl.lit("rotation"), rank=pl.lit(1, pl.Int32), subject="position",
+        heat=pl.lit(None, pl.Float64), heat_change=pl.lit(None, pl.Float64), heat_change_ma2="leader_ma2",
+        sentence="热度轮动:" + pl.col("leader").replace_strict(GROUP_NAMES) + "热度变化两周均值最高(" +
+        _pct(pl.col("leader_ma2")) + "),下周持有" + pl.col("position").replace_strict(GROUP_NAMES))
+    parts = [groups, chosen]
+    movers = sector_weekly.filter(pl.col("heat_change").is_not_null())
+    for kind, label in (("sw_l1", "行业"), ("concept", "概念")):
+        for direction, descending, word in (("up", True, "升温"), ("down", False, "降温")):
+            ranked = (movers.filter(pl.col("sector_kind") == kind)
+                      .with_columns(rank=pl.col("heat_change").rank("ordinal", descending=descending)
+                                    .over("week_start").cast(pl.Int32))
+                      .filter(pl.col("rank") <= top))
+            parts.append(ranked.select(
+                "week_start", "week_end", topic=pl.lit(f"{kind}_{direction}"), rank="rank", subject="sector",
+                heat="heat", heat_change="heat_change", heat_change_ma2="heat_change_ma2",
+                sentence=pl.lit(f"{label}{word}第") + pl.col("rank").cast(pl.String) + ":" + pl.col("sector") +
+                ",热度环比" + _pct(pl.col("heat_change"))))
+    return pl.concat(parts).sort("week_start", pl.col("topic").replace_strict(
+        {t: i for i, t in enumerate(MONITOR_TOPICS)}), "rank")
