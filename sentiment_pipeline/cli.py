@@ -11,6 +11,7 @@ partition status; `--verbose` also prints Dagster's own log (it is always kept i
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import time
@@ -92,6 +93,15 @@ def chunks(keys: list[str], days_per_run: int) -> list[tuple[str, str]]:
     return [(keys[i], keys[min(i + size, len(keys)) - 1]) for i in range(0, len(keys), size)]
 
 
+def weeks_of(day_keys: list[str]) -> list[str]:
+    """The trading-week partitions (their Mondays) that hold the given trading days."""
+    from sentiment_pipeline.platform.partitions import trading_week_partitions
+
+    mondays = {(dt.date.fromisoformat(k) - dt.timedelta(days=dt.date.fromisoformat(k).weekday())).isoformat()
+               for k in day_keys}
+    return [k for k in trading_week_partitions.get_partition_keys() if k in mondays]
+
+
 def whole_history(graph, keys) -> set:
     """Unpartitioned assets fed by partitioned ones: they read every stored day, whatever the run's range."""
     return {k for k in keys if not graph.get(k).is_partitioned
@@ -109,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="also print Dagster's own log")
     args = parser.parse_args(argv)
 
-    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, build_definitions
-    from sentiment_pipeline.platform.partitions import trading_day_partitions
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, WEEKLY_JOB_NAME, build_definitions
+    from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
     from sentiment_pipeline.platform.resources import database_path
 
     started = time.perf_counter()
@@ -142,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     db = database_path()
     _print(f"{len(selected)} assets over {len(keys)} trading day(s) {start} → {end}; database {db}")
     history = whole_history(graph, selected)
-    daily = [k for k in selected if k not in history]
+    weekly = [k for k in selected if graph.get(k).partitions_def == trading_week_partitions]
+    daily = [k for k in selected if k not in history and k not in weekly]
     with dg.DagsterInstance.get() as instance:
         if daily:
             job = dg.reconstructable(_progress_job)
@@ -150,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
                 _print(f"run {run_start} → {run_end}")
                 if _execute(job, instance, daily, loggers, run_start, run_end):
                     return 1
+        # The weekly assets: every trading week the range touches, in one run, after the days.
+        weeks = weeks_of(keys)
+        if weekly and weeks:
+            _print(f"run {WEEKLY_JOB_NAME} {weeks[0]} → {weeks[-1]} ({len(weeks)} week(s))")
+            if _execute(dg.reconstructable(_progress_weekly_job), instance, weekly, loggers, weeks[0], weeks[-1]):
+                return 1
         # Whole-history assets (the backtests) read every stored day: once, after the ranges, each in a process.
         if history:
             _print(f"run {HISTORY_JOB_NAME}: {', '.join(k.to_user_string() for k in sorted(history))}")
@@ -167,6 +184,12 @@ def _progress_job() -> dg.JobDefinition:
     from sentiment_pipeline.definitions import JOB_NAME, build_definitions
 
     return build_definitions(loggers={PROGRESS_LOGGER: progress_logger}).resolve_job_def(JOB_NAME)
+
+
+def _progress_weekly_job() -> dg.JobDefinition:
+    from sentiment_pipeline.definitions import WEEKLY_JOB_NAME, build_definitions
+
+    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger}).resolve_job_def(WEEKLY_JOB_NAME)
 
 
 def _progress_history_job() -> dg.JobDefinition:

@@ -12,11 +12,13 @@ from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline.catalog import ASSETS
 from sentiment_pipeline.platform.io_manager import SentimentDuckDBIOManager
+from sentiment_pipeline.platform.partitions import trading_week_partitions
 from sentiment_pipeline.platform.resources import database_path, source_from_env
 from sentiment_pipeline.sources.base import MarketSource
 
 JOB_NAME = "sentiment_pipeline"
 HISTORY_JOB_NAME = "whole_history"
+WEEKLY_JOB_NAME = "weekly"
 # Whole-history assets (they read every stored day): the backtests.
 HISTORY_GROUPS = ("backtest",)
 log = logging.getLogger("sentiment_pipeline")
@@ -55,9 +57,16 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     description = "Every asset the configured source can feed; a partition range runs as one run."
     if left_out:
         description += " Left out: " + "; ".join(f"{k} ({r})" for k, r in left_out.items()) + "."
-    # The whole-history assets are their own job: a day's run does not re-run seven-year backtests.
-    job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*HISTORY_GROUPS),
-                              description=description)
+    # A job runs one partitions definition: the weekly assets have theirs; the whole-history assets are their own
+    # job, so a day's run does not re-run seven-year backtests.
+    weekly_keys = [k for a in assets if a.partitions_def == trading_week_partitions for k in a.keys]
+    job = dg.define_asset_job(
+        JOB_NAME, description=description,
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*weekly_keys)
+        - dg.AssetSelection.groups(*HISTORY_GROUPS))
+    weekly = dg.define_asset_job(
+        WEEKLY_JOB_NAME, selection=dg.AssetSelection.assets(*weekly_keys),
+        description="The weekly assets (trading weeks keyed by their Monday); a range of weeks is one run.")
     # Each whole-history asset in its own process, one at a time: each holds every stored day (~2 GiB), and
     # a process returns its memory when it ends, where one process for all of them would keep the sum.
     history = dg.define_asset_job(
@@ -69,7 +78,7 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
         assets = dg.with_source_code_references(assets)
     defs = dg.Definitions(
         assets=assets,
-        jobs=[job, history],
+        jobs=[job, weekly, history],
         resources={
             "market_source": source,
             "io_manager": SentimentDuckDBIOManager(database=db),

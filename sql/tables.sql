@@ -317,6 +317,82 @@ CREATE TABLE stms.top_list (
     structure      VARCHAR  -- the pattern of note 002 §4.4 (see stms.scores); null when none applies
 );
 
+-- Per stock and day: its share of the market's attention (note 001), 10,000 a day in all. Row key: (trade_date,
+-- code).
+CREATE TABLE heat.stock_daily (
+    trade_date DATE,    -- NOT NULL: trading day
+    code       VARCHAR, -- NOT NULL: 6-digit exchange code
+    heat_raw   DOUBLE,  -- NOT NULL: sum of the day's attention components (see components)
+    heat       DOUBLE,  -- NOT NULL: 10,000 × heat_raw ÷ the market's total that day
+    components VARCHAR  -- NOT NULL: what heat_raw sums: browse_count+watchlist_adds+click_count (or a subset), attention_index, or hot_rank (as 1 / rank)
+);
+
+-- Per day: the heat of each CSI index group and of the rest of the market (membership as of the day); the five
+-- sum to 10,000. Row key: (trade_date, index_group).
+CREATE TABLE heat.group_daily (
+    trade_date   DATE,    -- NOT NULL: trading day
+    index_group  VARCHAR, -- NOT NULL: CSI 300/500/1000/2000 members that day, or others [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'others']
+    member_count INTEGER, -- NOT NULL: stocks of the group with heat that day
+    heat         DOUBLE   -- NOT NULL: sum of the members' heat
+);
+
+-- Per day: the heat of each SW level-1 industry and concept board. Row key: (trade_date, sector_kind, sector).
+CREATE TABLE heat.sector_daily (
+    trade_date   DATE,    -- NOT NULL: trading day
+    sector_kind  VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
+    sector       VARCHAR, -- NOT NULL: sector name
+    member_count INTEGER, -- NOT NULL: members with heat that day (membership as of the day)
+    heat         DOUBLE   -- NOT NULL: sum of the members' heat (a stock counts in each of its concepts)
+);
+
+-- Per trading week: each index group's mean heat, its change and two-week mean change. Row key: (week_start,
+-- index_group).
+CREATE TABLE heat.group_weekly (
+    week_start      DATE,    -- NOT NULL: the week's Monday (the partition key)
+    week_end        DATE,    -- NOT NULL: the week's last trading day in the data
+    index_group     VARCHAR, -- NOT NULL: index group [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'others']
+    heat            DOUBLE,  -- NOT NULL: mean daily heat over the week's trading days
+    heat_change     DOUBLE,  -- heat ÷ the previous trading week's − 1; null in the first week
+    heat_change_ma2 DOUBLE,  -- mean of this and the previous week's heat_change
+    rank            INTEGER  -- 1 = highest heat_change_ma2 that week
+);
+
+-- Per trading week: each industry's and concept's mean heat, change and two-week mean change. Row key:
+-- (week_start, sector_kind, sector).
+CREATE TABLE heat.sector_weekly (
+    week_start      DATE,    -- NOT NULL: the week's Monday (the partition key)
+    week_end        DATE,    -- NOT NULL: the week's last trading day in the data
+    sector_kind     VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
+    sector          VARCHAR, -- NOT NULL: sector name
+    heat            DOUBLE,  -- NOT NULL: mean daily heat over the week's trading days
+    heat_change     DOUBLE,  -- heat ÷ the previous trading week's − 1
+    heat_change_ma2 DOUBLE,  -- mean of this and the previous week's heat_change
+    rank            INTEGER  -- 1 = highest heat_change_ma2 within the kind
+);
+
+-- Per trading week: the broad-index heat rotation's choice for the next week (note 001). Row key: (week_start).
+CREATE TABLE heat.rotation (
+    week_start DATE,    -- NOT NULL: the week's Monday (the partition key)
+    week_end   DATE,    -- NOT NULL: the week's last trading day in the data
+    leader     VARCHAR, -- NOT NULL: the index group with the highest heat_change_ma2 [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'others']
+    leader_ma2 DOUBLE,  -- NOT NULL: its heat_change_ma2
+    position   VARCHAR  -- NOT NULL: held over the next week: the leader's index, or cash when others leads [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'cash']
+);
+
+-- Per trading week: the monitor's sentences as rows (groups, rotation, movers). Row key: (week_start, topic,
+-- rank).
+CREATE TABLE heat.weekly_monitor (
+    week_start      DATE,    -- NOT NULL: the week's Monday (the partition key)
+    week_end        DATE,    -- NOT NULL: the week's last trading day in the data
+    topic           VARCHAR, -- NOT NULL: group (each index group), rotation, sw_l1_up / sw_l1_down / concept_up / concept_down (largest heat change up or down) [one of 'group', 'rotation', 'sw_l1_up', 'sw_l1_down', 'concept_up', 'concept_down']
+    rank            INTEGER, -- NOT NULL: order within the topic
+    subject         VARCHAR, -- NOT NULL: the group, the position held, or the sector
+    heat            DOUBLE,  -- the week's heat; null for the rotation
+    heat_change     DOUBLE,  -- heat change vs the previous week
+    heat_change_ma2 DOUBLE,  -- two-week mean change
+    sentence        VARCHAR  -- NOT NULL: the sentence in Chinese, as a weekly monitor writes it
+);
+
 -- One row per strategy: its parameters and what it earned after costs under A-share trading rules, beside the
 -- all-A benchmark over the same days. Row key: (strategy).
 CREATE TABLE backtest.runs (

@@ -18,25 +18,26 @@ import polars as pl
 
 from sentiment_pipeline.platform import tables
 from sentiment_pipeline.platform.io_manager import TableSlices
-from sentiment_pipeline.platform.partitions import trading_day_partitions
+from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
 from sentiment_pipeline.platform.validation import validate
 
 # Single-run backfill policies are what the pipeline relies on (docs/dagster.md); the beta notice is noise.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 SCHEMA_CHECK = "schema_valid"
+DAY_COLUMN, WEEK_COLUMN = "trade_date", "week_start"  # what a daily / weekly partition's rows are keyed by
 DUCKDB_POOL = "duckdb"
 KINDS = {"duckdb", "polars"}
 
 DayMetadata = Callable[[pl.DataFrame], Mapping[dt.date, Mapping[str, object]]]
 
 
-def table_metadata(model: type[pa.DataFrameModel], partitioned: bool) -> dict:
+def table_metadata(model: type[pa.DataFrameModel], partitioned: bool, weekly: bool = False) -> dict:
     meta = {"dagster/column_schema": dg.MetadataValue.table_schema(tables.column_schema(model)),
             "dagster/table_name": tables.table_name(model),
             "row_key": ", ".join(tables.row_key(model))}
     if partitioned:
-        meta["partition_expr"] = "trade_date"
+        meta["partition_expr"] = WEEK_COLUMN if weekly else DAY_COLUMN
     return meta
 
 
@@ -47,24 +48,26 @@ def schema_check(model: type[pa.DataFrameModel]) -> dg.AssetCheckSpec:
                     "for the run's partitions and stops everything downstream")
 
 
-def _spec(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool) -> dict:
+def _spec(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool,
+          weekly: bool = False) -> dict:
     return {
         "key": tables.asset_key(model), "group_name": group, "description": tables.schema_of(model).description,
-        "metadata": table_metadata(model, partitioned), "kinds": set(KINDS), "owners": [owner],
+        "metadata": table_metadata(model, partitioned, weekly), "kinds": set(KINDS), "owners": [owner],
         "tags": {"domain": group},
     }
 
 
 def table_asset(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool = True,
-                check_specs: list[dg.AssetCheckSpec] = (), **kwargs):
+                weekly: bool = False, check_specs: list[dg.AssetCheckSpec] = (), **kwargs):
     """@dg.asset for the table `model` defines: key, description, column schema, kinds, owner, the schema
-    check, the DuckDB pool, daily partitions and the single-run backfill policy (unpartitioned assets get the
-    policy too, so that `--partition-range` runs can select the whole graph)."""
+    check, the DuckDB pool, daily (or `weekly`) partitions and the single-run backfill policy (unpartitioned
+    assets get the policy too, so that `--partition-range` runs can select the whole graph)."""
+    partitions = trading_week_partitions if weekly else trading_day_partitions
     return dg.asset(
-        **_spec(model, group=group, owner=owner, partitioned=partitioned),
+        **_spec(model, group=group, owner=owner, partitioned=partitioned, weekly=weekly),
         check_specs=[schema_check(model), *check_specs], pool=DUCKDB_POOL,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        **({"partitions_def": trading_day_partitions} if partitioned else {}), **kwargs)
+        **({"partitions_def": partitions} if partitioned else {}), **kwargs)
 
 
 def table_out(model: type[pa.DataFrameModel], *, group: str, owner: str) -> dg.AssetOut:
@@ -89,12 +92,17 @@ def range_label(context: dg.AssetExecutionContext) -> str:
     return r.start if r.start == r.end else f"{r.start}...{r.end}"
 
 
-def range_totals(df: pl.DataFrame) -> dict:
-    """The run's totals: rows, days and the days spanned."""
-    if "trade_date" not in df.columns or df.is_empty():
+def partition_column(context: dg.AssetExecutionContext) -> str:
+    return WEEK_COLUMN if context.assets_def.partitions_def == trading_week_partitions else DAY_COLUMN
+
+
+def range_totals(df: pl.DataFrame, column: str = DAY_COLUMN) -> dict:
+    """The run's totals: rows, days (or weeks) and the first and last."""
+    if column not in df.columns or df.is_empty():
         return {"rows": df.height}
-    days = df["trade_date"]
-    return {"rows": df.height, "days": days.n_unique(), "first_day": str(days.min()), "last_day": str(days.max())}
+    days = df[column]
+    unit = "weeks" if column == WEEK_COLUMN else "days"
+    return {"rows": df.height, unit: days.n_unique(), "first_day": str(days.min()), "last_day": str(days.max())}
 
 
 def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[pa.DataFrameModel], *,
@@ -108,7 +116,8 @@ def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[p
     df = df.select([c for c in tables.schema_of(model).columns if c in df.columns],
                    *[c for c in df.columns if c not in tables.schema_of(model).columns])
     report = validate(df, model, table, range_label(context))
-    totals = range_totals(df)
+    column = partition_column(context) if is_partitioned(context) else DAY_COLUMN
+    totals = range_totals(df, column)
     check_meta = {**totals, "failures": report.failures.height, **(run_metadata or {})}
     if not report.passed:
         check_meta["failure_cases"] = dg.MetadataValue.md(report.failures.head(20).to_pandas().to_markdown(index=False))
@@ -121,7 +130,7 @@ def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[p
                      else f"{table}: {totals['rows']:,} rows (whole table)")
     name = output_name(model) if multi_output else "result"
     if is_partitioned(context):
-        _add_day_metadata(context, key, df, day_metadata)
+        _add_day_metadata(context, key, df, day_metadata, column)
         yield dg.Output(df, output_name=name)
     else:
         yield dg.Output(df, output_name=name, metadata={"dagster/row_count": df.height})
@@ -131,12 +140,14 @@ def _describe(totals: Mapping) -> str:
     text = f"{totals['rows']:,} rows"
     if totals.get("days"):
         text += f" over {totals['days']} day(s), {totals['first_day']} → {totals['last_day']}"
+    if totals.get("weeks"):
+        text += f" over {totals['weeks']} week(s), {totals['first_day']} → {totals['last_day']}"
     return text
 
 
 def _add_day_metadata(context: dg.AssetExecutionContext, key: dg.AssetKey, df: pl.DataFrame,
-                      day_metadata: DayMetadata | None) -> None:
-    counts = dict(df.group_by("trade_date").len().iter_rows()) if df.height else {}
+                      day_metadata: DayMetadata | None, column: str = DAY_COLUMN) -> None:
+    counts = dict(df.group_by(column).len().iter_rows()) if df.height else {}
     extra = day_metadata(df) if day_metadata and df.height else {}
     per_partition = {}
     for partition in context.partition_keys:
