@@ -33,7 +33,7 @@ from sentiment_pipeline.market.limits import BOARDS, BSE_OPEN, STAR_OPEN, limit_
 from sentiment_pipeline.stms.sectors import SW_TAXONOMY_CHANGE
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 FIRST_DAY = calendar.FIRST_PARTITION
 
 SW_L1 = (
@@ -225,6 +225,7 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
     float_shares = m.float_shares.copy()
     heat = 0.0
     hot_concept = 0
+    buzz_state = np.zeros(n)  # each stock's attention beyond its baseline, carried from day to day
     index_level = {k: v[1] for k, v in INDEXES.items()}
     members: dict[str, np.ndarray] = {}
     margin = 7.6e11
@@ -351,7 +352,14 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
             nb[:] = np.nan
         out["flows"].append({"d": np.full(len(idx), d, dtype=np.int32), "i": idx.astype(np.int32),
                              "main_net_inflow": mf[idx], "northbound_net_inflow": nb[idx]})
-        buzz = m.attention * (1 + 3 * is_lu + 1.5 * is_broken + 8 * np.abs(day_ret)) * (0.6 + 0.8 * sentiment)
+        # Attention follows limit-ups, big moves, unusual turnover and the hot concept, and lingers (it decays by
+        # 15% a day); in hot markets it tilts to small speculative names, in cold ones to large caps.
+        excite = (3 * is_lu + 1.5 * is_broken + 8 * np.abs(day_ret)
+                  + 0.5 * np.log(np.maximum(turnover / m.turnover, 1e-3)).clip(-1, 3)
+                  + 1.0 * m.concept_matrix[:, hot_concept])
+        buzz_state = np.where(traded, 0.85 * buzz_state + 0.3 * np.maximum(excite, 0), 0.85 * buzz_state)
+        tilt = m.speculative ** (2 * (sentiment - 0.5))
+        buzz = m.attention * (1 + buzz_state) * tilt * (0.6 + 0.8 * sentiment)
         views = rng.poisson(buzz)
         out["attention"].append({"d": np.full(len(idx), d, dtype=np.int32), "i": idx.astype(np.int32),
                                  "browse_count": views[idx], "watchlist_adds": rng.binomial(views, 0.02)[idx],
