@@ -219,10 +219,10 @@ def backtest_summary(conn) -> str:
         "select strategy, start_date, end_date, annual_return, max_drawdown, sharpe, win_rate, trades, "
         "blocked_orders, benchmark_annual_return from backtest.runs order by strategy").fetchall()
     pct = lambda v: "–" if v is None else f"{v:.1%}"  # noqa: E731
-    out = [f"{'backtest (after costs)':<24} {'period':<23} {'annual':>8} {'max DD':>8} {'Sharpe':>6} "
+    out = [f"{'backtest (after costs)':<28} {'period':<23} {'annual':>8} {'max DD':>8} {'Sharpe':>6} "
            f"{'win':>6} {'trades':>8} {'blocked':>8} {'all-A':>8}"]
     for name, start, end, annual, drawdown, sharpe, win, trades, blocked, bench in rows:
-        out.append(f"{name:<24} {f'{start} → {end}':<23} {pct(annual):>8} {pct(drawdown):>8} "
+        out.append(f"{name:<28} {f'{start} → {end}':<23} {pct(annual):>8} {pct(drawdown):>8} "
                    f"{'–' if sharpe is None else f'{sharpe:.2f}':>6} {pct(win):>6} {trades:>8,} {blocked:>8,} "
                    f"{pct(bench):>8}")
     return "\n".join(out)

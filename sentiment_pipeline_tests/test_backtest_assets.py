@@ -135,10 +135,10 @@ def test_a_model_that_gained_a_column_adds_it_to_the_stored_table(tmp_path):
     handler = TableSlicesTypeHandler()
     with duckdb.connect(str(tmp_path / "x.duckdb")) as conn:
         handler.handle_output(None, None, TableSlices({Old: pl.DataFrame({"strategy": ["a", "b"],
-                                                                          "value": [1.0, 2.0]})}, "strategy", "a"),
+                                                                          "value": [1.0, 2.0]})}, "strategy", ("a",)),
                               conn)
         handler.handle_output(None, None, TableSlices({New: pl.DataFrame({"strategy": ["a"], "value": [3.0],
-                                                                          "added": [4.0]})}, "strategy", "a"),
+                                                                          "added": [4.0]})}, "strategy", ("a",)),
                               conn)
         assert conn.execute("select * from backtest.example order by all").fetchall() == [
             ("a", 3.0, 4.0), ("b", 2.0, None)]

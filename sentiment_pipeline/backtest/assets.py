@@ -4,6 +4,7 @@ wiring around strategies.py, engine.py and report.py."""
 
 # No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
 import base64
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline.backtest import charts, engine, report, strategies
 from sentiment_pipeline.backtest import tables as t
+from sentiment_pipeline.heat import tables as heat
 from sentiment_pipeline.ladder import tables as ladder
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
@@ -94,31 +96,40 @@ def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
 
 
 def _backtest(context: dg.AssetExecutionContext, name: str, description: str, title: str, config: EngineConfig,
-              plan: strategies.Plan, bars: pl.DataFrame, securities: pl.DataFrame, duckdb: DuckDBResource,
-              signal_returns: dict | None = None):
+              plan: strategies.Plan, bars: pl.DataFrame, securities: pl.DataFrame | None, duckdb: DuckDBResource,
+              signal_returns: dict | None = None, panel: pl.DataFrame | None = None,
+              rules: engine.Rules | None = None, references: tuple = ()):
+    """Run the plan (on `panel`, default the bars) and `references` — (name, description, plan) reference
+    portfolios on the same panel, such as buy-and-hold — and yield their rows of the backtest tables."""
     started = time.perf_counter()
     days = sorted(bars["trade_date"].unique().to_list())
-    # The whole panel, not a filtered copy (memory): names never targeted stay flat in the arrays.
-    result = engine.run(bars, plan.targets, config.rules(), decision_days=plan.decision_days, days=days,
-                        delistings=securities)
-    context.log.info(f"{name}: engine over {len(days)} days and {plan.targets['code'].n_unique():,} names held "
-                     f"at some point, in {time.perf_counter() - started:.1f} s")
+    rules = rules or config.rules()
     with duckdb.get_connection() as conn:
         benchmark, label = _benchmark(conn, bars)
     chart = Path(duckdb.database).parent / "reports" / "backtest" / f"{name}.png"
-    strategy = report.Strategy(name, description, config.strategy_params())
-    frames = report.tables(strategy, result, benchmark, label, signal_days=plan.signal_days,
-                           signal_returns=signal_returns, risk_free=config.risk_free,
-                           chart_path=str(chart))
-    charts.equity_chart(frames[t.BacktestNav], title, chart, benchmark_label=f"全A基准 ({label.split()[1]})")
+    runs = [(name, description, plan, str(chart), signal_returns),
+            *((n, d, p, None, None) for n, d, p in references)]
+    parts = []
+    for run_name, run_description, run_plan, chart_path, returns in runs:
+        # The whole panel, not a filtered copy (memory): names never targeted stay flat in the arrays.
+        result = engine.run(bars if panel is None else panel, run_plan.targets, rules,
+                            decision_days=run_plan.decision_days, days=days, delistings=securities)
+        strategy = report.Strategy(run_name, run_description, config.strategy_params())
+        parts.append(report.tables(strategy, result, benchmark, label, signal_days=run_plan.signal_days,
+                                   signal_returns=returns, risk_free=config.risk_free, chart_path=chart_path))
+    context.log.info(f"{name}: {len(runs)} backtest(s) over {len(days)} days in {time.perf_counter() - started:.1f} s")
+    frames = {model: pl.concat([p[model] for p in parts], how="vertical_relaxed") for model in parts[0]}
+    charts.equity_chart(parts[0][t.BacktestNav], title, chart, benchmark_label=f"全A基准 ({label.split()[1]})")
     if charts.cjk_font() is None:
         context.log.warning("no CJK font found (apt-get install fonts-noto-cjk): the chart's Chinese labels "
                             "show as boxes")
-    yield from validated_slices(context, TableSlices(frames, "strategy", name),
-                                metadata=_run_metadata(frames[t.BacktestRuns].row(0, named=True), chart))
+    names = tuple(r[0] for r in runs)
+    yield from validated_slices(context, TableSlices(frames, "strategy", names),
+                                metadata=_run_metadata(parts[0][t.BacktestRuns].row(0, named=True), chart,
+                                                       [p[t.BacktestRuns].row(0, named=True) for p in parts[1:]]))
 
 
-def _run_metadata(run: dict, chart: Path) -> dict:
+def _run_metadata(run: dict, chart: Path, references: list[dict] = ()) -> dict:
     pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
     ratio = lambda v: None if v is None else round(v, 3)  # noqa: E731
     image = base64.b64encode(chart.read_bytes()).decode()
@@ -133,12 +144,16 @@ def _run_metadata(run: dict, chart: Path) -> dict:
         "sharpe": ratio(run["sharpe"]), "win_rate_pct": pct(run["win_rate"]),
         "profit_loss_ratio": ratio(run["profit_loss_ratio"]),
         "round_trip_mean_return_pct": pct(run["round_trip_mean_return"]),
+        "ytd_return_pct": pct(run["ytd_return"]), "weekly_hit_rate_pct": pct(run["weekly_hit_rate"]),
         "trades": run["trades"], "blocked_orders": run["blocked_orders"],
         "benchmark_annual_return_pct": pct(run["benchmark_annual_return"]),
         "returns_by_year_pct": dg.MetadataValue.json({y: pct(r) for y, r in json.loads(run["returns_by_year"]).items()}),
         "period": f"{run['start_date']} → {run['end_date']}",
         "chart": dg.MetadataValue.md(f"![equity curve](data:image/png;base64,{image})"),
         "chart_path": dg.MetadataValue.path(str(chart)),
+        **({"references": dg.MetadataValue.md("\n".join(
+            f"- {r['strategy']}: annual {pct(r['annual_return'])}%, max drawdown {pct(r['max_drawdown'])}%"
+            for r in references))} if references else {}),
     }
 
 
@@ -210,5 +225,72 @@ def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollow
                          signal_returns=measured.row(0, named=True) if plan.targets.height else None)
 
 
-assets = [stms_top_sw, stms_top_sw_weekly, stms_risers_sw, stms_three_highs_sw, stms_top_concept, phase_limit_up_follow]
+class HeatRotationConfig(EngineConfig):
+    """Index series trade in fractional units, without stamp duty (an index fund) and the minimum commission."""
+
+    min_commission: float = 0.0
+
+    def rules(self) -> engine.Rules:
+        return dataclasses.replace(super().rules(), lot_size=0, stamp_duty=())
+
+
+HEAT_ROTATION_DESCRIPTION = (
+    "Note 001's broad-index heat rotation: at each week's last trading day, holds the CSI 300/500/1000/2000 index "
+    "whose group's heat_change_ma2 is highest over the next week, cash when the rest of the market leads; "
+    "beside it, buy-and-hold of each index (strategies heat_rotation_hold_<group>).")
+
+
+@slices_asset(dg.AssetKey([GROUP, "heat_rotation"]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
+              description=HEAT_ROTATION_DESCRIPTION,
+              ins={"bars": dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": [
+                       "trade_date", "code", "close", "pre_close", "float_mcap"]}),
+                   "index_daily": dg.AssetIn(asset_key(market.IndexDaily)),
+                   "rotation_weeks": dg.AssetIn(asset_key(heat.HeatRotation))})
+def heat_rotation(context: dg.AssetExecutionContext, config: HeatRotationConfig, bars: pl.DataFrame,
+                  index_daily: pl.DataFrame, rotation_weeks: pl.DataFrame, duckdb: DuckDBResource):
+    panel = strategies.index_panel(index_daily)
+    plan = strategies.heat_rotation_plan(rotation_weeks)
+    holds = tuple((f"heat_rotation_hold_{group}", f"Buy-and-hold of the {group} index from the first day.",
+                   strategies.hold_plan(panel, group))
+                  for group in strategies.INDEX_OF_GROUP if group in set(panel["code"].unique().to_list()))
+    yield from _backtest(context, "heat_rotation", HEAT_ROTATION_DESCRIPTION, "热度轮动 宽基指数", config, plan,
+                         bars, None, duckdb, panel=panel, rules=config.rules(), references=holds)
+
+
+class ConceptHeatConfig(EngineConfig):
+    n: int = 5  # concepts held
+
+
+class ConceptHeatBottomConfig(ConceptHeatConfig):
+    pass
+
+
+def concept_heat_strategy(name: str, side: str, config_type: type, description: str, title: str):
+    @slices_asset(dg.AssetKey([GROUP, name]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
+                  description=description,
+                  ins={"bars": BARS_IN, "securities": SECURITIES_IN,
+                       "sector_weeks": dg.AssetIn(asset_key(heat.SectorHeatWeekly)),
+                       "industry_history": dg.AssetIn(asset_key(market.IndustryHistory)),
+                       "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership))})
+    def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame,
+               securities: pl.DataFrame, sector_weeks: pl.DataFrame, industry_history: pl.DataFrame,
+               concept_membership: pl.DataFrame, duckdb: DuckDBResource):
+        plan = strategies.concept_heat_plan(sector_weeks, bars, industry_history, concept_membership, side=side,
+                                            n=config.n)
+        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb)
+
+    return _asset
+
+
+concept_heat_top = concept_heat_strategy(
+    "concept_heat_top", "top", ConceptHeatConfig,
+    "Note 001's TOP portfolio: at each week's last trading day, the N concepts (default 5) whose heat_change_ma2 "
+    "is highest, equal shares, each as its float-cap weighted member basket, held one week.", "概念热度 TOP组合")
+concept_heat_bottom = concept_heat_strategy(
+    "concept_heat_bottom", "bottom", ConceptHeatBottomConfig,
+    "Note 001's BOTTOM portfolio: the N concepts (default 5) whose heat_change_ma2 is lowest, equal shares, each "
+    "as its float-cap weighted member basket, held one week.", "概念热度 BOTTOM组合")
+
+assets = [stms_top_sw, stms_top_sw_weekly, stms_risers_sw, stms_three_highs_sw, stms_top_concept, phase_limit_up_follow,
+          heat_rotation, concept_heat_top, concept_heat_bottom]
 TABLES = t.TABLES

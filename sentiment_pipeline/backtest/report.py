@@ -58,7 +58,9 @@ def tables(strategy: Strategy, result: engine.Result, benchmark: pl.DataFrame, b
         "signal_open_to_open_return": (signal_returns or {}).get("open_to_open"),
         "trades": result.trades.height, "blocked_orders": result.blocked.height,
         "annual_turnover": metrics.annual_turnover(result.trades, values), "total_costs": float(costs or 0.0),
-        "returns_by_year": json.dumps(mine.returns_by_year), "benchmark": benchmark_label,
+        "returns_by_year": json.dumps(mine.returns_by_year),
+        "ytd_return": mine.returns_by_year.get(str(days[-1].year)), "weekly_hit_rate": weekly_hit_rate(nav),
+        "benchmark": benchmark_label,
         "benchmark_total_return": theirs.total_return, "benchmark_annual_return": theirs.annual_return,
         "benchmark_annual_volatility": theirs.annual_volatility, "benchmark_sharpe": theirs.sharpe,
         "benchmark_max_drawdown": theirs.max_drawdown,
@@ -74,3 +76,13 @@ def tables(strategy: Strategy, result: engine.Result, benchmark: pl.DataFrame, b
         BlockedOrders: result.blocked.select(named, pl.all().exclude("shares", "reason"), "shares", "reason")
         .select(list(BlockedOrders.to_schema().columns)),
     }
+
+
+def weekly_hit_rate(nav: pl.DataFrame) -> float | None:
+    """Share of trading weeks whose NAV rose (last close of the week against the previous week's), among the
+    weeks with a position at some close."""
+    weeks = (nav.group_by(week=pl.col("trade_date").dt.truncate("1w"))
+             .agg(nav=pl.col("nav").sort_by("trade_date").last(), invested=(pl.col("positions_value") > 0).any())
+             .sort("week").with_columns(change=pl.col("nav") / pl.col("nav").shift(1) - 1)
+             .filter(pl.col("invested") & pl.col("change").is_not_null()))
+    return float((weeks["change"] > 0).mean()) if weeks.height else None

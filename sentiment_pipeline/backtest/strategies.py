@@ -156,3 +156,54 @@ def all_a_returns(index_daily: pl.DataFrame, bars: pl.DataFrame) -> tuple[pl.Dat
         equal=pl.col("ret").mean(), weighed=pl.col("weight").is_not_null().any())
     series = daily.select("trade_date", ret=pl.when(pl.col("weighed")).then("weighted").otherwise("equal"))
     return series.sort("trade_date").rename({"ret": "return"}), "computed"
+
+
+# ------------------------------------------------------------------------------------------ heat (note 001)
+
+INDEX_OF_GROUP = {"csi300": "000300", "csi500": "000905", "csi1000": "000852", "csi2000": "932000"}
+
+
+def index_panel(index_daily: pl.DataFrame) -> pl.DataFrame:
+    """The CSI 300/500/1000/2000 series as an engine panel, one instrument per index group. Index series have no
+    open: the next open is taken as the previous close (an index fund opens near it)."""
+    codes = {v: k for k, v in INDEX_OF_GROUP.items()}
+    series = (index_daily.filter(pl.col("index_code").is_in(list(codes))).sort("index_code", "trade_date")
+              .with_columns(previous=pl.coalesce("pre_close", pl.col("close").shift(1).over("index_code"))))
+    return series.select("trade_date", code=pl.col("index_code").replace_strict(codes),
+                         open=pl.coalesce("previous", "close"), close="close", pre_close="previous")
+
+
+def _week_end_decisions(weeks: pl.DataFrame) -> list[dt.date]:
+    """The weeks' last trading days that are the exchange calendar's (a week still running decides nothing)."""
+    return decision_days(weeks["week_end"].unique().to_list(), "weekly")
+
+
+def heat_rotation_plan(rotation: pl.DataFrame) -> Plan:
+    """At each week's last trading day, the whole portfolio in the index whose group leads the heat rotation,
+    or cash when 'others' leads; held over the next week."""
+    days = _week_end_decisions(rotation)
+    held = rotation.filter(pl.col("week_end").is_in(days) & (pl.col("position") != "cash"))
+    targets = held.select(trade_date="week_end", code="position", weight=pl.lit(1.0)).cast(TARGET_SCHEMA)
+    return Plan(targets.sort("trade_date"), days, targets.height)
+
+
+def hold_plan(panel: pl.DataFrame, code: str) -> Plan:
+    """Buy-and-hold of one instrument from the first day."""
+    first = panel["trade_date"].min()
+    targets = pl.DataFrame({"trade_date": [first], "code": [code], "weight": [1.0]}, schema=TARGET_SCHEMA)
+    return Plan(targets, [first], 1)
+
+
+def concept_heat_plan(sector_weekly: pl.DataFrame, bars: pl.DataFrame, industry_history: pl.DataFrame,
+                      concept_membership: pl.DataFrame, *, side: str = "top", n: int = 5) -> Plan:
+    """At each week's last trading day, the `n` concepts with the highest (`top`) or lowest (`bottom`)
+    heat_change_ma2, equal shares, each as its float-cap weighted member basket; held one week."""
+    if side not in ("top", "bottom"):
+        raise ValueError(f"side must be 'top' or 'bottom', not {side!r}")
+    weeks = sector_weekly.filter((pl.col("sector_kind") == "concept") & pl.col("heat_change_ma2").is_not_null())
+    days = _week_end_decisions(weeks)
+    order = pl.col("heat_change_ma2").rank("ordinal", descending=side == "top").over("week_end")
+    chosen = (weeks.filter(pl.col("week_end").is_in(days)).filter(order <= n)
+              .select(trade_date="week_end", sector_kind="sector_kind", sector="sector", rank=order))
+    targets = sector_baskets(chosen, bars, industry_history, concept_membership)
+    return Plan(targets, days, targets["trade_date"].n_unique())

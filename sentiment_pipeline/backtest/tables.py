@@ -53,6 +53,11 @@ class BacktestRuns(pa.DataFrameModel):
     annual_turnover: float = pa.Field(ge=0, description="(buys + sells) ÷ 2 ÷ mean NAV, per 252 days")
     total_costs: float = pa.Field(ge=0, description="commission + stamp duty + slippage paid, CNY")
     returns_by_year: str = pa.Field(description="calendar-year returns, JSON {year: return}")
+    ytd_return: float = pa.Field(nullable=True, description="return of the last calendar year in the period, to "
+                                                            "end_date")
+    weekly_hit_rate: float = pa.Field(ge=0, le=1, nullable=True,
+                                      description="share of trading weeks with a gain, among the weeks with a "
+                                                  "position")
     benchmark: str = pa.Field(isin=["all_a official", "all_a computed"],
                               description="the benchmark series: the source's all-A index, or computed from "
                                           "the bars (float-cap weighted, previous-day caps)")

@@ -72,13 +72,13 @@ def _replace(connection, table: str, data, schema, delete: str, params: list) ->
 
 @dataclass(frozen=True)
 class TableSlices:
-    """One asset's rows in tables it shares with other assets: each table's rows where `column` = `value`
-    (a strategy's rows in the backtest tables). Written like a partition: delete that slice, insert, in one
-    transaction over all the tables."""
+    """One asset's rows in tables it shares with other assets: each table's rows where `column` is one of
+    `values` (a strategy's rows in the backtest tables, and those of its reference portfolios). Written like a
+    partition: delete that slice, insert, in one transaction over all the tables."""
 
     frames: Mapping[type, pl.DataFrame]  # table model → rows
     column: str
-    value: str
+    values: tuple[str, ...]
 
 
 class TableSlicesTypeHandler(DbTypeHandler[TableSlices]):
@@ -91,7 +91,8 @@ class TableSlicesTypeHandler(DbTypeHandler[TableSlices]):
             for model, frame in obj.frames.items():
                 table = tables.table_name(model)
                 _replace(connection, table, frame.to_arrow(), tables.column_schema(model),
-                         f"delete from {table} where {obj.column} = ?", [obj.value])
+                         f"delete from {table} where {obj.column} in ({', '.join('?' * len(obj.values))})",
+                         list(obj.values))
 
     def load_input(self, context, table_slice: TableSlice, connection) -> TableSlices:
         raise NotImplementedError("table slices are read with SQL (sql/tables.sql), not as asset inputs")

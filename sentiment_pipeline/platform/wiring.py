@@ -196,10 +196,10 @@ def validated_slices(context: dg.AssetExecutionContext, slices: TableSlices, *,
                      metadata: Mapping | None = None) -> Iterator:
     """Validate every table's rows; yield the check, then the output with `metadata`, or fail naming the
     table, column and rows (nothing is written)."""
-    label = f"{slices.column}={slices.value}"
+    label = f"{slices.column}={','.join(slices.values)}"
     # The model orders the columns: a new table is created in that order.
     slices = TableSlices({model: frame.select(list(tables.schema_of(model).columns))
-                          for model, frame in slices.frames.items()}, slices.column, slices.value)
+                          for model, frame in slices.frames.items()}, slices.column, slices.values)
     reports = [validate(frame, model, tables.table_name(model), label) for model, frame in slices.frames.items()]
     failed = [r for r in reports if not r.passed]
     rows = {r.table: r.rows for r in reports}
