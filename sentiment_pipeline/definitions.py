@@ -57,8 +57,8 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     description = "Every asset the configured source can feed; a partition range runs as one run."
     if left_out:
         description += " Left out: " + "; ".join(f"{k} ({r})" for k, r in left_out.items()) + "."
-    # A job runs one partitions definition: the weekly assets have theirs; the whole-history assets are their own
-    # job, so a day's run does not re-run seven-year backtests.
+    # A job runs one partitions definition: the weekly assets have theirs, and the whole-history assets (they
+    # read the weekly tables too) run after both.
     weekly_keys = [k for a in assets if a.partitions_def == trading_week_partitions for k in a.keys]
     job = dg.define_asset_job(
         JOB_NAME, description=description,

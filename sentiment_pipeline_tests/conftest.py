@@ -27,16 +27,21 @@ def pipeline_env(tmp_path, synthetic_cache, monkeypatch):
 
 
 def materialize_jobs(start: str, end: str):
-    """The days, then the whole-history job (the backtests), as the main command runs them, each in process on
-    an ephemeral instance; returns both results."""
+    """The days, the weeks they touch, then the whole-history job (the backtests), as the main command runs
+    them, each in process on an ephemeral instance; returns the three results."""
     import dagster as dg
 
-    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, JOB_NAME, build_definitions
+    from sentiment_pipeline.cli import weeks_of
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, JOB_NAME, WEEKLY_JOB_NAME, build_definitions
+    from sentiment_pipeline.platform.partitions import trading_day_partitions
 
     defs = build_definitions()
+    days = trading_day_partitions.get_partition_keys()
+    weeks = weeks_of(days[days.index(start): days.index(end) + 1])
     results = []
-    for job, tags in ((JOB_NAME, {"dagster/asset_partition_range_start": start,
-                                  "dagster/asset_partition_range_end": end}), (HISTORY_JOB_NAME, {})):
+    for job, first, last in ((JOB_NAME, start, end), (WEEKLY_JOB_NAME, weeks[0], weeks[-1]),
+                             (HISTORY_JOB_NAME, None, None)):
+        tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last} if first else {}
         result = defs.resolve_job_def(job).execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags)
         assert result.success, job
         results.append(result)

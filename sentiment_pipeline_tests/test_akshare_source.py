@@ -379,7 +379,7 @@ def _tables(db):
 
 def _run(start, end):
     defs = build_definitions()
-    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] not in ("stms", "backtest")]  # 4 days: no windows
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] not in ("stms", "backtest", "heat")]  # 4 days: no windows
     return defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), asset_selection=keys,
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})

@@ -19,11 +19,13 @@ from sentiment_pipeline_tests.conftest import materialize_jobs
 from sentiment_pipeline.platform.wiring import SCHEMA_CHECK
 
 STRATEGIES = sorted(a.key.path[1] for a in strategy_assets)
+# heat_rotation also writes buy-and-hold of each index beside it.
+RUN_NAMES = sorted([*STRATEGIES, *(f"heat_rotation_hold_{g}" for g in ("csi300", "csi500", "csi1000", "csi2000"))])
 FIRST_END = "2019-03-29"
 
 
 def materialize(start: str, end: str) -> dg.ExecuteInProcessResult:
-    """The days, then the backtests; returns the backtests' run."""
+    """Days, weeks, then the backtests; returns the backtests' run."""
     return materialize_jobs(start, end)[-1]
 
 
@@ -50,9 +52,9 @@ def two_runs(tmp_path_factory, synthetic_cache):
 def test_every_strategy_writes_its_rows_and_a_picture(two_runs):
     db, first, before, _ = two_runs
     runs = before["runs"]
-    assert sorted(runs["strategy"]) == STRATEGIES
+    assert sorted(runs["strategy"]) == RUN_NAMES
     assert (runs["start_date"] == dt.date(2019, 1, 2)).all() and (runs["end_date"] == dt.date(2019, 3, 29)).all()
-    assert before["nav"].group_by("strategy").len()["len"].to_list() == [runs["days"][0]] * len(STRATEGIES)
+    assert before["nav"].group_by("strategy").len()["len"].to_list() == [runs["days"][0]] * len(RUN_NAMES)
     assert (runs["trades"] > 0).all() and (runs["signal_days"] > 0).all()
     assert (runs["benchmark"] == "all_a official").all()  # the synthetic source stores the all-A index
     counts = before["trades"].group_by("strategy").len()
@@ -83,7 +85,7 @@ def test_every_strategy_writes_its_rows_and_a_picture(two_runs):
 def test_a_rerun_replaces_the_strategys_rows(two_runs):
     db, *_ = two_runs
     runs = read(db, "select strategy, end_date, days from backtest.runs")
-    assert runs.height == len(STRATEGIES) and (runs["end_date"] == dt.date(2019, 4, 30)).all()
+    assert runs.height == len(RUN_NAMES) and (runs["end_date"] == dt.date(2019, 4, 30)).all()
     nav = read(db, "select strategy, count(*) n, count(distinct trade_date) d from backtest.nav group by 1")
     assert (nav["n"] == nav["d"]).all() and (nav["n"] == runs["days"][0]).all()
     comments = read(db, "select count(*) n from duckdb_columns() where schema_name = 'backtest' "

@@ -12,6 +12,7 @@ from sentiment_pipeline.backtest import assets as backtest
 from sentiment_pipeline.catalog import ASSETS, TABLES
 from sentiment_pipeline.definitions import JOB_NAME, build_definitions, feedable
 from sentiment_pipeline.platform import tables
+from sentiment_pipeline.platform.partitions import trading_week_partitions
 from sentiment_pipeline.platform.wiring import SCHEMA_CHECK
 from sentiment_pipeline.sources.base import MarketSource
 from sentiment_pipeline.sources.synthetic import SyntheticSource
@@ -27,10 +28,10 @@ def test_sql_contract_is_generated_from_the_table_models():
 
 def test_every_table_has_a_name_a_key_and_a_description_per_column():
     names = [tables.table_name(m) for m in TABLES]
-    assert len(names) == len(set(names)) == 24
+    assert len(names) == len(set(names)) == 31
     for model in TABLES:
         schema = model.to_schema()
-        assert re.fullmatch(r"(raw|core|sentiment|quality|stms|backtest)\.[a-z_0-9]+", schema.name), schema.name
+        assert re.fullmatch(r"(raw|core|sentiment|quality|stms|heat|backtest)\.[a-z_0-9]+", schema.name), schema.name
         assert schema.description and schema.unique, schema.name
         assert set(schema.unique) <= set(schema.columns), schema.name
         for name, column in schema.columns.items():
@@ -74,13 +75,16 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
         assert "dagster/code_references" in node.metadata, key
     checks = {c: graph.get_check_spec(c) for c in graph.asset_check_keys}
     schema_checks = [spec for c, spec in checks.items() if c.name == SCHEMA_CHECK]
-    assert len(schema_checks) == 20 + 6 and all(spec.blocking for spec in schema_checks)
+    assert len(schema_checks) == 27 + 9 and all(spec.blocking for spec in schema_checks)
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "complete_windows")].blocking
     assert not checks[dg.AssetCheckKey(dg.AssetKey(["quality", "limit_up_reconciliation"]),
                                        "limit_up_agreement")].blocking
     job = defs.resolve_job_def(JOB_NAME)
-    assert set(job.asset_layer.selected_asset_keys) == set(by_key)
+    weekly = {k for k in by_key if graph.get(k).partitions_def == trading_week_partitions}
+    assert len(weekly) == 4
+    assert set(job.asset_layer.selected_asset_keys) == set(by_key) - weekly
     assert set(defs.resolve_job_def("whole_history").asset_layer.selected_asset_keys) == strategies
+    assert set(defs.resolve_job_def("weekly").asset_layer.selected_asset_keys) == weekly
 
 
 class BarsOnlySource(SyntheticSource):
@@ -105,6 +109,10 @@ def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_
     assert left_out["raw/main_fund_flows"] == "source 'bars_only' does not provide main_fund_flows"
     # STMS needs flows and memberships: left out with the first missing input it reaches.
     assert {"stms/sector_daily", "stms/scores", "stms/top_list", "backtest/stms_top_sw"} <= left_out.keys()
+    # Heat needs attention: every heat asset and the heat backtests go, with that reason.
+    assert left_out["heat/stock_daily"] == left_out["heat/weekly_monitor"] == (
+        "source 'bars_only' does not provide attention")
+    assert {"backtest/heat_rotation", "backtest/concept_heat_top", "backtest/concept_heat_bottom"} <= left_out.keys()
     kept_keys = {k.to_user_string() for a in kept for k in a.keys}
     assert kept_keys == {"raw/securities", "raw/daily_quotes", "raw/limit_up_pools", "core/daily_bars",
                          "sentiment/limit_ladder", "sentiment/ladder_daily", "sentiment/phase_daily",
@@ -116,7 +124,7 @@ def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_
 def test_each_day_carries_its_own_metadata_and_the_run_its_totals(pipeline_env):
     defs = build_definitions()
     job = defs.resolve_job_def(JOB_NAME)
-    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] not in ("stms", "backtest")]
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] not in ("stms", "backtest", "heat")]
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), asset_selection=keys,
         tags={"dagster/asset_partition_range_start": "2019-03-04", "dagster/asset_partition_range_end": "2019-03-08"})

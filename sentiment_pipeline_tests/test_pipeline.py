@@ -6,7 +6,7 @@ import dagster as dg
 
 from sentiment_pipeline.catalog import ASSETS
 from sentiment_pipeline.definitions import build_definitions
-from sentiment_pipeline.platform.partitions import trading_day_partitions
+from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
 from sentiment_pipeline.sources.synthetic import SyntheticSource
 from sentiment_pipeline_tests.conftest import materialize_jobs
 
@@ -19,15 +19,19 @@ RAW_REFERENCE = ["index_membership", "industry_history", "concept_membership"]
 QUALITY = ["quality/limit_up_reconciliation", "quality/limit_up_disagreements"]
 STMS = ["stms/sector_daily", "stms/scores", "stms/top_list"]
 BACKTEST = ["backtest/stms_top_sw", "backtest/stms_top_sw_weekly", "backtest/stms_risers_sw", "backtest/stms_three_highs_sw",
-            "backtest/stms_top_concept", "backtest/phase_limit_up_follow"]
+            "backtest/stms_top_concept", "backtest/phase_limit_up_follow", "backtest/heat_rotation",
+            "backtest/concept_heat_top", "backtest/concept_heat_bottom"]
+HEAT_DAILY = ["heat/stock_daily", "heat/group_daily", "heat/sector_daily"]
+HEAT_WEEKLY = ["heat/group_weekly", "heat/sector_weekly", "heat/rotation", "heat/weekly_monitor"]
 
 
 def run(defs, start, end, raise_on_error=True, stms=False, backtest=False):
     """Materialize a range; STMS (its 20-day windows need the days before the range) and the backtests
-    (whole history, test_backtest_assets.py) only on request."""
+    (whole history, test_backtest_assets.py) only on request; never the heat (test_heat_assets.py)."""
     job = defs.resolve_implicit_global_asset_job_def()
     keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys()
-            if (backtest or k.path[0] != "backtest") and (stms or k.path[0] not in ("stms", "backtest"))]
+            if (backtest or k.path[0] != "backtest") and (stms or k.path[0] not in ("stms", "backtest"))
+            and k.path[0] != "heat" and k.path[-1] not in ("heat_rotation", "concept_heat_top", "concept_heat_bottom")]
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
@@ -60,14 +64,15 @@ def test_definitions_list_assets_partitions_and_checks(pipeline_env):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"raw/securities", "raw/daily_quotes", "core/daily_bars", "sentiment/limit_ladder",
                     "sentiment/ladder_daily", "sentiment/phase_daily", *(f"raw/{r}" for r in RAW_DAILY),
-                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY, *STMS, *BACKTEST}
+                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY, *STMS, *BACKTEST, *HEAT_DAILY, *HEAT_WEEKLY}
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert {(k, "schema_valid") for k in keys} | {("quality/limit_up_reconciliation", "limit_up_agreement"),
                                                   ("stms/sector_daily", "complete_windows")} == checks
     for key in keys:
         node = graph.get(dg.AssetKey.from_user_string(key))
         unpartitioned = key in ("raw/securities", *BACKTEST) or key.removeprefix("raw/") in RAW_REFERENCE
-        assert node.partitions_def == (None if unpartitioned else trading_day_partitions), key
+        expected = None if unpartitioned else (trading_week_partitions if key in HEAT_WEEKLY else trading_day_partitions)
+        assert node.partitions_def == expected, key
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
 
 
@@ -213,4 +218,4 @@ def test_sql_contract_matches_the_written_tables(pipeline_env):
         for table, columns in documented.items():
             actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
             assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
-    assert len(documented) == 24
+    assert len(documented) == 31

@@ -90,8 +90,8 @@ def test_main_command_then_a_selected_month(shell):
     done = shell("bash scripts/run.sh")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "26 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
-    assert len(re.findall(r"^  ✓ ", out, re.M)) == 25  # 25 steps (the reconciliation writes two tables)
+    assert "36 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
+    assert len(re.findall(r"^  ✓ ", out, re.M)) == 35  # 22 daily steps (the reconciliation writes two tables), 4 weekly, 9 backtests
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
     assert re.search(r"^2019-06-28: STMS top 3 sw_l1: .+ · .+ · .+$", out, re.M)
@@ -120,8 +120,8 @@ def test_main_command_then_a_selected_month(shell):
 
     backtests = shell(BACKTESTS)
     assert backtests.returncode == 0, backtests.stdout[-3000:] + backtests.stderr[-3000:]
-    assert "run whole_history: backtest/phase_limit_up_follow, " in backtests.stdout
-    assert len(re.findall(r"^  ✓ ", backtests.stdout, re.M)) == 6
+    assert "run whole_history: backtest/concept_heat_bottom, " in backtests.stdout
+    assert len(re.findall(r"^  ✓ ", backtests.stdout, re.M)) == 9
     configured = shell(CONFIGURED)
     assert configured.returncode == 0, configured.stderr[-3000:]
     with duckdb.connect(str(shell.db), read_only=True) as conn:
@@ -199,7 +199,7 @@ def test_dagster_dev_serves_the_assets(shell, tmp_path):
                 pass
             time.sleep(1)
         assert nodes, (tmp_path / "dev.log").read_text()[-3000:]
-        assert len(nodes) == 26
+        assert len(nodes) == 36
         assert all({"duckdb", "polars"} <= set(n["kinds"]) for n in nodes)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
