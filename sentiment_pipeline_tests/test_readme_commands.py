@@ -42,6 +42,9 @@ COVERED = {
     "python benchmarks/backfill.py": "a benchmark",
     "python benchmarks/backtest_engine.py": "a benchmark (its engine is tested in test_backtest_engine.py)",
     BACKTESTS: "test_main_command_then_a_selected_month",
+    "python -m sentiment_pipeline.cli 2025-12-22...2025-12-31 --select 'group:heat'":
+        "needs the raw attention of those days stored; test_heat_assets.py runs the group's days and weeks "
+        "through the same jobs",
     CONFIGURED: "test_main_command_then_a_selected_month",
 }
 
