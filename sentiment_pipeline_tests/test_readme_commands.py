@@ -18,7 +18,8 @@ BACKTESTS = "python -m sentiment_pipeline.cli --select 'group:backtest'"
 CONFIGURED = ("dagster asset materialize -m sentiment_pipeline.definitions --select backtest/stms_top_sw --config-json "
               """'{"ops": {"backtest__stms_top_sw": {"config": {"top_n": 5, "slippage_bps": 10}}}}'""")
 SELECTED = "python -m sentiment_pipeline.cli 2019-03-01...2019-03-29 --select 'group:sentiment'"
-DAGSTER_CLI = ("dagster asset materialize -m sentiment_pipeline.definitions --select '*' "
+DAGSTER_CLI = ("dagster asset materialize -m sentiment_pipeline.definitions "
+               "--select 'not group:heat and not group:backtest' "
                "--partition-range 2019-01-02...2019-06-28")
 TDX = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/vipdoc SENTIMENT_THS_DIR=../shared/data/"
        "real/ths SENTIMENT_DUCKDB_PATH=data/tdx.duckdb python -m sentiment_pipeline.cli 2023-01-03...2023-02-24")
