@@ -120,3 +120,12 @@ def test_concept_portfolios_pick_the_extremes_of_the_two_week_change():
     bottom = strategies.concept_heat_plan(weekly, bars, industry, concepts, side="bottom", n=1)
     assert top.targets.select("code", "weight").rows() == [("000001", 0.5), ("000003", 0.5)]
     assert bottom.targets.select("code", "weight").rows() == [("000002", 1.0)]
+
+    # Through the engine: bought at the next week's first open, half each, in whole lots. 500,000 and 125,000
+    # shares would cost 10,007,500 with slippage and commission: scaled by 10 M / 10,007,500 and rounded down.
+    monday = dt.date(2024, 3, 11)
+    panel = pl.DataFrame({"trade_date": [day] * 3 + [monday] * 3, "code": ["000001", "000002", "000003"] * 2,
+                          "open": [10.0, 20.0, 40.0] * 2, "close": [10.0, 20.0, 40.0] * 2})
+    result = engine.run(panel, top.targets, engine.Rules(), decision_days=top.decision_days)
+    assert result.trades.select("trade_date", "code", "shares").rows() == [
+        (monday, "000001", 499_600.0), (monday, "000003", 124_900.0)]
