@@ -9,9 +9,10 @@ from sentiment_pipeline.ladder import assets as ladder
 from sentiment_pipeline.market import assets as market
 from sentiment_pipeline.platform.tables import contract
 from sentiment_pipeline.quality import assets as quality
+from sentiment_pipeline.research import assets as research
 from sentiment_pipeline.stms import assets as stms
 
-DOMAINS = (market, ladder, quality, stms, heat, backtest)
+DOMAINS = (market, ladder, quality, stms, heat, research, backtest)
 ASSETS = [a for domain in DOMAINS for a in domain.assets]
 TABLES = [t for domain in DOMAINS for t in domain.TABLES]
 

@@ -102,12 +102,6 @@ def weeks_of(day_keys: list[str]) -> list[str]:
     return [k for k in trading_week_partitions.get_partition_keys() if k in mondays]
 
 
-def whole_history(graph, keys) -> set:
-    """Unpartitioned assets fed by partitioned ones: they read every stored day, whatever the run's range."""
-    return {k for k in keys if not graph.get(k).is_partitioned
-            and any(graph.get(p).is_partitioned for p in graph.get(k).parent_keys)}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sentiment_pipeline.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="also print Dagster's own log")
     args = parser.parse_args(argv)
 
-    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, WEEKLY_JOB_NAME, build_definitions
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, WEEKLY_JOB_NAME, build_definitions, whole_history_keys
     from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
     from sentiment_pipeline.platform.resources import database_path
 
@@ -151,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         loggers["console"] = {"config": {"log_level": "DEBUG"}}
     db = database_path()
     _print(f"{len(selected)} assets over {len(keys)} trading day(s) {start} → {end}; database {db}")
-    history = whole_history(graph, selected)
+    history = set(selected) & set(whole_history_keys(list(defs.assets)))
     weekly = [k for k in selected if graph.get(k).partitions_def == trading_week_partitions]
     daily = [k for k in selected if k not in history and k not in weekly]
     with dg.DagsterInstance.get() as instance:

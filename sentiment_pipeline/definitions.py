@@ -19,8 +19,6 @@ from sentiment_pipeline.sources.base import MarketSource
 JOB_NAME = "sentiment_pipeline"
 HISTORY_JOB_NAME = "whole_history"
 WEEKLY_JOB_NAME = "weekly"
-# Whole-history assets (they read every stored day): the backtests.
-HISTORY_GROUPS = ("backtest",)
 log = logging.getLogger("sentiment_pipeline")
 
 
@@ -47,6 +45,14 @@ def feedable(assets: list, source: MarketSource) -> tuple[list, dict[str, str]]:
     return kept, dict(sorted(left_out.items()))
 
 
+def whole_history_keys(assets: list) -> list[dg.AssetKey]:
+    """Unpartitioned assets fed by partitioned ones (research tables, backtests): they read every stored day,
+    whatever a run's range, so they run once after the daily and weekly ranges."""
+    partitioned = {k for a in assets if a.partitions_def is not None for k in a.keys}
+    return [k for a in assets if a.partitions_def is None for k in a.keys
+            if any(dep in partitioned for dep in a.asset_deps[k])]
+
+
 def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     db = database_path()
     Path(db).parent.mkdir(parents=True, exist_ok=True)
@@ -60,19 +66,19 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     # A job runs one partitions definition: the weekly assets have theirs, and the whole-history assets (they
     # read the weekly tables too) run after both.
     weekly_keys = [k for a in assets if a.partitions_def == trading_week_partitions for k in a.keys]
+    history_keys = whole_history_keys(assets)
     job = dg.define_asset_job(
         JOB_NAME, description=description,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*weekly_keys)
-        - dg.AssetSelection.groups(*HISTORY_GROUPS))
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*weekly_keys, *history_keys))
     weekly = dg.define_asset_job(
         WEEKLY_JOB_NAME, selection=dg.AssetSelection.assets(*weekly_keys),
         description="The weekly assets (trading weeks keyed by their Monday); a range of weeks is one run.")
     # Each whole-history asset in its own process, one at a time: each holds every stored day (~2 GiB), and
     # a process returns its memory when it ends, where one process for all of them would keep the sum.
     history = dg.define_asset_job(
-        HISTORY_JOB_NAME, selection=dg.AssetSelection.groups(*HISTORY_GROUPS),
+        HISTORY_JOB_NAME, selection=dg.AssetSelection.assets(*history_keys),
         executor_def=dg.multiprocess_executor.configured({"max_concurrent": 1}),
-        description="The whole-history assets (backtests), each step in its own process.")
+        description="The whole-history assets (research tables, backtests), each step in its own process.")
     with warnings.catch_warnings():  # code references are beta; the UI's link to each asset's source
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = dg.with_source_code_references(assets)

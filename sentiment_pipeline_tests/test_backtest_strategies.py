@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from sentiment_pipeline.backtest import strategies
+from sentiment_pipeline.market import indices
 
 
 DAYS = [dt.date(2023, 8, 28), dt.date(2023, 8, 29), dt.date(2023, 8, 30), dt.date(2023, 8, 31),
@@ -108,7 +109,7 @@ def test_the_notes_measure_beside_what_the_next_open_can_get():
 def test_official_all_a_series_wins():
     index = pl.DataFrame({"trade_date": DAYS[:3], "index_code": ["all_a"] * 3, "pre_close": [None, 100.0, 110.0],
                           "close": [100.0, 110.0, 99.0]})
-    series, label = strategies.all_a_returns(index, pl.DataFrame())
+    series, label = indices.all_a_returns(index, pl.DataFrame())
     assert label == "official"
     assert series.rows() == [(DAYS[1], pytest.approx(0.1)), (DAYS[2], pytest.approx(-0.1))]
 
@@ -121,12 +122,12 @@ def test_computed_all_a_weights_by_previous_day_float_cap_else_equal():
         "pre_close": [10.0, 20.0, 10.0, 20.0, 11.0, 19.0, 5.0],
         "float_mcap": [100.0, 300.0, 110.0, 285.0, 110.0, 285.0, 50.0],
     })
-    series, label = strategies.all_a_returns(pl.DataFrame(), bars)
+    series, label = indices.all_a_returns(pl.DataFrame(), bars)
     assert label == "computed"
     returns = dict(series.iter_rows())
     assert returns[DAYS[1]] == pytest.approx((0.1 * 100 - 0.05 * 300) / 400)
     # 000003 is new on day 2 (no previous-day cap): it joins the weights the next day.
     assert returns[DAYS[2]] == pytest.approx(0.0)
     # Without any float cap (a TongDaXin folder), equal weights.
-    series, _ = strategies.all_a_returns(pl.DataFrame(), bars.with_columns(pl.lit(None, pl.Float64).alias("float_mcap")))
+    series, _ = indices.all_a_returns(pl.DataFrame(), bars.with_columns(pl.lit(None, pl.Float64).alias("float_mcap")))
     assert dict(series.iter_rows())[DAYS[2]] == pytest.approx(0.1 / 3)

@@ -393,6 +393,126 @@ CREATE TABLE heat.weekly_monitor (
     sentence        VARCHAR  -- NOT NULL: the sentence in Chinese, as a weekly monitor writes it
 );
 
+-- Per trading day: regime, all-A and CSI 2000 returns, turnover, the next-day return of the day's limit-up
+-- stocks and forward returns at 1/5/10/20 days (note 000, domain.md §4). Forward columns fill as later days are
+-- stored: a run re-reads 21 trading days ahead. Row key: (trade_date).
+CREATE TABLE research.market_daily (
+    trade_date               DATE,    -- NOT NULL: trading day
+    regime                   VARCHAR, -- market regime of the configured table (domain.md §4); null outside it [one of 'bull', 'range', 'bear']
+    all_a_return             DOUBLE,  -- whole-market return on the day
+    all_a_source             VARCHAR, -- NOT NULL: official: the source's all-A index; computed: float-cap weighted over the stored bars (previous-day weights; equal where none) [one of 'official', 'computed']
+    csi2000_return           DOUBLE,  -- CSI 2000 (932000) return; null where not stored
+    total_amount             DOUBLE,  -- the stored bars' amount traded, CNY
+    limit_up_next_day_return DOUBLE,  -- mean close-to-close return t → next trading day of t's eligible limit-up stocks that trade that day. Evaluation data: reads days after t, never a signal for t.
+    limit_up_next_day_count  INTEGER, -- NOT NULL: how many of them traded the next day
+    all_a_fwd_1              DOUBLE,  -- all-A return compounded from the close of t over the next 1 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    all_a_fwd_5              DOUBLE,  -- all-A return compounded from the close of t over the next 5 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    all_a_fwd_10             DOUBLE,  -- all-A return compounded from the close of t over the next 10 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    all_a_fwd_20             DOUBLE,  -- all-A return compounded from the close of t over the next 20 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    csi2000_fwd_1            DOUBLE,  -- CSI 2000 return compounded from the close of t over the next 1 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    csi2000_fwd_5            DOUBLE,  -- CSI 2000 return compounded from the close of t over the next 5 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    csi2000_fwd_10           DOUBLE,  -- CSI 2000 return compounded from the close of t over the next 10 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    csi2000_fwd_20           DOUBLE   -- CSI 2000 return compounded from the close of t over the next 20 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+);
+
+-- Per market regime (and all days): height and promotion rate as note 000 describes them. Row key: (regime).
+CREATE TABLE research.regime_summary (
+    regime              VARCHAR, -- NOT NULL: bull, range or bear (domain.md §4), or 'all' for every stored day [one of 'bull', 'range', 'bear', 'all']
+    first_day           DATE,    -- NOT NULL: first stored day of the regime
+    last_day            DATE,    -- NOT NULL: last stored day of the regime
+    days                INTEGER, -- NOT NULL: stored trading days
+    height_mode         INTEGER, -- NOT NULL: most frequent daily height (smallest on a tie)
+    height_q1           DOUBLE,  -- NOT NULL: daily height, first quartile
+    height_median       DOUBLE,  -- NOT NULL: daily height, median
+    height_q3           DOUBLE,  -- NOT NULL: daily height, third quartile
+    share_height_ge6    DOUBLE,  -- NOT NULL: share of days with height ≥ 6
+    rate_days           INTEGER, -- NOT NULL: days with a promotion rate
+    rate_median         DOUBLE,  -- median promotion rate
+    share_rate_gt25     DOUBLE,  -- share of those days with rate > 25%
+    mean_limit_up_count DOUBLE   -- NOT NULL: mean daily count of eligible limit-ups
+);
+
+-- Per regime (and all days): the distribution of daily height and of promotion rate. Row key: (regime, measure,
+-- bucket_low).
+CREATE TABLE research.regime_distribution (
+    regime     VARCHAR, -- NOT NULL: bull, range or bear (domain.md §4), or 'all' for every stored day [one of 'bull', 'range', 'bear', 'all']
+    measure    VARCHAR, -- NOT NULL: which distribution [one of 'max_height', 'promotion_rate']
+    bucket_low DOUBLE,  -- NOT NULL: the height, or the rate bucket's lower bound (fraction)
+    bucket     VARCHAR, -- NOT NULL: label: the height, or e.g. '25–30%' (lower bound included)
+    days       INTEGER, -- NOT NULL: days in the bucket
+    share      DOUBLE   -- NOT NULL: share of the regime's days with the measure
+);
+
+-- Per regime (and all days): correlation of the promotion rate with the next day's returns. Row key: (regime,
+-- target, method).
+CREATE TABLE research.rate_correlation (
+    regime      VARCHAR, -- NOT NULL: bull, range or bear (domain.md §4), or 'all' for every stored day [one of 'bull', 'range', 'bear', 'all']
+    target      VARCHAR, -- NOT NULL: limit_up_next_day (t's limit-ups on t+1) or all_a_next_day [one of 'limit_up_next_day', 'all_a_next_day']
+    method      VARCHAR, -- NOT NULL: SciPy pearsonr or spearmanr [one of 'pearson', 'spearman']
+    coefficient DOUBLE,  -- null with fewer than 3 pairs or a constant series
+    n           INTEGER, -- NOT NULL: days with both values
+    p_value     DOUBLE   -- two-sided p-value
+);
+
+-- Per phase: mean forward return, win rate and odds at 1/5/10/20 days (note 000). Row key: (phase_code, target,
+-- horizon).
+CREATE TABLE research.phase_forward (
+    phase_code  VARCHAR, -- NOT NULL: the phase of day t [one of 'ice_slump', 'ice_buildup', 'ice_stirring', 'chaos_cooling', 'chaos_tug_of_war', 'chaos_active', 'mainline_divergence', 'mainline_steady', 'mainline_acceleration', 'climax_fading', 'climax_splitting', 'climax_euphoria']
+    phase_name  VARCHAR, -- NOT NULL: its Chinese name [one of '冰点低迷期', '冰点蓄势期', '冰点异动期', '混沌降温期', '混沌拉锯期', '混沌活跃期', '主线分歧期', '主线稳健期', '主线加速期', '高潮衰退期', '高潮分化期', '高潮亢奋期']
+    target      VARCHAR, -- NOT NULL: limit_ups: t's limit-up stocks on t+1; all_a / csi2000: the index [one of 'limit_ups', 'all_a', 'csi2000']
+    horizon     INTEGER, -- NOT NULL: trading days after t [one of 1, 5, 10, 20]
+    days        INTEGER, -- NOT NULL: phase days with the forward return
+    mean_return DOUBLE,  -- NOT NULL: mean forward return
+    win_rate    DOUBLE,  -- NOT NULL: share of forward returns > 0
+    odds        DOUBLE   -- mean gain ÷ mean loss; null without a loss
+);
+
+-- Per phase and index: the mean cumulative return on each of the 20 trading days after. Row key: (phase_code,
+-- target, day).
+CREATE TABLE research.phase_path (
+    phase_code      VARCHAR, -- NOT NULL: the phase of day t [one of 'ice_slump', 'ice_buildup', 'ice_stirring', 'chaos_cooling', 'chaos_tug_of_war', 'chaos_active', 'mainline_divergence', 'mainline_steady', 'mainline_acceleration', 'climax_fading', 'climax_splitting', 'climax_euphoria']
+    phase_name      VARCHAR, -- NOT NULL: its Chinese name [one of '冰点低迷期', '冰点蓄势期', '冰点异动期', '混沌降温期', '混沌拉锯期', '混沌活跃期', '主线分歧期', '主线稳健期', '主线加速期', '高潮衰退期', '高潮分化期', '高潮亢奋期']
+    target          VARCHAR, -- NOT NULL: the index [one of 'all_a', 'csi2000']
+    day             INTEGER, -- NOT NULL: trading days after t
+    days            INTEGER, -- NOT NULL: phase days whose whole 20-day path is stored
+    mean_cum_return DOUBLE   -- NOT NULL: mean return from the close of t to the close of t+day
+);
+
+-- Per trading week and concept: share of market turnover and its percentile in the concept's own trailing year
+-- (crowding, note 000's weekly review). Row key: (week_start, concept).
+CREATE TABLE review.crowding (
+    week_start      DATE,    -- NOT NULL: the week's Monday (the partition key)
+    concept         VARCHAR, -- NOT NULL: concept board
+    amount_share    DOUBLE,  -- NOT NULL: its members' amount ÷ the market's, over the week
+    window_weeks    INTEGER, -- NOT NULL: weeks of its share in the trailing 52
+    crowding        DOUBLE,  -- percentile of amount_share among those weeks (share ≤ it, × 100); null with fewer than 26
+    crowding_change DOUBLE,  -- crowding − the previous week's
+    rank            INTEGER  -- 1 = most crowded (ties: larger share first)
+);
+
+-- Per trading week: note 000's market review, each figure with its change on the week before. Row key:
+-- (week_start).
+CREATE TABLE review.weekly (
+    week_start                DATE,    -- NOT NULL: the week's Monday (the partition key)
+    week_end                  DATE,    -- NOT NULL: the week's last stored trading day
+    trading_days              INTEGER, -- NOT NULL: stored trading days in the week
+    all_a_return              DOUBLE,  -- all-A return over the week (compounded)
+    all_a_return_change       DOUBLE,  -- all_a_return − the previous trading week's; null in the first week
+    avg_amount                DOUBLE,  -- mean daily amount traded (成交额), CNY
+    avg_amount_change         DOUBLE,  -- avg_amount − the previous trading week's; null in the first week
+    avg_up_count              DOUBLE,  -- mean daily number of rising eligible stocks
+    avg_up_count_change       DOUBLE,  -- avg_up_count − the previous trading week's; null in the first week
+    avg_limit_up_count        DOUBLE,  -- mean daily eligible limit-up count
+    avg_limit_up_count_change DOUBLE,  -- avg_limit_up_count − the previous trading week's; null in the first week
+    main_net_flow             DOUBLE,  -- main-force net inflow summed over the week, CNY; null when the source has no flows
+    main_net_flow_change      DOUBLE,  -- main_net_flow − the previous trading week's; null in the first week
+    margin_balance            DOUBLE,  -- margin balance (融资融券余额) at the week's last day with one, CNY
+    margin_balance_change     DOUBLE,  -- margin_balance − the previous trading week's; null in the first week
+    max_height                INTEGER, -- the week's highest daily height
+    phases                    VARCHAR, -- the week's phases with their days, in order
+    top_concepts              VARCHAR  -- the five most crowded concepts with their crowding
+);
+
 -- One row per strategy: its parameters and what it earned after costs under A-share trading rules, beside the
 -- all-A benchmark over the same days. Row key: (strategy).
 CREATE TABLE backtest.runs (

@@ -18,6 +18,7 @@ from sentiment_pipeline.backtest import charts, engine, report, strategies
 from sentiment_pipeline.backtest import tables as t
 from sentiment_pipeline.heat import tables as heat
 from sentiment_pipeline.ladder import tables as ladder
+from sentiment_pipeline.market import indices
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import TableSlices
@@ -91,7 +92,7 @@ def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     index = (storage.query(conn, "select trade_date, index_code, pre_close, close from raw.index_daily "
                                  "where index_code = 'all_a' order by trade_date", [])
              if storage.table_exists(conn, "raw.index_daily") else pl.DataFrame())
-    series, label = strategies.all_a_returns(index, bars)
+    series, label = indices.all_a_returns(index, bars)
     return series, f"all_a {label}"
 
 

@@ -131,33 +131,6 @@ def next_day_returns(targets: pl.DataFrame, bars: pl.DataFrame) -> pl.DataFrame:
             .sort("trade_date"))
 
 
-# --------------------------------------------------------------------------------------------- benchmark
-
-
-def all_a_returns(index_daily: pl.DataFrame, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
-    """Daily returns of the whole market: the source's all-A index when stored ('official'), else computed
-    from the bars ('computed'): float-cap weighted over the stocks with a previous-day float cap (a new listing
-    or a resumed stock joins the next day), equal-weighted on a day where no stock has one (a source without
-    float caps). Returns (trade_date, return) and the source label."""
-    official = index_daily.filter(pl.col("index_code") == "all_a").sort("trade_date") if index_daily.height else None
-    if official is not None and official.height:
-        previous = pl.coalesce("pre_close", pl.col("close").shift(1))
-        series = official.select("trade_date", ret=pl.col("close") / previous - 1)
-        return series.drop_nulls().rename({"ret": "return"}), "official"
-    day_no = calendar.trading_day_index()
-    stocks = (bars.select("trade_date", "code", "close", "pre_close", "float_mcap")
-              .join(day_no, on="trade_date").sort("code", "trade_date")
-              .with_columns(ret=pl.col("close") / pl.col("pre_close") - 1,
-                            weight=pl.when(pl.col("day_no").shift(1).over("code") == pl.col("day_no") - 1)
-                            .then(pl.col("float_mcap").shift(1).over("code")))
-              .filter(pl.col("ret").is_not_null()))
-    daily = stocks.group_by("trade_date").agg(
-        weighted=(pl.col("ret") * pl.col("weight")).sum() / pl.col("weight").sum(),
-        equal=pl.col("ret").mean(), weighed=pl.col("weight").is_not_null().any())
-    series = daily.select("trade_date", ret=pl.when(pl.col("weighed")).then("weighted").otherwise("equal"))
-    return series.sort("trade_date").rename({"ret": "return"}), "computed"
-
-
 # ------------------------------------------------------------------------------------------ heat (note 001)
 
 INDEX_OF_GROUP = {"csi300": "000300", "csi500": "000905", "csi1000": "000852", "csi2000": "932000"}

@@ -1,0 +1,212 @@
+"""Research and review assets of note 000 (groups `research` and `review`): the daily market series, the
+whole-history research tables, and the weekly review with its HTML report. Thin wiring around rules.py,
+review.py and report.py."""
+
+# No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
+import datetime as dt
+import time
+import warnings
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from sentiment_pipeline.ladder import tables as ladder
+from sentiment_pipeline.market import indices
+from sentiment_pipeline.market import tables as market
+from sentiment_pipeline.platform import storage
+from sentiment_pipeline.platform.partitions import partition_days, partition_weeks
+from sentiment_pipeline.platform.tables import asset_key
+from sentiment_pipeline.platform.wiring import table_asset, validated
+from sentiment_pipeline.research import report, review, rules
+from sentiment_pipeline.research import tables as t
+
+OWNER = "team:sentiment-research"
+CSI2000 = "932000"
+# Forward returns read 20 trading days past t (one more for the next day's limit-ups is within them), and the
+# computed all-A return the day before t.
+FORWARD_DAYS = 21
+with warnings.catch_warnings():  # the parameter is beta; it lets the last days' window pass today
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    AROUND_THE_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=FORWARD_DAYS,
+                                                   allow_nonexistent_upstream_partitions=True)
+
+
+class MarketDailyConfig(dg.Config):
+    """The regime table (domain.md §4) as "regime first-day last-day" lines; days outside every period are
+    unlabelled."""
+
+    regimes: list[str] = [f"{p.regime} {p.start} {p.end}" for p in rules.DEFAULT_REGIMES]
+
+    def periods(self) -> list[rules.RegimePeriod]:
+        return [rules.parse_period(line) for line in self.regimes]
+
+
+@table_asset(t.MarketDaily, group="research", owner=OWNER, ins={
+    "bars": dg.AssetIn(asset_key(market.DailyBars), partition_mapping=AROUND_THE_DAY,
+                       metadata={"columns": ["trade_date", "code", "close", "pre_close", "float_mcap", "amount"]}),
+    "index_daily": dg.AssetIn(asset_key(market.IndexDaily), partition_mapping=AROUND_THE_DAY),
+    "limit_ladder": dg.AssetIn(asset_key(ladder.LimitLadder), partition_mapping=AROUND_THE_DAY,
+                               metadata={"columns": ["trade_date", "code", "eligible", "is_limit_up"]}),
+})
+def market_daily(context: dg.AssetExecutionContext, config: MarketDailyConfig, bars: pl.DataFrame,
+                 index_daily: pl.DataFrame, limit_ladder: pl.DataFrame):
+    days = partition_days(context)
+    all_a, source = indices.all_a_returns(index_daily, bars)
+    csi2000 = indices.index_returns(index_daily, CSI2000)
+    amounts = bars.group_by("trade_date").agg(total_amount=pl.col("amount").sum())
+    next_day = rules.limit_up_next_day(limit_ladder, bars)
+    table = rules.market_daily(days, all_a, source, csi2000, amounts, next_day, config.periods())
+    stored_to = bars["trade_date"].max()
+    if csi2000.is_empty():
+        context.log.warning(f"research.market_daily: the source stored no CSI 2000 ({CSI2000}) series; "
+                            "csi2000 columns are null")
+    yield from validated(context, table, t.MarketDaily, run_metadata={
+        "all_a_source": source, "csi2000_stored": not csi2000.is_empty(), "bars_stored_to": str(stored_to),
+        "days_without_fwd_20": int(table["all_a_fwd_20"].null_count())},
+        day_metadata=lambda df: {d: {"regime": r or "—", "all_a_return": round(a, 5) if a is not None else None}
+                                 for d, r, a in df.select("trade_date", "regime", "all_a_return").iter_rows()})
+
+
+RESEARCH_INS = {
+    "market_days": dg.AssetIn(asset_key(t.MarketDaily)),
+    "phases": dg.AssetIn(asset_key(ladder.PhaseDaily),
+                         metadata={"columns": ["trade_date", "max_height", "promotion_rate", "phase_code",
+                                               "phase_name"]}),
+    "ladder_days": dg.AssetIn(asset_key(ladder.LadderDaily), metadata={"columns": ["trade_date", "limit_up_count"]}),
+}
+
+
+def _research_asset(model, build, metadata):
+    """An unpartitioned research table over every stored day (market series, phases and ladder joined)."""
+
+    @table_asset(model, group="research", owner=OWNER, partitioned=False, ins=RESEARCH_INS)
+    def research_table(context: dg.AssetExecutionContext, market_days: pl.DataFrame, phases: pl.DataFrame,
+                       ladder_days: pl.DataFrame):
+        days = (market_days.join(phases, on="trade_date").join(ladder_days, on="trade_date").sort("trade_date"))
+        if days.is_empty():
+            raise dg.Failure(f"{model.Config.name}: no stored day has research.market_daily, "
+                             "sentiment.phase_daily and sentiment.ladder_daily; materialize them first")
+        table = build(days)
+        yield from validated(context, table, model, run_metadata={
+            "stored_days": days.height, "first_day": str(days["trade_date"].min()),
+            "last_day": str(days["trade_date"].max()), **metadata(table)})
+
+    return research_table
+
+
+def _md(df: pl.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(df.to_pandas().to_markdown(index=False, floatfmt=".4g"))
+
+
+def _paths(days: pl.DataFrame) -> pl.DataFrame:
+    paths = {}
+    for target, column in (("all_a", "all_a_return"), ("csi2000", "csi2000_return")):
+        if days[column].is_not_null().any():
+            series = rules.on_calendar(days.select("trade_date", pl.col(column).alias("return")),
+                                       days["trade_date"].min(), days["trade_date"].max())
+            paths[target] = rules.cumulative_paths(series)
+    return rules.phase_path(days, paths)
+
+
+research_assets = [
+    _research_asset(t.RegimeSummary, rules.regime_summary, lambda df: {"summary": _md(df)}),
+    _research_asset(t.RegimeDistribution, rules.regime_distribution, lambda df: {}),
+    _research_asset(t.RateCorrelation, rules.rate_correlation,
+                    lambda df: {"correlations": _md(df.filter(pl.col("method") == "pearson"))}),
+    _research_asset(t.PhaseForward, rules.phase_forward,
+                    lambda df: {"all_a_20d": _md(df.filter((pl.col("target") == "all_a") & (pl.col("horizon") == 20))
+                                                 .select("phase_name", "days", "mean_return", "win_rate", "odds"))}),
+    _research_asset(t.PhasePath, _paths, lambda df: {}),
+]
+
+# ----------------------------------------------------------------------------------------------- review
+
+YEAR_BEFORE = dg.TimeWindowPartitionMapping(start_offset=-(review.CROWDING_WEEKS - 1))
+CHART_WEEKS_BEFORE = dg.TimeWindowPartitionMapping(start_offset=-13)  # ≥ 60 trading days and the week before
+
+
+def _optional(conn, table: str, sql: str, first: dt.date, last: dt.date) -> pl.DataFrame:
+    # Read when the source stored it, not declared as inputs: a source without flows, margin or concepts
+    # (tdx) still gets its review, with those figures null.
+    return storage.query(conn, sql, [first, last]) if storage.table_exists(conn, table) else pl.DataFrame()
+
+
+@table_asset(t.Crowding, group="review", owner=OWNER, weekly=True, ins={
+    "market_days": dg.AssetIn(asset_key(t.MarketDaily), partition_mapping=YEAR_BEFORE,
+                              metadata={"columns": ["trade_date", "total_amount"]})})
+def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckdb: DuckDBResource):
+    first, last = market_days["trade_date"].min(), market_days["trade_date"].max()
+    with duckdb.get_connection() as conn:
+        concepts = _optional(conn, "stms.sector_daily",
+                             "select trade_date, sector as concept, amount from stms.sector_daily "
+                             "where sector_kind = 'concept' and amount is not null and trade_date between ? and ?",
+                             first, last)
+    weeks = partition_weeks(context)
+    if concepts.is_empty():
+        context.log.warning("review.crowding: no concept amounts stored (stms.sector_daily); no rows")
+        table = pl.DataFrame()
+    else:
+        table = review.crowding(concepts, market_days).filter(pl.col("week_start").is_in(weeks))
+    yield from validated(context, table, t.Crowding, day_metadata=lambda df: {
+        w: {"top5": " · ".join(f"{c} {v:.0f}" for c, v in part.head(5).select("concept", "crowding").iter_rows())}
+        for (w,), part in df.filter(pl.col("rank").is_not_null()).sort("rank")
+        .group_by("week_start", maintain_order=True)})
+
+
+class ReviewConfig(dg.Config):
+    reports: bool = True  # write each week's HTML report beside the database
+
+
+@table_asset(t.WeeklyReview, group="review", owner=OWNER, weekly=True, ins={
+    "market_days": dg.AssetIn(asset_key(t.MarketDaily), partition_mapping=CHART_WEEKS_BEFORE,
+                              metadata={"columns": ["trade_date", "all_a_return", "all_a_source", "total_amount"]}),
+    "ladder_days": dg.AssetIn(asset_key(ladder.LadderDaily), partition_mapping=CHART_WEEKS_BEFORE,
+                              metadata={"columns": ["trade_date", "up_count", "down_count", "limit_up_count",
+                                                    "max_height", "promotion_rate"]}),
+    "phases": dg.AssetIn(asset_key(ladder.PhaseDaily), partition_mapping=CHART_WEEKS_BEFORE,
+                         metadata={"columns": ["trade_date", "phase_name"]}),
+    "crowded": dg.AssetIn(asset_key(t.Crowding)),
+})
+def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days: pl.DataFrame,
+           ladder_days: pl.DataFrame, phases: pl.DataFrame, crowded: pl.DataFrame, duckdb: DuckDBResource):
+    first, last = market_days["trade_date"].min(), market_days["trade_date"].max()
+    with duckdb.get_connection() as conn:
+        flows = _optional(conn, "raw.main_fund_flows", "select trade_date, sum(main_net_inflow) as main_net_inflow "
+                          "from raw.main_fund_flows where trade_date between ? and ? group by trade_date",
+                          first, last)
+        margin = _optional(conn, "raw.margin_balance", "select trade_date, margin_balance from raw.margin_balance "
+                           "where trade_date between ? and ?", first, last)
+    flows = flows if flows.height else pl.DataFrame(schema={"trade_date": pl.Date, "main_net_inflow": pl.Float64})
+    margin = margin if margin.height else pl.DataFrame(schema={"trade_date": pl.Date, "margin_balance": pl.Float64})
+    crowded = crowded if crowded.height else pl.DataFrame(schema=review.CROWDING_SCHEMA)
+    weeks = partition_weeks(context)
+    ladder_cols = ladder_days.select("trade_date", "up_count", "limit_up_count", "max_height")
+    table = (review.weekly_review(market_days, ladder_cols, phases, flows, margin, crowded)
+             .filter(pl.col("week_start").is_in(weeks)))
+    summaries, started = {}, time.perf_counter()
+    folder = Path(duckdb.database).parent / "reports" / "review"
+    days = (market_days.join(ladder_days, on="trade_date", how="left").join(phases, on="trade_date", how="left")
+            .join(margin, on="trade_date", how="left").sort("trade_date"))
+    source = market_days["all_a_source"].drop_nulls().last() if market_days.height else "computed"
+    for week in table.iter_rows(named=True):
+        top = crowded.filter((pl.col("week_start") == week["week_start"]) & (pl.col("rank") <= review.TOP_CONCEPTS)
+                             ).sort("rank")
+        path = None
+        if config.reports:
+            window = days.filter(pl.col("trade_date") <= week["week_end"]).tail(report.CHART_DAYS)
+            path = folder / f"{week['week_start']}.html"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(report.html_report(week, top, window, source), encoding="utf-8")
+        summaries[week["week_start"]] = {
+            "review": dg.MetadataValue.md(report.markdown(week, top, str(path) if path else None)),
+            **({"report": dg.MetadataValue.path(str(path))} if path else {})}
+    if config.reports and summaries:
+        context.log.info(f"review.weekly: {len(summaries)} report(s) in {folder} in "
+                         f"{time.perf_counter() - started:.1f} s")
+    yield from validated(context, table, t.WeeklyReview, day_metadata=lambda df: summaries)
+
+
+assets = [market_daily, *research_assets, crowding, weekly]
+TABLES = t.TABLES

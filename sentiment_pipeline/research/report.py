@@ -1,0 +1,178 @@
+"""The weekly review as a reader opens it: one self-contained HTML file per week (charts embedded as PNG),
+and its Markdown summary for the asset's metadata."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: files only
+
+import matplotlib.pyplot as plt  # noqa: E402
+import polars as pl  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from sentiment_pipeline.backtest.charts import cjk_font  # noqa: E402
+
+CHART_DAYS = 60
+# Phases coloured by height band (hue) and rate band (shade): 冰点 blue, 混沌 grey-green, 主线 orange, 高潮 red.
+PHASE_COLOURS = {
+    "冰点低迷期": "#9ecae1", "冰点蓄势期": "#4292c6", "冰点异动期": "#08519c",
+    "混沌降温期": "#c7e9c0", "混沌拉锯期": "#74c476", "混沌活跃期": "#238b45",
+    "主线分歧期": "#fdd0a2", "主线稳健期": "#fd8d3c", "主线加速期": "#d94801",
+    "高潮衰退期": "#fcbba1", "高潮分化期": "#fb6a4a", "高潮亢奋期": "#a50f15",
+}
+NO_PHASE = "#d9d9d9"
+
+
+def _style() -> dict:
+    font = cjk_font()
+    return {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"], "axes.unicode_minus": False,
+            "font.size": 9}
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def charts(days: pl.DataFrame, crowded: pl.DataFrame) -> dict[str, str]:
+    """days (the last 60 trading days): trade_date, max_height, promotion_rate, phase_name, up_count,
+    down_count, total_amount, margin_balance; crowded: the week's top concepts (concept, crowding,
+    crowding_change). Base64 PNGs by name."""
+    x = list(range(days.height))
+    labels = [d.strftime("%m-%d") for d in days["trade_date"]]
+    ticks = x[:: max(1, len(x) // 8)]
+    out = {}
+    with plt.rc_context(_style()):
+        fig, ax = plt.subplots(figsize=(9, 3.2))
+        colours = [PHASE_COLOURS.get(p, NO_PHASE) for p in days["phase_name"].fill_null("")]
+        ax.bar(x, days["max_height"].to_list(), color=colours, width=0.85)
+        ax.set_ylabel("最高连板")
+        rate_axis = ax.twinx()
+        rate_axis.plot(x, (days["promotion_rate"] * 100).to_list(), color="#333333", linewidth=1.2, marker=".")
+        rate_axis.axhline(25, color="#999999", linewidth=0.6, linestyle="--")
+        rate_axis.axhline(45, color="#999999", linewidth=0.6, linestyle="--")
+        rate_axis.set_ylabel("晋级率 %")
+        present = [p for p in PHASE_COLOURS if p in set(days["phase_name"].drop_nulls())]
+        ax.legend(handles=[Patch(color=PHASE_COLOURS[p], label=p) for p in present], ncol=min(6, len(present) or 1),
+                  fontsize=7, loc="upper left", frameon=False, bbox_to_anchor=(0, 1.22))
+        ax.set_xticks(ticks, [labels[i] for i in ticks])
+        ax.set_title("连板高度(柱,按情绪周期着色)与晋级率(线)", pad=26)
+        fig.tight_layout()
+        out["ladder"] = _png(fig)
+
+        fig, (breadth, amount) = plt.subplots(1, 2, figsize=(9, 2.6))
+        breadth.plot(x, days["up_count"].to_list(), color="#c0392b", label="上涨家数")
+        breadth.plot(x, days["down_count"].to_list(), color="#27ae60", label="下跌家数")
+        breadth.legend(frameon=False, fontsize=7)
+        breadth.set_title("涨跌家数")
+        amount.bar(x, (days["total_amount"] / 1e8).to_list(), color="#7f8c8d", width=0.85)
+        amount.set_title("成交额(亿元)")
+        for axis in (breadth, amount):
+            axis.set_xticks(ticks[::2], [labels[i] for i in ticks[::2]])
+        fig.tight_layout()
+        out["breadth"] = _png(fig)
+
+        fig, (margin, concepts) = plt.subplots(1, 2, figsize=(9, 2.6))
+        balance = days["margin_balance"]
+        if balance.is_not_null().any():
+            margin.plot(x, (balance / 1e8).to_list(), color="#8e44ad")
+            margin.set_xticks(ticks[::2], [labels[i] for i in ticks[::2]])
+        else:
+            margin.text(0.5, 0.5, "数据源无两融余额", ha="center", va="center", transform=margin.transAxes)
+        margin.set_title("融资融券余额(亿元)")
+        if crowded.height:
+            names = crowded["concept"].to_list()[::-1]
+            margin_values = crowded["crowding"].to_list()[::-1]
+            concepts.barh(names, margin_values, color="#e67e22")
+            concepts.set_xlim(0, 100)
+        else:
+            concepts.text(0.5, 0.5, "无概念成交数据", ha="center", va="center", transform=concepts.transAxes)
+        concepts.set_title("拥挤度最高的概念(近一年分位 %)")
+        fig.tight_layout()
+        out["crowding"] = _png(fig)
+    return out
+
+
+def _money(v, unit=1e8, suffix="亿") -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v / unit:,.0f}{suffix}"
+
+
+def _signed_money(v) -> str:
+    return "—" if v is None else f"{v / 1e8:+,.0f}亿"
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{v:+.2%}"
+
+
+def _count(v, signed=False) -> str:
+    return "—" if v is None else (f"{v:+,.0f}" if signed else f"{v:,.0f}")
+
+
+def figure_rows(week: dict) -> list[tuple[str, str, str]]:
+    """(label, value, change on the previous week) for the review's figures."""
+    return [
+        ("全A涨跌幅", _pct(week["all_a_return"]),
+         "—" if week["all_a_return_change"] is None else f"{week['all_a_return_change'] * 100:+.2f} 个百分点"),
+        ("日均成交额", _money(week["avg_amount"]), _signed_money(week["avg_amount_change"])),
+        ("日均上涨家数", _count(week["avg_up_count"]), _count(week["avg_up_count_change"], True)),
+        ("日均涨停家数", _count(week["avg_limit_up_count"]), _count(week["avg_limit_up_count_change"], True)),
+        ("主力净流入", _signed_money(week["main_net_flow"]), _signed_money(week["main_net_flow_change"])),
+        ("两融余额(周末)", _money(week["margin_balance"]), _signed_money(week["margin_balance_change"])),
+    ]
+
+
+def markdown(week: dict, crowded: pl.DataFrame, path: str | None) -> str:
+    """The week at a glance, for the UI."""
+    lines = [f"**{week['week_start']} 周** (交易日 {week['trading_days']},至 {week['week_end']})", "",
+             "| 指标 | 本周 | 较上周 |", "|---|---|---|"]
+    lines += [f"| {label} | {value} | {change} |" for label, value, change in figure_rows(week)]
+    lines += ["", f"情绪周期:{week['phases'] or '—'};最高连板 {week['max_height']}"]
+    if crowded.height:
+        lines += ["", "拥挤度前五的概念:" + " · ".join(
+            f"{c} {v:.0f}" + ("" if d is None else f" ({d:+.0f})")
+            for c, v, d in crowded.select("concept", "crowding", "crowding_change").iter_rows())]
+    if path:
+        lines += ["", f"报告:`{path}`"]
+    return "\n".join(lines)
+
+
+def html_report(week: dict, crowded: pl.DataFrame, days: pl.DataFrame, all_a_source: str) -> str:
+    """The self-contained page: figures, phases, crowded concepts and the charts."""
+    images = charts(days, crowded)
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in figure_rows(week))
+    concept_rows = "".join(
+        f"<tr><td>{r}</td><td>{e(c)}</td><td>{s:.2%}</td><td>{v:.0f}</td><td>{'—' if d is None else f'{d:+.0f}'}</td></tr>"
+        for r, c, s, v, d in crowded.select("rank", "concept", "amount_share", "crowding", "crowding_change").iter_rows())
+    image = "".join(f'<img alt="{e(name)}" src="data:image/png;base64,{data}">' for name, data in images.items())
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>市场周报 {week['week_start']}</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 24px auto;
+       max-width: 860px; color: #222; }}
+h1 {{ font-size: 22px; margin-bottom: 4px; }} .sub {{ color: #666; margin-top: 0; }}
+table {{ border-collapse: collapse; margin: 8px 0 16px; }} td, th {{ padding: 4px 12px; border-bottom: 1px solid #e5e5e5; }}
+th {{ text-align: left; background: #f6f6f6; }} td:nth-child(n+2) {{ text-align: right; }}
+img {{ width: 100%; margin: 6px 0; }} .phase {{ font-size: 16px; }}
+</style></head><body>
+<h1>A股市场周报 · {week['week_start']} 周</h1>
+<p class="sub">{week['trading_days']} 个交易日,截至 {week['week_end']};全A收益{'来自官方指数' if all_a_source == 'official' else '由个股流通市值加权计算'}</p>
+<p class="phase">本周情绪周期:<b>{e(week['phases'] or '无')}</b>;最高连板 <b>{week['max_height']}</b></p>
+<table><tr><th>指标</th><th>本周</th><th>较上周</th></tr>{rows}</table>
+<h2>拥挤度最高的五个概念</h2>
+{'<table><tr><th>#</th><th>概念</th><th>成交占比</th><th>拥挤度</th><th>较上周</th></tr>' + concept_rows + '</table>' if crowded.height else '<p>数据源无概念成交数据。</p>'}
+<h2>近 {days.height} 个交易日</h2>
+{image}
+<p class="sub">拥挤度:概念成交额占全市场之比在其自身近 52 周中的分位(0–100)。情绪周期见 domain.md §3。</p>
+</body></html>
+"""
