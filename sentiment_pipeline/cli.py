@@ -102,6 +102,17 @@ def weeks_of(day_keys: list[str]) -> list[str]:
     return [k for k in trading_week_partitions.get_partition_keys() if k in mondays]
 
 
+def reads_ahead(graph, keys) -> dict[dg.AssetKey, int]:
+    """The daily assets whose inputs reach past their own partitions (forward returns), with how far."""
+    ahead: dict[dg.AssetKey, int] = {}
+    for key in keys:
+        for parent in graph.get(key).parent_keys:
+            mapping = graph.get_partition_mapping(key, parent)
+            if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.end_offset > 0:
+                ahead[key] = max(ahead.get(key, 0), mapping.end_offset)
+    return ahead
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sentiment_pipeline.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if keys.index(start) > keys.index(end):
         _print(f"the range {start}...{end} ends before it starts")
         return 2
-    keys = keys[keys.index(start): keys.index(end) + 1]
+    all_keys, keys = keys, keys[keys.index(start): keys.index(end) + 1]
     graph = defs.resolve_asset_graph()
     with warnings.catch_warnings():  # the selection syntax's group clause is marked beta
         warnings.simplefilter("ignore", dg.BetaWarning)
@@ -154,6 +165,14 @@ def main(argv: list[str] | None = None) -> int:
             for run_start, run_end in chunks(keys, args.days_per_run):
                 _print(f"run {run_start} → {run_end}")
                 if _execute(job, instance, daily, loggers, run_start, run_end):
+                    return 1
+            # Assets that read days ahead (forward returns): the days just before the range read this range.
+            ahead = reads_ahead(graph, daily)
+            before = all_keys[max(0, all_keys.index(start) - max(ahead.values(), default=0)): all_keys.index(start)]
+            if ahead and before:
+                names = ", ".join(k.to_user_string() for k in sorted(ahead))
+                _print(f"run {before[0]} → {before[-1]}: {names} again (they read the range's days)")
+                if _execute(job, instance, sorted(ahead), loggers, before[0], before[-1]):
                     return 1
         # The weekly assets: every trading week the range touches, in one run, after the days.
         weeks = weeks_of(keys)

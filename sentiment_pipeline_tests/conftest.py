@@ -46,3 +46,17 @@ def materialize_jobs(start: str, end: str):
         assert result.success, job
         results.append(result)
     return results
+
+
+@pytest.fixture(scope="session")
+def chain_db(tmp_path_factory, synthetic_cache):
+    """The whole chain through the real definitions, once per session: days from the first partition (STMS
+    needs it) to 2019-02-22, across the Spring Festival week (2019-02-04: no trading day, no partition), the
+    weeks they touch, then the whole-history assets. Returns the database and the three run results."""
+    db = tmp_path_factory.mktemp("chain") / "market.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SENTIMENT_SOURCE", "synthetic")
+        mp.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+        mp.setenv("SENTIMENT_CACHE_DIR", synthetic_cache)
+        days, weeks, history = materialize_jobs("2019-01-02", "2019-02-22")
+    return db, days, weeks, history

@@ -13,7 +13,6 @@ import pytest
 
 from sentiment_pipeline.backtest import engine, strategies
 from sentiment_pipeline.platform.partitions import trading_week_partitions
-from sentiment_pipeline_tests.conftest import materialize_jobs
 
 
 def read(db, sql: str) -> pl.DataFrame:
@@ -21,16 +20,9 @@ def read(db, sql: str) -> pl.DataFrame:
         return pl.from_arrow(conn.execute(sql).to_arrow_table())
 
 
-@pytest.fixture(scope="module")
-def heat_db(tmp_path_factory, synthetic_cache):
-    db = tmp_path_factory.mktemp("heat") / "market.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SENTIMENT_SOURCE", "synthetic")
-        mp.setenv("SENTIMENT_DUCKDB_PATH", str(db))
-        mp.setenv("SENTIMENT_CACHE_DIR", synthetic_cache)
-        # From the first partition (STMS needs it) to 2019-02-22, across the Spring Festival week (2019-02-04:
-        # no trading day, no partition).
-        days, weeks, history = materialize_jobs("2019-01-02", "2019-02-22")
+@pytest.fixture
+def heat_db(chain_db):
+    db, _, weeks, _ = chain_db
     return db, weeks
 
 

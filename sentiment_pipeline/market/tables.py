@@ -198,7 +198,7 @@ class IndexDaily(pa.DataFrameModel):
     trade_date: dt.date = pa.Field(description="trading day")
     index_code: str = pa.Field(
         description="'000300', '000905', '000852', '932000' (CSI 300/500/1000/2000), 'all_a' (whole market); "
-                    "synthetic also '000001' (Shanghai Composite)"
+                    "synthetic and tdx also '000001' (Shanghai Composite); tdx has no 'all_a' and no '932000'"
     )
     index_name: str = pa.Field(nullable=True, description="index name as published; null when not given")
     pre_close: float = pa.Field(gt=0, nullable=True,

@@ -51,7 +51,7 @@ def charts(days: pl.DataFrame, crowded: pl.DataFrame) -> dict[str, str]:
     ticks = x[:: max(1, len(x) // 8)]
     out = {}
     with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(9, 3.2))
+        fig, ax = plt.subplots(figsize=(9, 3.6))
         colours = [PHASE_COLOURS.get(p, NO_PHASE) for p in days["phase_name"].fill_null("")]
         ax.bar(x, days["max_height"].to_list(), color=colours, width=0.85)
         ax.set_ylabel("最高连板")
@@ -62,9 +62,9 @@ def charts(days: pl.DataFrame, crowded: pl.DataFrame) -> dict[str, str]:
         rate_axis.set_ylabel("晋级率 %")
         present = [p for p in PHASE_COLOURS if p in set(days["phase_name"].drop_nulls())]
         ax.legend(handles=[Patch(color=PHASE_COLOURS[p], label=p) for p in present], ncol=min(6, len(present) or 1),
-                  fontsize=7, loc="upper left", frameon=False, bbox_to_anchor=(0, 1.22))
+                  fontsize=7, loc="upper center", frameon=False, bbox_to_anchor=(0.5, -0.1))
         ax.set_xticks(ticks, [labels[i] for i in ticks])
-        ax.set_title("连板高度(柱,按情绪周期着色)与晋级率(线)", pad=26)
+        ax.set_title("连板高度(柱,按情绪周期着色)与晋级率(线,虚线 25% / 45%)")
         fig.tight_layout()
         out["ladder"] = _png(fig)
 
@@ -149,9 +149,11 @@ def html_report(week: dict, crowded: pl.DataFrame, days: pl.DataFrame, all_a_sou
     """The self-contained page: figures, phases, crowded concepts and the charts."""
     images = charts(days, crowded)
     e = html.escape
-    rows = "".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in figure_rows(week))
+    rows = "".join(f'<tr><td>{e(a)}</td><td class="n">{e(b)}</td><td class="n">{e(c)}</td></tr>'
+                   for a, b, c in figure_rows(week))
     concept_rows = "".join(
-        f"<tr><td>{r}</td><td>{e(c)}</td><td>{s:.2%}</td><td>{v:.0f}</td><td>{'—' if d is None else f'{d:+.0f}'}</td></tr>"
+        f'<tr><td>{r}</td><td>{e(c)}</td><td class="n">{s:.2%}</td><td class="n">{v:.0f}</td>'
+        f'<td class="n">{"—" if d is None else f"{d:+.0f}"}</td></tr>'
         for r, c, s, v, d in crowded.select("rank", "concept", "amount_share", "crowding", "crowding_change").iter_rows())
     image = "".join(f'<img alt="{e(name)}" src="data:image/png;base64,{data}">' for name, data in images.items())
     return f"""<!doctype html>
@@ -162,7 +164,7 @@ body {{ font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-
        max-width: 860px; color: #222; }}
 h1 {{ font-size: 22px; margin-bottom: 4px; }} .sub {{ color: #666; margin-top: 0; }}
 table {{ border-collapse: collapse; margin: 8px 0 16px; }} td, th {{ padding: 4px 12px; border-bottom: 1px solid #e5e5e5; }}
-th {{ text-align: left; background: #f6f6f6; }} td:nth-child(n+2) {{ text-align: right; }}
+th {{ text-align: left; background: #f6f6f6; }} td.n {{ text-align: right; }}
 img {{ width: 100%; margin: 6px 0; }} .phase {{ font-size: 16px; }}
 </style></head><body>
 <h1>A股市场周报 · {week['week_start']} 周</h1>

@@ -18,11 +18,15 @@ import numpy as np
 import polars as pl
 
 from sentiment_pipeline.market.limits import board_of, exchange_of
-from sentiment_pipeline.sources.base import RAW_QUOTE_SCHEMA, SECURITIES_SCHEMA, MarketSource, conform
+from sentiment_pipeline.sources.base import (INDEX_DAILY_SCHEMA, RAW_QUOTE_SCHEMA, SECURITIES_SCHEMA, MarketSource,
+                                             conform)
 from sentiment_pipeline.sources.pools import read_ths_pools
 
 DAY_RECORD = np.dtype([("date", "<u4"), ("open", "<u4"), ("high", "<u4"), ("low", "<u4"), ("close", "<u4"),
                        ("amount", "<f4"), ("volume", "<u4"), ("reserved", "<u4")])
+# The index files read as raw.index_daily. The folder has no all-A index (000985) and no CSI 2000 (932000):
+# the all-A return is then computed from the bars, and CSI 2000 figures are null.
+INDEX_FILES = {"sh000001": "上证指数", "sh000300": "沪深300", "sh000905": "中证500", "sh000852": "中证1000"}
 # A-share stock files only (indexes such as sh000001, sz399001, bj899050 are skipped).
 STOCK_FILE = re.compile(r"^(sh(60|68)\d{4}|sz(00|30)\d{4}|bj(43|83|87|92)\d{4})\.day$")
 
@@ -34,6 +38,22 @@ def read_vipdoc(vipdoc: str) -> pl.DataFrame:
     files = sorted(p for m in ("sh", "sz", "bj") for p in (root / m / "lday").glob("*.day") if STOCK_FILE.match(p.name))
     if not files:
         raise FileNotFoundError(f"no TongDaXin stock files (*/lday/*.day) under {root}")
+    return _read_day_files(files)
+
+
+def read_index_files(vipdoc: str) -> pl.DataFrame:
+    """The INDEX_FILES present in the folder as (trade_date, index_code, index_name, pre_close, close, amount)."""
+    root = Path(vipdoc)
+    files = [p for name in INDEX_FILES if (p := root / name[:2] / "lday" / f"{name}.day").exists()]
+    if not files:
+        return pl.DataFrame()
+    bars = _read_day_files(files)
+    names = {name[2:]: label for name, label in INDEX_FILES.items()}
+    return bars.select("trade_date", index_code="code", index_name=pl.col("code").replace_strict(names),
+                       pre_close="pre_close", close="close", amount="amount")
+
+
+def _read_day_files(files: list[Path]) -> pl.DataFrame:
     records = [np.fromfile(p, dtype=DAY_RECORD) for p in files]
     lengths = np.array([len(r) for r in records])
     rec = np.concatenate(records)
@@ -83,6 +103,14 @@ class TdxSource(MarketSource):
 
     def daily_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         return conform(self._bars().filter(pl.col("trade_date").is_between(start, end)), RAW_QUOTE_SCHEMA)
+
+    def index_daily(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Shanghai Composite, CSI 300, 500 and 1000 from the folder's index files (pre_close: the previous
+        record's close). No all-A and no CSI 2000: the folder has neither."""
+        indexes = read_index_files(str(Path(self.vipdoc_dir).resolve()))
+        if indexes.is_empty():
+            return conform(indexes, INDEX_DAILY_SCHEMA)
+        return conform(indexes.filter(pl.col("trade_date").is_between(start, end)), INDEX_DAILY_SCHEMA)
 
     def limit_up_pools(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         if not self.ths_dir:

@@ -1,0 +1,92 @@
+"""The research and review assets through the real definitions (the session's chain 2019-01-02 → 2019-02-22)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from scipy import stats
+
+from sentiment_pipeline.cli import reads_ahead
+from sentiment_pipeline.definitions import HISTORY_JOB_NAME, build_definitions
+
+
+def read(db, sql: str) -> pl.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return pl.from_arrow(conn.execute(sql).to_arrow_table())
+
+
+def materialization(result, key: list[str], partition: str | None = None):
+    return next(e.event_specific_data.materialization for e in result.all_events
+                if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey(key)
+                and e.partition == partition)
+
+
+def test_market_series_matches_the_official_index_and_leaves_the_last_horizons_null(chain_db):
+    db = chain_db[0]
+    market = read(db, "select * from research.market_daily order by trade_date")
+    index = read(db, "select trade_date, close from raw.index_daily where index_code = 'all_a' order by 1")
+    assert market.height == 33 and set(market["regime"]) == {"bull"} and set(market["all_a_source"]) == {"official"}
+    close = index["close"].to_list()
+    assert market["all_a_return"][5] == pytest.approx(close[5] / close[4] - 1)
+    assert market["all_a_fwd_5"][3] == pytest.approx(close[8] / close[3] - 1)
+    # 2019-02-22 is the last stored day: each horizon is null on exactly its last h days.
+    for h in (1, 5, 10, 20):
+        assert market[f"all_a_fwd_{h}"].is_null().to_list() == [False] * (33 - h) + [True] * h
+    assert market["csi2000_fwd_20"][0] is not None  # synthetic stores CSI 2000
+    assert market["limit_up_next_day_count"][-1] == 0 and market["limit_up_next_day_return"][-1] is None
+    assert market["limit_up_next_day_count"][0] > 0
+
+
+def test_research_tables_over_the_stored_days(chain_db):
+    db = chain_db[0]
+    summary = read(db, "select * from research.regime_summary order by regime")
+    assert summary["regime"].to_list() == ["all", "bull"] and summary["days"].to_list() == [33, 33]
+    days = read(db, "select m.limit_up_next_day_return y, p.promotion_rate x from research.market_daily m "
+                    "join sentiment.phase_daily p using (trade_date) where y is not null and x is not null")
+    corr = read(db, "select * from research.rate_correlation where regime = 'bull' and target = 'limit_up_next_day' "
+                    "and method = 'spearman'").row(0, named=True)
+    assert corr["n"] == days.height and corr["coefficient"] == pytest.approx(
+        stats.spearmanr(days["x"], days["y"]).statistic)
+    forward = read(db, "select * from research.phase_forward")
+    assert set(forward["target"]) == {"limit_ups", "all_a", "csi2000"}
+    assert set(forward.filter(pl.col("target") == "limit_ups")["horizon"]) == {1}
+    per_phase = read(db, "select phase_code, count(*) n from sentiment.phase_daily where phase_code is not null "
+                         "group by 1")
+    limit_ups = forward.filter(pl.col("target") == "limit_ups").join(per_phase, on="phase_code")
+    assert (limit_ups["days"] <= limit_ups["n"]).all()
+    path = read(db, "select * from research.phase_path")
+    assert set(path["day"]) == set(range(1, 21)) and (path["days"] > 0).all()
+
+
+def test_weekly_review_across_the_spring_festival_with_its_reports(chain_db):
+    db, _, weeks, _ = chain_db
+    review = read(db, "select * from review.weekly order by week_start")
+    assert review["week_start"].to_list()[-3:] == [dt.date(2019, 1, 28), dt.date(2019, 2, 11), dt.date(2019, 2, 18)]
+    assert review["trading_days"].to_list() == [3, 5, 5, 5, 5, 5, 5]
+    ladder = read(db, "select avg(limit_up_count) a from sentiment.ladder_daily "
+                      "where trade_date between '2019-02-11' and '2019-02-15'")
+    week = review.filter(pl.col("week_start") == dt.date(2019, 2, 11)).row(0, named=True)
+    assert week["avg_limit_up_count"] == pytest.approx(ladder["a"][0])
+    before = review.filter(pl.col("week_start") == dt.date(2019, 1, 28)).row(0, named=True)
+    assert week["avg_limit_up_count_change"] == pytest.approx(week["avg_limit_up_count"] - before["avg_limit_up_count"])
+    assert week["margin_balance"] is not None and week["main_net_flow"] is not None and week["phases"]
+    # Seven weeks are too few for a year's percentile: crowding rows, no ranks yet.
+    crowding = read(db, "select * from review.crowding")
+    assert crowding.height > 0 and crowding["crowding"].null_count() == crowding.height
+    meta = materialization(weeks, ["review", "weekly"], "2019-02-11").metadata
+    assert "日均涨停家数" in meta["review"].value
+    page = Path(meta["report"].value).read_text(encoding="utf-8")
+    assert "A股市场周报 · 2019-02-11 周" in page and page.count("data:image/png;base64,") == 3
+
+
+def test_research_tables_run_after_the_days_and_the_forward_window_is_refreshed(pipeline_env):
+    defs = build_definitions()
+    history = {k.to_user_string() for k in defs.resolve_job_def(HISTORY_JOB_NAME).asset_layer.asset_graph.get_all_asset_keys()}
+    assert {"research/regime_summary", "research/phase_path"} <= history
+    graph = defs.resolve_asset_graph()
+    assert reads_ahead(graph, graph.get_all_asset_keys()) == {dg.AssetKey(["research", "market_daily"]): 21}
