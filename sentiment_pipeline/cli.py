@@ -102,6 +102,19 @@ def weeks_of(day_keys: list[str]) -> list[str]:
     return [k for k in trading_week_partitions.get_partition_keys() if k in mondays]
 
 
+def _stored_between(db: str, keys, first: str, last: str) -> bool:
+    """Whether any of the assets' tables has rows first..last (else re-running them there writes nothing)."""
+    from sentiment_pipeline.platform.storage import table_exists
+
+    with duckdb.connect(db, read_only=True) as conn:
+        for key in keys:
+            table = ".".join(key.path)
+            if table_exists(conn, table) and conn.execute(f"select count(*) from {table} where trade_date between ? and ?",
+                                       [first, last]).fetchone()[0]:
+                return True
+    return False
+
+
 def reads_ahead(graph, keys) -> dict[dg.AssetKey, int]:
     """The daily assets whose inputs reach past their own partitions (forward returns), with how far."""
     ahead: dict[dg.AssetKey, int] = {}
@@ -169,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             # Assets that read days ahead (forward returns): the days just before the range read this range.
             ahead = reads_ahead(graph, daily)
             before = all_keys[max(0, all_keys.index(start) - max(ahead.values(), default=0)): all_keys.index(start)]
-            if ahead and before:
+            if ahead and before and _stored_between(db, ahead, before[0], before[-1]):
                 names = ", ".join(k.to_user_string() for k in sorted(ahead))
                 _print(f"run {before[0]} → {before[-1]}: {names} again (they read the range's days)")
                 if _execute(job, instance, sorted(ahead), loggers, before[0], before[-1]):

@@ -28,10 +28,10 @@ def test_sql_contract_is_generated_from_the_table_models():
 
 def test_every_table_has_a_name_a_key_and_a_description_per_column():
     names = [tables.table_name(m) for m in TABLES]
-    assert len(names) == len(set(names)) == 31
+    assert len(names) == len(set(names)) == 39
     for model in TABLES:
         schema = model.to_schema()
-        assert re.fullmatch(r"(raw|core|sentiment|quality|stms|heat|backtest)\.[a-z_0-9]+", schema.name), schema.name
+        assert re.fullmatch(r"(raw|core|sentiment|quality|stms|heat|research|review|backtest)\.[a-z_0-9]+", schema.name), schema.name
         assert schema.description and schema.unique, schema.name
         assert set(schema.unique) <= set(schema.columns), schema.name
         for name, column in schema.columns.items():
@@ -75,7 +75,7 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
         assert "dagster/code_references" in node.metadata, key
     checks = {c: graph.get_check_spec(c) for c in graph.asset_check_keys}
     schema_checks = [spec for c, spec in checks.items() if c.name == SCHEMA_CHECK]
-    assert len(schema_checks) == 27 + 9 and all(spec.blocking for spec in schema_checks)
+    assert len(schema_checks) == 35 + 9 and all(spec.blocking for spec in schema_checks)
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "complete_windows")].blocking
     assert not checks[dg.AssetCheckKey(dg.AssetKey(["quality", "limit_up_reconciliation"]),
                                        "limit_up_agreement")].blocking

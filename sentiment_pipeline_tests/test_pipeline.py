@@ -23,15 +23,19 @@ BACKTEST = ["backtest/stms_top_sw", "backtest/stms_top_sw_weekly", "backtest/stm
             "backtest/concept_heat_top", "backtest/concept_heat_bottom"]
 HEAT_DAILY = ["heat/stock_daily", "heat/group_daily", "heat/sector_daily"]
 HEAT_WEEKLY = ["heat/group_weekly", "heat/sector_weekly", "heat/rotation", "heat/weekly_monitor"]
+RESEARCH = ["research/regime_summary", "research/regime_distribution", "research/rate_correlation",
+            "research/phase_forward", "research/phase_path"]
+REVIEW = ["review/crowding", "review/weekly"]
 
 
 def run(defs, start, end, raise_on_error=True, stms=False, backtest=False):
     """Materialize a range; STMS (its 20-day windows need the days before the range) and the backtests
-    (whole history, test_backtest_assets.py) only on request; never the heat (test_heat_assets.py)."""
+    (whole history, test_backtest_assets.py) only on request; never the heat, research or review
+    (test_heat_assets.py, test_research_assets.py)."""
     job = defs.resolve_implicit_global_asset_job_def()
     keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys()
             if (backtest or k.path[0] != "backtest") and (stms or k.path[0] not in ("stms", "backtest"))
-            and k.path[0] != "heat" and k.path[-1] not in ("heat_rotation", "concept_heat_top", "concept_heat_bottom")]
+            and k.path[0] not in ("heat", "research", "review") and k.path[-1] not in ("heat_rotation", "concept_heat_top", "concept_heat_bottom")]
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
@@ -64,14 +68,16 @@ def test_definitions_list_assets_partitions_and_checks(pipeline_env):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"raw/securities", "raw/daily_quotes", "core/daily_bars", "sentiment/limit_ladder",
                     "sentiment/ladder_daily", "sentiment/phase_daily", *(f"raw/{r}" for r in RAW_DAILY),
-                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY, *STMS, *BACKTEST, *HEAT_DAILY, *HEAT_WEEKLY}
+                    *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY, *STMS, *BACKTEST, *HEAT_DAILY, *HEAT_WEEKLY,
+                    "research/market_daily", *RESEARCH, *REVIEW}
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert {(k, "schema_valid") for k in keys} | {("quality/limit_up_reconciliation", "limit_up_agreement"),
                                                   ("stms/sector_daily", "complete_windows")} == checks
     for key in keys:
         node = graph.get(dg.AssetKey.from_user_string(key))
-        unpartitioned = key in ("raw/securities", *BACKTEST) or key.removeprefix("raw/") in RAW_REFERENCE
-        expected = None if unpartitioned else (trading_week_partitions if key in HEAT_WEEKLY else trading_day_partitions)
+        unpartitioned = key in ("raw/securities", *BACKTEST, *RESEARCH) or key.removeprefix("raw/") in RAW_REFERENCE
+        weekly = key in (*HEAT_WEEKLY, *REVIEW)
+        expected = None if unpartitioned else (trading_week_partitions if weekly else trading_day_partitions)
         assert node.partitions_def == expected, key
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
 
@@ -218,4 +224,4 @@ def test_sql_contract_matches_the_written_tables(pipeline_env):
         for table, columns in documented.items():
             actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
             assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
-    assert len(documented) == 31
+    assert len(documented) == 39

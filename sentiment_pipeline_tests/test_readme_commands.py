@@ -19,7 +19,7 @@ CONFIGURED = ("dagster asset materialize -m sentiment_pipeline.definitions --sel
               """'{"ops": {"backtest__stms_top_sw": {"config": {"top_n": 5, "slippage_bps": 10}}}}'""")
 SELECTED = "python -m sentiment_pipeline.cli 2019-03-01...2019-03-29 --select 'group:sentiment'"
 DAGSTER_CLI = ("dagster asset materialize -m sentiment_pipeline.definitions "
-               "--select 'not group:heat and not group:backtest' "
+               "--select 'not group:heat and not group:review and not group:backtest' "
                "--partition-range 2019-01-02...2019-06-28")
 TDX = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/vipdoc SENTIMENT_THS_DIR=../shared/data/"
        "real/ths SENTIMENT_DUCKDB_PATH=data/tdx.duckdb python -m sentiment_pipeline.cli 2023-01-03...2023-02-24")
@@ -94,7 +94,7 @@ def test_main_command_then_a_selected_month(shell):
     done = shell("bash scripts/run.sh")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "36 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
+    assert "44 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
     assert len(re.findall(r"^  ✓ ", out, re.M)) == 35  # 22 daily steps (the reconciliation writes two tables), 4 weekly, 9 backtests
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
@@ -163,7 +163,7 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
     assert "skipped raw/main_fund_flows: source 'tdx' does not provide main_fund_flows" in out
     assert "skipped stms/scores: source 'tdx' does not provide" in out
     assert "skipped backtest/stms_top_sw: source 'tdx' does not provide" in out
-    assert "10 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
+    assert "19 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
     assert re.search(r"^phase_limit_up_follow\s+2023-01-03 → 2023-02-24", out, re.M)
     with duckdb.connect(str(tmp_path / "tdx.duckdb"), read_only=True) as conn:
         found = conn.execute("select sum(both_count), sum(pool_count) from quality.limit_up_reconciliation").fetchone()
@@ -203,7 +203,7 @@ def test_dagster_dev_serves_the_assets(shell, tmp_path):
                 pass
             time.sleep(1)
         assert nodes, (tmp_path / "dev.log").read_text()[-3000:]
-        assert len(nodes) == 36
+        assert len(nodes) == 44
         assert all({"duckdb", "polars"} <= set(n["kinds"]) for n in nodes)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from sentiment_pipeline.market import calendar
-from sentiment_pipeline.research import report, review, rules
+from sentiment_pipeline.platform.tables import empty_frame
+from sentiment_pipeline.research import report, review, rules, tables
 
 D = dt.date
 
@@ -201,7 +202,7 @@ def test_a_week_with_a_holiday_averages_its_trading_days():
     flows = pl.DataFrame({"trade_date": week[:7], "main_net_inflow": [1e9] * 7})
     margin = pl.DataFrame({"trade_date": week[:8], "margin_balance": [1e12 + i for i in range(8)]})
     out = review.weekly_review(market, ladder, phases, flows, margin,
-                               pl.DataFrame(schema=review.CROWDING_SCHEMA)).sort("week_start")
+                               empty_frame(tables.Crowding)).sort("week_start")
     first, second = out.rows(named=True)
     assert second["week_start"] == D(2019, 4, 1) and second["trading_days"] == 4
     assert second["week_end"] == D(2019, 4, 4)

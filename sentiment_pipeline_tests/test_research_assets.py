@@ -90,3 +90,20 @@ def test_research_tables_run_after_the_days_and_the_forward_window_is_refreshed(
     assert {"research/regime_summary", "research/phase_path"} <= history
     graph = defs.resolve_asset_graph()
     assert reads_ahead(graph, graph.get_all_asset_keys()) == {dg.AssetKey(["research", "market_daily"]): 21}
+
+
+def test_note_claims_are_measured_from_the_research_tables(chain_db):
+    from sentiment_pipeline.research import claims
+
+    db = chain_db[0]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        table = claims.measure(conn)
+    bull = read(db, "select * from research.regime_summary where regime = 'bull'").row(0, named=True)
+    first = table.row(0, named=True)
+    assert first["claim"] == "牛市最高连板普遍维持在 6 板左右"
+    assert first["measured"].startswith(f"bull: mode {bull['height_mode']}, median {bull['height_median']:g}")
+    assert first["verdict"] == ("holds" if 5 <= bull["height_median"] <= 7 else "does not hold")
+    # Only bull days are stored: the regime comparisons cannot be made, and say so.
+    verdicts = dict(zip(table["claim"], table["verdict"]))
+    assert verdicts["该相关性在震荡市减弱,熊市基本消失"] == "n/a"
+    assert table.height == 10 and claims.markdown(table).count("\n") == 11

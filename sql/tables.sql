@@ -113,7 +113,7 @@ CREATE TABLE raw.attention (
 -- (trade_date, index_code).
 CREATE TABLE raw.index_daily (
     trade_date DATE,    -- NOT NULL: trading day
-    index_code VARCHAR, -- NOT NULL: '000300', '000905', '000852', '932000' (CSI 300/500/1000/2000), 'all_a' (whole market); synthetic also '000001' (Shanghai Composite)
+    index_code VARCHAR, -- NOT NULL: '000300', '000905', '000852', '932000' (CSI 300/500/1000/2000), 'all_a' (whole market); synthetic and tdx also '000001' (Shanghai Composite); tdx has no 'all_a' and no '932000'
     index_name VARCHAR, -- index name as published; null when not given
     pre_close  DOUBLE,  -- previous close, index points; null when not given
     close      DOUBLE,  -- NOT NULL: close, index points

@@ -42,6 +42,11 @@ def row_key(model: type[pa.DataFrameModel]) -> list[str]:
     return list(schema_of(model).unique or [])
 
 
+def empty_frame(model: type[pa.DataFrameModel]) -> pl.DataFrame:
+    """No rows, the table's columns and types: what an asset writes for a range without data."""
+    return pl.DataFrame(schema={name: column.dtype.type for name, column in schema_of(model).columns.items()})
+
+
 def duckdb_type(column: pa.Column) -> str:
     return DUCKDB_TYPES[column.dtype.type.base_type()]
 

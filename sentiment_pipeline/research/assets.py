@@ -17,7 +17,7 @@ from sentiment_pipeline.market import indices
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.partitions import partition_days, partition_weeks
-from sentiment_pipeline.platform.tables import asset_key
+from sentiment_pipeline.platform.tables import asset_key, empty_frame
 from sentiment_pipeline.platform.wiring import table_asset, validated
 from sentiment_pipeline.research import report, review, rules
 from sentiment_pipeline.research import tables as t
@@ -58,7 +58,8 @@ def market_daily(context: dg.AssetExecutionContext, config: MarketDailyConfig, b
     csi2000 = indices.index_returns(index_daily, CSI2000)
     amounts = bars.group_by("trade_date").agg(total_amount=pl.col("amount").sum())
     next_day = rules.limit_up_next_day(limit_ladder, bars)
-    table = rules.market_daily(days, all_a, source, csi2000, amounts, next_day, config.periods())
+    table = (rules.market_daily(days, all_a, source, csi2000, amounts, next_day, config.periods()) if days
+             else empty_frame(t.MarketDaily))
     stored_to = bars["trade_date"].max()
     if csi2000.is_empty():
         context.log.warning(f"research.market_daily: the source stored no CSI 2000 ({CSI2000}) series; "
@@ -147,7 +148,7 @@ def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckd
     weeks = partition_weeks(context)
     if concepts.is_empty():
         context.log.warning("review.crowding: no concept amounts stored (stms.sector_daily); no rows")
-        table = pl.DataFrame()
+        table = empty_frame(t.Crowding)
     else:
         table = review.crowding(concepts, market_days).filter(pl.col("week_start").is_in(weeks))
     yield from validated(context, table, t.Crowding, day_metadata=lambda df: {
@@ -181,7 +182,7 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
                            "where trade_date between ? and ?", first, last)
     flows = flows if flows.height else pl.DataFrame(schema={"trade_date": pl.Date, "main_net_inflow": pl.Float64})
     margin = margin if margin.height else pl.DataFrame(schema={"trade_date": pl.Date, "margin_balance": pl.Float64})
-    crowded = crowded if crowded.height else pl.DataFrame(schema=review.CROWDING_SCHEMA)
+    crowded = crowded if crowded.height else empty_frame(t.Crowding)
     weeks = partition_weeks(context)
     ladder_cols = ladder_days.select("trade_date", "up_count", "limit_up_count", "max_height")
     table = (review.weekly_review(market_days, ladder_cols, phases, flows, margin, crowded)

@@ -10,8 +10,6 @@ from sentiment_pipeline.platform.partitions import week_start
 CROWDING_WEEKS = 52  # a concept's own past year, in trading weeks (this week included)
 CROWDING_MIN_WEEKS = 26  # fewer weeks of history: no percentile
 TOP_CONCEPTS = 5
-CROWDING_SCHEMA = {"week_start": pl.Date, "concept": pl.String, "amount_share": pl.Float64,
-                   "window_weeks": pl.Int32, "crowding": pl.Float64, "crowding_change": pl.Float64, "rank": pl.Int32}
 FIGURES = ("all_a_return", "avg_amount", "avg_up_count", "avg_limit_up_count", "main_net_flow", "margin_balance")
 
 

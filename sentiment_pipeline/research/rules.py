@@ -107,8 +107,6 @@ def market_daily(days: list[dt.date], all_a: pl.DataFrame, all_a_source: str, cs
     """research.market_daily for `days`. all_a and csi2000: (trade_date, return) over every loaded day (the
     forward returns read up to 20 trading days past the last of `days`); amounts: (trade_date, total_amount);
     next_day: limit_up_next_day's frame."""
-    if not days:
-        return pl.DataFrame()
     last = max(d for d in [*all_a["trade_date"].to_list(), *days])
     first = min(days)
     a = forward_returns(on_calendar(all_a, first, last), HORIZONS, "all_a_fwd_").rename({"return": "all_a_return"})
