@@ -158,7 +158,10 @@ def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckd
 
 
 class ReviewConfig(dg.Config):
-    reports: bool = True  # write each week's HTML report beside the database
+    """A report takes ~0.45 s (its charts): a backfill of years renders only its latest weeks. Any other week
+    gets its report when its partition runs again (the UI, or the CLI over that week's days)."""
+
+    report_weeks: int = 13  # the run's last N weeks get an HTML report beside the database; 0: every week
 
 
 @table_asset(t.WeeklyReview, group="review", owner=OWNER, weekly=True, ins={
@@ -192,11 +195,13 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
     days = (market_days.join(ladder_days, on="trade_date", how="left").join(phases, on="trade_date", how="left")
             .join(margin, on="trade_date", how="left").sort("trade_date"))
     source = market_days["all_a_source"].drop_nulls().last() if market_days.height else "computed"
+    rendered = set(table["week_start"].sort().to_list()[-config.report_weeks:] if config.report_weeks
+                   else table["week_start"].to_list())
     for week in table.iter_rows(named=True):
         top = crowded.filter((pl.col("week_start") == week["week_start"]) & (pl.col("rank") <= review.TOP_CONCEPTS)
                              ).sort("rank")
         path = None
-        if config.reports:
+        if week["week_start"] in rendered:
             window = days.filter(pl.col("trade_date") <= week["week_end"]).tail(report.CHART_DAYS)
             path = folder / f"{week['week_start']}.html"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,9 +209,9 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
         summaries[week["week_start"]] = {
             "review": dg.MetadataValue.md(report.markdown(week, top, str(path) if path else None)),
             **({"report": dg.MetadataValue.path(str(path))} if path else {})}
-    if config.reports and summaries:
-        context.log.info(f"review.weekly: {len(summaries)} report(s) in {folder} in "
-                         f"{time.perf_counter() - started:.1f} s")
+    if rendered:
+        context.log.info(f"review.weekly: {len(rendered)} report(s) in {folder} in "
+                         f"{time.perf_counter() - started:.1f} s (the run's last {len(rendered)} week(s))")
     yield from validated(context, table, t.WeeklyReview, day_metadata=lambda df: summaries)
 
 
