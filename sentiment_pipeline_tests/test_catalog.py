@@ -12,6 +12,7 @@ from sentiment_pipeline.backtest import assets as backtest
 from sentiment_pipeline.catalog import ASSETS, TABLES
 from sentiment_pipeline.definitions import JOB_NAME, build_definitions, feedable
 from sentiment_pipeline.platform import tables
+from sentiment_pipeline.research import tables as research
 from sentiment_pipeline.platform.partitions import trading_week_partitions
 from sentiment_pipeline.platform.wiring import SCHEMA_CHECK
 from sentiment_pipeline.sources.base import MarketSource
@@ -81,9 +82,10 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
                                        "limit_up_agreement")].blocking
     job = defs.resolve_job_def(JOB_NAME)
     weekly = {k for k in by_key if graph.get(k).partitions_def == trading_week_partitions}
-    assert len(weekly) == 4
-    assert set(job.asset_layer.selected_asset_keys) == set(by_key) - weekly
-    assert set(defs.resolve_job_def("whole_history").asset_layer.selected_asset_keys) == strategies
+    assert len(weekly) == 6
+    research_tables = {tables.asset_key(m) for m in research.RESEARCH}  # whole history, unpartitioned
+    assert set(job.asset_layer.selected_asset_keys) == set(by_key) - weekly - research_tables
+    assert set(defs.resolve_job_def("whole_history").asset_layer.selected_asset_keys) == strategies | research_tables
     assert set(defs.resolve_job_def("weekly").asset_layer.selected_asset_keys) == weekly
 
 
@@ -124,7 +126,7 @@ def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_
 def test_each_day_carries_its_own_metadata_and_the_run_its_totals(pipeline_env):
     defs = build_definitions()
     job = defs.resolve_job_def(JOB_NAME)
-    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] not in ("stms", "backtest", "heat")]
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] not in ("stms", "backtest", "heat", "research", "review")]
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), asset_selection=keys,
         tags={"dagster/asset_partition_range_start": "2019-03-04", "dagster/asset_partition_range_end": "2019-03-08"})

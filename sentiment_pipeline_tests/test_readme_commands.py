@@ -95,7 +95,7 @@ def test_main_command_then_a_selected_month(shell):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "44 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
-    assert len(re.findall(r"^  ✓ ", out, re.M)) == 35  # 22 daily steps (the reconciliation writes two tables), 4 weekly, 9 backtests
+    assert len(re.findall(r"^  ✓ ", out, re.M)) == 43  # 23 daily steps (the reconciliation writes two tables), 6 weekly, 5 research tables, 9 backtests
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
     assert re.search(r"^2019-06-28: STMS top 3 sw_l1: .+ · .+ · .+$", out, re.M)
