@@ -107,3 +107,31 @@ def test_note_claims_are_measured_from_the_research_tables(chain_db):
     verdicts = dict(zip(table["claim"], table["verdict"]))
     assert verdicts["该相关性在震荡市减弱,熊市基本消失"] == "n/a"
     assert table.height == 10 and claims.markdown(table).count("\n") == 11
+
+
+def test_an_invalid_research_table_writes_none_of_the_five(chain_db, synthetic_cache, monkeypatch):
+    from sentiment_pipeline.research import assets as research
+    from sentiment_pipeline.research import tables as t
+
+    db = chain_db[0]
+    before = read(db, "select * from research.regime_summary")
+    monkeypatch.setenv("SENTIMENT_SOURCE", "synthetic")
+    monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", synthetic_cache)
+    build, metadata = research.RESEARCH_TABLES[t.PhasePath]
+    monkeypatch.setitem(research.RESEARCH_TABLES, t.PhasePath,
+                        (lambda days: build(days).with_columns(day=pl.lit(0, pl.Int32)), metadata))
+    monkeypatch.setitem(research.RESEARCH_TABLES, t.RegimeSummary,
+                        (lambda days: research.rules.regime_summary(days).with_columns(days=pl.lit(99, pl.Int32)),
+                         lambda df: {}))
+    defs = build_definitions()
+    keys = [dg.AssetKey(["research", n]) for n in ("regime_summary", "regime_distribution", "rate_correlation",
+                                                    "phase_forward", "phase_path")]
+    result = defs.resolve_job_def(HISTORY_JOB_NAME).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
+    assert not result.success
+    failed = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+              and not e.event_specific_data.passed]
+    assert [c.asset_key for c in failed] == [dg.AssetKey(["research", "phase_path"])]
+    # regime_summary came out (wrongly) different and valid, yet was not written: the step wrote nothing.
+    assert read(db, "select * from research.regime_summary").equals(before)

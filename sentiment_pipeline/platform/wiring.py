@@ -70,9 +70,9 @@ def table_asset(model: type[pa.DataFrameModel], *, group: str, owner: str, parti
         **({"partitions_def": partitions} if partitioned else {}), **kwargs)
 
 
-def table_out(model: type[pa.DataFrameModel], *, group: str, owner: str) -> dg.AssetOut:
-    """One partitioned output of a multi-asset, specified like `table_asset`."""
-    spec = _spec(model, group=group, owner=owner, partitioned=True)
+def table_out(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool = True) -> dg.AssetOut:
+    """One output of a multi-asset, specified like `table_asset`."""
+    spec = _spec(model, group=group, owner=owner, partitioned=partitioned)
     return dg.AssetOut(**spec)
 
 

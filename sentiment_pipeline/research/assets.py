@@ -18,7 +18,8 @@ from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.partitions import partition_days, partition_weeks
 from sentiment_pipeline.platform.tables import asset_key, empty_frame
-from sentiment_pipeline.platform.wiring import table_asset, validated
+from sentiment_pipeline.platform.wiring import (DUCKDB_POOL, output_name, schema_check, table_asset, table_out,
+                                                validated)
 from sentiment_pipeline.research import report, review, rules
 from sentiment_pipeline.research import tables as t
 
@@ -80,24 +81,6 @@ RESEARCH_INS = {
 }
 
 
-def _research_asset(model, build, metadata):
-    """An unpartitioned research table over every stored day (market series, phases and ladder joined)."""
-
-    @table_asset(model, group="research", owner=OWNER, partitioned=False, ins=RESEARCH_INS)
-    def research_table(context: dg.AssetExecutionContext, market_days: pl.DataFrame, phases: pl.DataFrame,
-                       ladder_days: pl.DataFrame):
-        days = (market_days.join(phases, on="trade_date").join(ladder_days, on="trade_date").sort("trade_date"))
-        if days.is_empty():
-            raise dg.Failure(f"{model.Config.name}: no stored day has research.market_daily, "
-                             "sentiment.phase_daily and sentiment.ladder_daily; materialize them first")
-        table = build(days)
-        yield from validated(context, table, model, run_metadata={
-            "stored_days": days.height, "first_day": str(days["trade_date"].min()),
-            "last_day": str(days["trade_date"].max()), **metadata(table)})
-
-    return research_table
-
-
 def _md(df: pl.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(df.to_pandas().to_markdown(index=False, floatfmt=".4g"))
 
@@ -112,16 +95,46 @@ def _paths(days: pl.DataFrame) -> pl.DataFrame:
     return rules.phase_path(days, paths)
 
 
-research_assets = [
-    _research_asset(t.RegimeSummary, rules.regime_summary, lambda df: {"summary": _md(df)}),
-    _research_asset(t.RegimeDistribution, rules.regime_distribution, lambda df: {}),
-    _research_asset(t.RateCorrelation, rules.rate_correlation,
-                    lambda df: {"correlations": _md(df.filter(pl.col("method") == "pearson"))}),
-    _research_asset(t.PhaseForward, rules.phase_forward,
-                    lambda df: {"all_a_20d": _md(df.filter((pl.col("target") == "all_a") & (pl.col("horizon") == 20))
-                                                 .select("phase_name", "days", "mean_return", "win_rate", "odds"))}),
-    _research_asset(t.PhasePath, _paths, lambda df: {}),
-]
+# Each table: its rule over the joined days, and what its materialization shows in the UI.
+RESEARCH_TABLES = {
+    t.RegimeSummary: (rules.regime_summary, lambda df: {"summary": _md(df)}),
+    t.RegimeDistribution: (rules.regime_distribution, lambda df: {}),
+    t.RateCorrelation: (rules.rate_correlation,
+                        lambda df: {"correlations": _md(df.filter(pl.col("method") == "pearson"))}),
+    t.PhaseForward: (rules.phase_forward, lambda df: {"all_a_20d": _md(
+        df.filter((pl.col("target") == "all_a") & (pl.col("horizon") == 20))
+        .select("phase_name", "days", "mean_return", "win_rate", "odds"))}),
+    t.PhasePath: (_paths, lambda df: {}),
+}
+
+
+@dg.multi_asset(
+    outs={output_name(m): table_out(m, group="research", owner=OWNER, partitioned=False) for m in RESEARCH_TABLES},
+    ins=RESEARCH_INS, check_specs=[schema_check(m) for m in RESEARCH_TABLES], pool=DUCKDB_POOL,
+    backfill_policy=dg.BackfillPolicy.single_run(), name="research_tables",
+)
+def research_tables(context: dg.AssetExecutionContext, market_days: pl.DataFrame, phases: pl.DataFrame,
+                    ladder_days: pl.DataFrame):
+    """The whole-history tables of note 000 over every stored day with a market, a phase and a ladder row: one
+    step for the five (one process in the whole-history job, where each step gets its own)."""
+    days = market_days.join(phases, on="trade_date").join(ladder_days, on="trade_date").sort("trade_date")
+    if days.is_empty():
+        raise dg.Failure("research tables: no stored day has research.market_daily, sentiment.phase_daily and "
+                         "sentiment.ladder_daily; materialize them first")
+    stored = {"stored_days": days.height, "first_day": str(days["trade_date"].min()),
+              "last_day": str(days["trade_date"].max())}
+    # Every table is validated before any is yielded: one invalid table writes none of the five.
+    events = []
+    for model, (build, metadata) in RESEARCH_TABLES.items():
+        table = build(days)
+        try:
+            events.extend(validated(context, table, model, run_metadata={**stored, **metadata(table)},
+                                    multi_output=True))
+        except dg.Failure:
+            yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
+            raise
+    yield from events
+
 
 # ----------------------------------------------------------------------------------------------- review
 
@@ -215,5 +228,5 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
     yield from validated(context, table, t.WeeklyReview, day_metadata=lambda df: summaries)
 
 
-assets = [market_daily, *research_assets, crowding, weekly]
+assets = [market_daily, research_tables, crowding, weekly]
 TABLES = t.TABLES
