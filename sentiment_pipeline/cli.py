@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         # Whole-history assets (the backtests) read every stored day: once, after the ranges, each in a process.
         if history:
             _print(f"run {HISTORY_JOB_NAME}: {', '.join(k.to_user_string() for k in sorted(history))}")
-            steps = [k.to_python_identifier() for k in sorted(history)]
+            # A step is an op: a multi-asset (the research tables) is one step for its keys.
+            steps = list(dict.fromkeys(defs.get_assets_def(k).node_def.name for k in sorted(history)))
             history_loggers = {**loggers, PROGRESS_LOGGER: {"config": {"steps": steps}}}
             if _execute(dg.reconstructable(_progress_history_job), instance, sorted(history), history_loggers):
                 return 1

@@ -234,6 +234,6 @@ def test_the_report_renders_chinese_with_its_charts(tmp_path):
     page = report.html_report(week, crowded, days, "computed")
     assert page.count("data:image/png;base64,") == 3
     assert "A股市场周报 · 2019-03-25 周" in page and "人工智能" in page and "+1.23%" in page
-    assert "由个股流通市值加权计算" in page and '<meta charset="utf-8">' in page
+    assert "由个股行情计算" in page and '<meta charset="utf-8">' in page
     summary = report.markdown(week, crowded, "reports/review/2019-03-25.html")
     assert "| 全A涨跌幅 | +1.23% | -0.40 个百分点 |" in summary and "人工智能 98 · 芯片 90 (+3)" in summary

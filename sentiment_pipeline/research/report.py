@@ -87,6 +87,7 @@ def charts(days: pl.DataFrame, crowded: pl.DataFrame) -> dict[str, str]:
             margin.set_xticks(ticks[::2], [labels[i] for i in ticks[::2]])
         else:
             margin.text(0.5, 0.5, "数据源无两融余额", ha="center", va="center", transform=margin.transAxes)
+            margin.set_axis_off()
         margin.set_title("融资融券余额(亿元)")
         if crowded.height:
             names = crowded["concept"].to_list()[::-1]
@@ -94,7 +95,8 @@ def charts(days: pl.DataFrame, crowded: pl.DataFrame) -> dict[str, str]:
             concepts.barh(names, margin_values, color="#e67e22")
             concepts.set_xlim(0, 100)
         else:
-            concepts.text(0.5, 0.5, "无概念成交数据", ha="center", va="center", transform=concepts.transAxes)
+            concepts.text(0.5, 0.5, "数据源无概念成交数据", ha="center", va="center", transform=concepts.transAxes)
+            concepts.set_axis_off()
         concepts.set_title("拥挤度最高的概念(近一年分位 %)")
         fig.tight_layout()
         out["crowding"] = _png(fig)
@@ -168,7 +170,7 @@ th {{ text-align: left; background: #f6f6f6; }} td.n {{ text-align: right; }}
 img {{ width: 100%; margin: 6px 0; }} .phase {{ font-size: 16px; }}
 </style></head><body>
 <h1>A股市场周报 · {week['week_start']} 周</h1>
-<p class="sub">{week['trading_days']} 个交易日,截至 {week['week_end']};全A收益{'来自官方指数' if all_a_source == 'official' else '由个股流通市值加权计算'}</p>
+<p class="sub">{week['trading_days']} 个交易日,截至 {week['week_end']};全A收益{'来自官方指数' if all_a_source == 'official' else '由个股行情计算(流通市值加权,无市值时等权)'}</p>
 <p class="phase">本周情绪周期:<b>{e(week['phases'] or '无')}</b>;最高连板 <b>{week['max_height']}</b></p>
 <table><tr><th>指标</th><th>本周</th><th>较上周</th></tr>{rows}</table>
 <h2>拥挤度最高的五个概念</h2>
