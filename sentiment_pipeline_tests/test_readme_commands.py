@@ -23,6 +23,9 @@ DAGSTER_CLI = ("dagster asset materialize -m sentiment_pipeline.definitions "
                "--partition-range 2019-01-02...2019-06-28")
 TDX = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/vipdoc SENTIMENT_THS_DIR=../shared/data/"
        "real/ths SENTIMENT_DUCKDB_PATH=data/tdx.duckdb python -m sentiment_pipeline.cli 2023-01-03...2023-02-24")
+TDX_RESEARCH = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/vipdoc SENTIMENT_DUCKDB_PATH=data/tdx.duckdb "
+                "python -m sentiment_pipeline.cli 2019-01-02...2023-02-24")
+CLAIMS = "python -m sentiment_pipeline.research.claims data/tdx.duckdb"
 
 # How each README command is covered; a command missing here fails test_every_readme_command_is_covered.
 COVERED = {
@@ -47,6 +50,8 @@ COVERED = {
         "needs the raw attention of those days stored; test_heat_assets.py runs the group's days and weeks "
         "through the same jobs",
     CONFIGURED: "test_main_command_then_a_selected_month",
+    TDX_RESEARCH: "minutes on the real folder; test_tdx_folder_runs_what_it_can_feed runs the same over 34 days",
+    CLAIMS: "test_tdx_folder_runs_what_it_can_feed (on that database)",
 }
 
 
@@ -95,7 +100,7 @@ def test_main_command_then_a_selected_month(shell):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "44 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
-    assert len(re.findall(r"^  ✓ ", out, re.M)) == 43  # 23 daily steps (the reconciliation writes two tables), 6 weekly, 5 research tables, 9 backtests
+    assert len(re.findall(r"^  ✓ ", out, re.M)) == 39  # 23 daily steps (the reconciliation writes two tables), 6 weekly, the research tables (one step), 9 backtests
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
     assert re.search(r"^2019-06-28: STMS top 3 sw_l1: .+ · .+ · .+$", out, re.M)
@@ -168,6 +173,9 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
     with duckdb.connect(str(tmp_path / "tdx.duckdb"), read_only=True) as conn:
         found = conn.execute("select sum(both_count), sum(pool_count) from quality.limit_up_reconciliation").fetchone()
     assert found == (1225, 1225)  # the README's reconciliation figures
+    claims = shell(CLAIMS.replace("data/tdx.duckdb", str(tmp_path / "tdx.duckdb")))
+    assert claims.returncode == 0, claims.stderr[-3000:]
+    assert "| 中证2000:主线加速期与冰点蓄势期短期胜率较高 | no CSI 2000 series stored |" in claims.stdout
 
 
 def test_dagster_dev_serves_the_assets(shell, tmp_path):
