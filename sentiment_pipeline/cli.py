@@ -109,8 +109,9 @@ def _stored_between(db: str, keys, first: str, last: str) -> bool:
     with duckdb.connect(db, read_only=True) as conn:
         for key in keys:
             table = ".".join(key.path)
-            if table_exists(conn, table) and conn.execute(f"select count(*) from {table} where trade_date between ? and ?",
-                                       [first, last]).fetchone()[0]:
+            stored = table_exists(conn, table) and conn.execute(
+                f"select count(*) from {table} where trade_date between ? and ?", [first, last]).fetchone()[0]
+            if stored:
                 return True
     return False
 
@@ -193,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             _print(f"run {WEEKLY_JOB_NAME} {weeks[0]} → {weeks[-1]} ({len(weeks)} week(s))")
             if _execute(dg.reconstructable(_progress_weekly_job), instance, weekly, loggers, weeks[0], weeks[-1]):
                 return 1
-        # Whole-history assets (the backtests) read every stored day: once, after the ranges, each in a process.
+        # Whole-history assets (research tables, backtests) read every stored day: once, after the ranges, each
+        # step in a process.
         if history:
             _print(f"run {HISTORY_JOB_NAME}: {', '.join(k.to_user_string() for k in sorted(history))}")
             # A step is an op: a multi-asset (the research tables) is one step for its keys.

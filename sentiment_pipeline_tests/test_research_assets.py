@@ -107,6 +107,11 @@ def test_note_claims_are_measured_from_the_research_tables(chain_db):
     verdicts = dict(zip(table["claim"], table["verdict"]))
     assert verdicts["该相关性在震荡市减弱,熊市基本消失"] == "n/a"
     assert table.height == 10 and claims.markdown(table).count("\n") == 11
+    # Every phase a claim names is one of the twelve.
+    from sentiment_pipeline.ladder.phases import PHASE_NAMES
+
+    named = {n for claim in table["claim"] for n in PHASE_NAMES.values() if n in claim}
+    assert len(named) == 10  # a misspelt name would drop out
 
 
 def test_an_invalid_research_table_writes_none_of_the_five(chain_db, synthetic_cache, monkeypatch):

@@ -197,7 +197,7 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
         margin = _optional(conn, "raw.margin_balance", "select trade_date, margin_balance from raw.margin_balance "
                            "where trade_date between ? and ?", first, last)
     flows = flows if flows.height else pl.DataFrame(schema={"trade_date": pl.Date, "main_net_inflow": pl.Float64})
-    margin = margin if margin.height else pl.DataFrame(schema={"trade_date": pl.Date, "margin_balance": pl.Float64})
+    margin = margin if margin.height else empty_frame(market.MarginBalance)
     crowded = crowded if crowded.height else empty_frame(t.Crowding)
     weeks = partition_weeks(context)
     ladder_cols = ladder_days.select("trade_date", "up_count", "limit_up_count", "max_height")

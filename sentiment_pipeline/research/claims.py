@@ -12,8 +12,6 @@ import sys
 import duckdb
 import polars as pl
 
-from sentiment_pipeline.ladder.phases import PHASE_NAMES
-
 MIN_PHASE_DAYS = 5  # a phase seen on fewer days is not ranked
 TOP = 3
 
@@ -118,7 +116,6 @@ def measure(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     add("20 日平均走势:混沌降温期、混沌拉锯期、主线分歧期、主线稳健期较强",
         "all-A mean 20-day path, rank: " + _place(paths, a20), _in_upper_half(paths, a20) if a20 else None,
         "each in the upper half of phases")
-    assert set(strong + short + late + csi + paths) <= set(PHASE_NAMES.values())
     return pl.DataFrame(rows)
 
 
