@@ -4,7 +4,7 @@ asset as it finishes, and end with a summary of what was written.
     python -m sentiment_pipeline.cli [RANGE] [--select SELECTION] [--days-per-run N] [--verbose]
 
 RANGE is `START...END` (trading days, default 2019-01-02...2019-06-28) or a single day. The run is recorded in
-the instance ($DAGSTER_HOME) under the job `sentiment_pipeline`, so the UI shows it with every day's
+the instance ($DAGSTER_HOME) under the job `backfill`, so the UI shows it with every day's
 partition status; `--verbose` also prints Dagster's own log (it is always kept in the instance).
 """
 

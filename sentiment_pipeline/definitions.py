@@ -16,7 +16,8 @@ from sentiment_pipeline.platform.partitions import trading_week_partitions
 from sentiment_pipeline.platform.resources import database_path, source_from_env
 from sentiment_pipeline.sources.base import MarketSource
 
-JOB_NAME = "sentiment_pipeline"
+JOB_NAME = "backfill"  # the daily assets over a range (the CLI's runs, UI backfills)
+DAILY_JOB_NAME = "daily_run"  # the same assets for the day just closed (the 16:00 schedule)
 HISTORY_JOB_NAME = "whole_history"
 WEEKLY_JOB_NAME = "weekly"
 log = logging.getLogger("sentiment_pipeline")
@@ -70,6 +71,9 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     job = dg.define_asset_job(
         JOB_NAME, description=description,
         selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*weekly_keys, *history_keys))
+    daily = dg.define_asset_job(
+        DAILY_JOB_NAME, description="The daily assets for one trading day: the 16:00 schedule's run.",
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*weekly_keys, *history_keys))
     weekly = dg.define_asset_job(
         WEEKLY_JOB_NAME, selection=dg.AssetSelection.assets(*weekly_keys),
         description="The weekly assets (trading weeks keyed by their Monday); a range of weeks is one run.")
@@ -84,7 +88,7 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
         assets = dg.with_source_code_references(assets)
     defs = dg.Definitions(
         assets=assets,
-        jobs=[job, weekly, history],
+        jobs=[daily, job, weekly, history],
         resources={
             "market_source": source,
             "io_manager": SentimentDuckDBIOManager(database=db),

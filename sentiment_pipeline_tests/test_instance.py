@@ -42,4 +42,4 @@ def test_range_runs_record_every_day_and_one_check_execution_per_run(instance_ho
         assert len(history) == 3  # one per run, none left planned per day
         assert {h.status.value for h in history} == {"SUCCEEDED"} and {h.partition for h in history} == {None}
         runs = instance.get_runs()
-        assert len(runs) == 3 and {r.job_name for r in runs} == {"sentiment_pipeline"}
+        assert len(runs) == 3 and {r.job_name for r in runs} == {"backfill"}
