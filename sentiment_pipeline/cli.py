@@ -203,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             history_loggers = {**loggers, PROGRESS_LOGGER: {"config": {"steps": steps}}}
             if _execute(dg.reconstructable(_progress_history_job), instance, sorted(history), history_loggers):
                 return 1
+    # Consumers read the snapshot: publish it once, after the last run (platform/snapshot.py).
+    from sentiment_pipeline.platform.snapshot import publish
+
+    _print(publish(db, on_wait=_print).describe())
     _print(f"done in {time.perf_counter() - started:.1f} s")
     print(summary(db, start, end), flush=True)
     return 0
@@ -231,8 +235,11 @@ def _execute(job, instance, selected, loggers, run_start: str | None = None, run
     """One run (of the range, for partitioned assets) in the project's instance; True when it failed.
     `execute_job`, not `execute_in_process`: the latter keeps every step's output in memory until the run
     ends."""
-    tags = ({"dagster/asset_partition_range_start": run_start, "dagster/asset_partition_range_end": run_end}
-            if run_start else {})
+    from sentiment_pipeline.automation import LAUNCHED_BY
+
+    tags = {LAUNCHED_BY: "cli"}  # the daemon's sensors leave the chain and the snapshot of these runs to the CLI
+    if run_start:
+        tags |= {"dagster/asset_partition_range_start": run_start, "dagster/asset_partition_range_end": run_end}
     with dg.execute_job(
         job, instance=instance, asset_selection=selected, raise_on_error=False,
         run_config={"loggers": loggers}, tags=tags,
@@ -260,6 +267,7 @@ def backtest_summary(conn) -> str:
 def summary(db: str, start: str, end: str) -> str:
     """Tables written in the range with rows and days, the last day's phase and STMS top three, and where to look."""
     from sentiment_pipeline.catalog import TABLES
+    from sentiment_pipeline.platform.snapshot import snapshot_path
     from sentiment_pipeline.platform.tables import table_name
 
     lines = ["", f"{'table':<34} {'rows':>12} {'days':>6}"]
@@ -297,7 +305,8 @@ def summary(db: str, start: str, end: str) -> str:
     lines += [
         "",
         f"database: {db}",
-        "try:      python -c \"import duckdb; print(duckdb.connect('" + db + "', read_only=True).sql("
+        f"snapshot: {snapshot_path(db)}  (read-only copy for queries; it never blocks a run)",
+        "try:      python -c \"from sentiment_pipeline import connect; print(connect().sql("
         "'select trade_date, phase_name, max_height, promotion_rate from sentiment.phase_daily "
         "order by trade_date desc limit 5'))\"",
         "          (every table and column is described in sql/tables.sql)",

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from sentiment_pipeline import automation
 from sentiment_pipeline.catalog import ASSETS
 from sentiment_pipeline.platform.io_manager import SentimentDuckDBIOManager
 from sentiment_pipeline.platform.partitions import trading_week_partitions
@@ -83,12 +84,22 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
         HISTORY_JOB_NAME, selection=dg.AssetSelection.assets(*history_keys),
         executor_def=dg.multiprocess_executor.configured({"max_concurrent": 1}),
         description="The whole-history assets (research tables, backtests), each step in its own process.")
+    jobs = {j.name: j for j in (daily, job, weekly, history, automation.publish_snapshot_job)}
+    if automation.MARGIN in {k for a in assets for k in a.keys}:
+        jobs[automation.MARGIN_JOB_NAME] = dg.define_asset_job(
+            automation.MARGIN_JOB_NAME,
+            selection=(dg.AssetSelection.assets(automation.MARGIN).downstream()
+                       & dg.AssetSelection.assets(*automation.daily_assets(assets))),
+            description="The margin balance of a day (published the next morning) and the daily tables it feeds.")
+    schedules, sensors = automation.build_automation(jobs, weekly_keys)
+    # The day's partition of every daily table by 18:00; raw steps retry failed fetches with backoff.
+    freshness = dg.AssetSelection.assets(*automation.daily_assets(assets))
     with warnings.catch_warnings():  # code references are beta; the UI's link to each asset's source
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = dg.with_source_code_references(assets)
     defs = dg.Definitions(
         assets=assets,
-        jobs=[daily, job, weekly, history],
+        jobs=list(jobs.values()), schedules=schedules, sensors=sensors,
         resources={
             "market_source": source,
             "io_manager": SentimentDuckDBIOManager(database=db),
@@ -102,9 +113,12 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     # Raw assets also carry the kind of the source that fed them.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return defs.map_resolved_asset_specs(
+        defs = defs.map_resolved_asset_specs(
             func=lambda spec: spec.merge_attributes(kinds={source.source_name()}),
             selection=dg.AssetSelection.groups("raw"))
+        return defs.map_resolved_asset_specs(
+            func=lambda spec: spec.replace_attributes(freshness_policy=automation.DAILY_FRESHNESS),
+            selection=freshness)
 
 
 defs = build_definitions()

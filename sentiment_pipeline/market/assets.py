@@ -3,6 +3,8 @@ Thin wiring around bars.py; the rules live there and in limits.py."""
 
 # No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
 import datetime as dt
+import os
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
@@ -13,8 +15,28 @@ from sentiment_pipeline.platform.tables import asset_key, table_name
 from sentiment_pipeline.platform.partitions import partition_dates, partition_days
 from sentiment_pipeline.platform.wiring import table_asset, validated
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY, MarketSource
+from sentiment_pipeline.sources.fetch import FetchFailed
+
+NETWORK_ERRORS = (FetchFailed, ConnectionError, TimeoutError)
 
 OWNER = "team:market-data"
+
+
+def fetched(context: dg.AssetExecutionContext, table: str, call: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    """The source's frame; a fetch that still fails after the source's own request retries (the network, not
+    the data) asks Dagster to run the step again with exponential backoff: SENTIMENT_STEP_RETRIES times (3),
+    after SENTIMENT_STEP_RETRY_DELAY seconds (60), then twice and four times that. Anything else (an upstream
+    schema change, a snapshot of the wrong day, a validation failure) fails at once."""
+    try:
+        return call()
+    except NETWORK_ERRORS as exc:
+        retries = int(os.environ.get("SENTIMENT_STEP_RETRIES", "3"))
+        if context.retry_number >= retries:
+            context.log.error(f"{table}: the fetch failed after {retries} step retries: {exc}")
+            raise
+        wait = float(os.environ.get("SENTIMENT_STEP_RETRY_DELAY", "60")) * 2 ** context.retry_number
+        context.log.warning(f"{table}: {exc}; step retry {context.retry_number + 1} of {retries} in {wait:.0f} s")
+        raise dg.RetryRequested(max_retries=retries, seconds_to_wait=wait) from exc
 
 
 def _source_report(market_source: MarketSource) -> dict:
@@ -32,7 +54,7 @@ def _warn_missing_days(context, table: str, market_source: MarketSource, df: pl.
 
 @table_asset(t.Securities, group="raw", owner=OWNER, partitioned=False)
 def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSource):
-    yield from validated(context, market_source.securities(), t.Securities,
+    yield from validated(context, fetched(context, "raw.securities", market_source.securities), t.Securities,
                          run_metadata=_source_report(market_source))
 
 
@@ -40,7 +62,8 @@ def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSourc
 def raw_daily_quotes(context: dg.AssetExecutionContext, market_source: MarketSource):
     start, end = partition_dates(context)
     keys = partition_days(context)
-    df = market_source.daily_quotes(start, end).filter(pl.col("trade_date").is_in(keys))
+    df = fetched(context, "raw.daily_quotes", lambda: market_source.daily_quotes(start, end)).filter(
+        pl.col("trade_date").is_in(keys))
     missing = _warn_missing_days(context, "raw.daily_quotes", market_source, df, keys)
     yield from validated(context, df, t.RawDailyQuotes,
                          run_metadata={"days_without_rows": len(missing), **_source_report(market_source)})
@@ -68,7 +91,8 @@ def _raw_daily_asset(model, method: str, expected_until: dt.date | None = None):
     def raw_daily(context: dg.AssetExecutionContext, market_source: MarketSource):
         start, end = partition_dates(context)
         keys = partition_days(context)
-        df = getattr(market_source, method)(start, end).filter(pl.col("trade_date").is_in(keys))
+        df = fetched(context, table, lambda: getattr(market_source, method)(start, end)).filter(
+            pl.col("trade_date").is_in(keys))
         expected = [d for d in keys if expected_until is None or d <= expected_until]
         missing = _warn_missing_days(context, table, market_source, df, expected)
         yield from validated(context, df, model,
@@ -82,7 +106,7 @@ def _raw_reference_asset(model, method: str):
 
     @table_asset(model, group="raw", owner=OWNER, partitioned=False)
     def raw_reference(context: dg.AssetExecutionContext, market_source: MarketSource):
-        yield from validated(context, getattr(market_source, method)(), model,
+        yield from validated(context, fetched(context, table_name(model), getattr(market_source, method)), model,
                              run_metadata=_source_report(market_source))
 
     return raw_reference

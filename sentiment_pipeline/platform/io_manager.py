@@ -26,6 +26,7 @@ from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 
 from sentiment_pipeline.platform import tables
+from sentiment_pipeline.platform.writer_lock import WriterLock
 
 
 def _quote(text: str) -> str:
@@ -134,8 +135,17 @@ class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
     (~25 ms apiece on a 1 GB file, ~40 times a run). Open, they share the database in this process."""
 
     _keepalive: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _writer_lock: WriterLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context) -> None:
+        # The run (or, in a multiprocess run, the step) is the file's only writer until teardown: a second
+        # run waits here, before it opens anything (platform/writer_lock.py).
+        run = getattr(context, "run", None)
+        self._writer_lock = WriterLock(self.database, f"run {run.run_id} ({run.job_name})" if run else "a run")
+        log = getattr(context, "log", None)
+        self._writer_lock.acquire(on_wait=log.warning if log else None)
+        if self._writer_lock.waited and log:
+            log.info(f"got the writer lock on {self.database} after {self._writer_lock.waited:.1f} s")
         # The same config as dagster-duckdb's own connections: DuckDB refuses a second config for one file.
         self._keepalive = duckdb.connect(self.database, read_only=False,
                                          config={"custom_user_agent": "dagster", **self.connection_config})
@@ -144,6 +154,9 @@ class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
         if self._keepalive is not None:
             self._keepalive.close()
             self._keepalive = None
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:

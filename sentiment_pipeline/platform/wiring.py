@@ -125,7 +125,8 @@ def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[p
                               severity=dg.AssetCheckSeverity.ERROR)
     if not report.passed:
         context.log.error(report.message())
-        raise dg.Failure(description=report.message(), metadata={"failures": report.failures.height})
+        raise dg.Failure(description=report.message(), metadata={"failures": report.failures.height},
+                        allow_retries=False)  # the same input fails the same way
     context.log.info(f"{table}: {_describe(totals)}" if is_partitioned(context)
                      else f"{table}: {totals['rows']:,} rows (whole table)")
     name = output_name(model) if multi_output else "result"
@@ -209,6 +210,6 @@ def validated_slices(context: dg.AssetExecutionContext, slices: TableSlices, *,
     if failed:
         message = "\n".join(r.message() for r in failed)
         context.log.error(message)
-        raise dg.Failure(description=message, metadata={"failures": check_meta["failures"]})
+        raise dg.Failure(description=message, metadata={"failures": check_meta["failures"]}, allow_retries=False)
     context.log.info(f"{label}: " + ", ".join(f"{t} {n:,} rows" for t, n in rows.items()))
     yield dg.Output(slices, metadata={**{f"rows {t}": n for t, n in rows.items()}, **(metadata or {})})
