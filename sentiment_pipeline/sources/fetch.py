@@ -229,13 +229,16 @@ class Fetcher:
             except Exception as exc:  # noqa: BLE001 - classified right below
                 if no_data_answer(exc):
                     return pd.DataFrame()
+                # Raised in this handler without `from`: akshare's error stays attached as the context (its
+                # traceback is kept), but the error's cause chain ends at ours, whose message names the function
+                # and the request; the main command prints the innermost cause of a failed step.
                 if isinstance(exc, ValueError) and "Length mismatch" in str(exc):
-                    raise UpstreamSchemaChanged(function, self.expected_columns.get(schema, ()), None,
-                                                str(exc)) from exc
+                    raise UpstreamSchemaChanged(function, self.expected_columns.get(schema, ()), None,  # noqa: B904
+                                                str(exc))
                 if not is_retryable(exc):
                     raise
                 if attempt == self.retry.max_attempts:
-                    raise FetchFailed(function, key, attempt, exc) from exc
+                    raise FetchFailed(function, key, attempt, exc)  # noqa: B904
                 delay = self.retry.delay(attempt, self.rng)
                 self.stats.retries += 1
                 self.stats.backoff_seconds += delay
