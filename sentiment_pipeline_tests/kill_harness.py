@@ -8,9 +8,11 @@ dagster.yaml linked in, as scripts/setup.sh does). It is killed
 - inside a write transaction (`pause_at`: the Nth write of a process, or the first write of a table): the
   IO manager's transaction is held open by write_pause.py after its delete and insert, before its commit.
 
-A table's state is its fingerprint: per partition (trade_date, week_start, or the whole table), the row count
-and the sum of the rows' hashes. After a kill every table must equal its fingerprint before the run ("old")
-or after a complete run ("new"); anything else is "MIXED" (a half-written table).
+A table's state is its fingerprint: per partition (trade_date, week_start, or the whole table), the row count,
+the sum of the hashes of the rows' exact columns and, per floating-point column, the sum and the sum of
+magnitudes (compared to 1e-9 of the magnitude: Polars' parallel sums differ in the last bits from run to run,
+e.g. in stms.sector_daily). After a kill every table must equal its fingerprint before the run ("old") or after
+a complete run ("new"); anything else is "MIXED" (a half-written table).
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import math
+
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITION_COLUMNS = ("trade_date", "week_start")
+FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
+FLOAT_TOLERANCE = 1e-9
 
-Fingerprint = dict[str, tuple]  # table → ((partition, rows, hash sum), …)
+Fingerprint = dict[str, tuple]  # table → ((partition, rows, hash sum, float sum, magnitude sum, …), …)
 
 
 def instance_home(path: Path) -> Path:
@@ -118,19 +124,44 @@ def run_cli(args: list[str], env: dict[str, str], *, after_line: str | None = No
 
 
 def fingerprint(db: Path, *, read_only: bool = False) -> Fingerprint:
-    """Every table's rows and row-hash sum per partition. Opening read-write replays a WAL left behind, as the
-    next run's connection does."""
+    """Every table's fingerprint. Opening read-write replays a WAL left behind, as the next run's connection
+    does."""
     with duckdb.connect(str(db), read_only=read_only) as conn:
-        tables = [f"{s}.{t}" for s, t in conn.execute(
-            "select table_schema, table_name from information_schema.tables order by 1, 2").fetchall()]
+        tables = conn.execute("select table_schema, table_name from information_schema.tables order by 1, 2").fetchall()
         out = {}
-        for table in tables:
-            columns = {r[0] for r in conn.execute(f"describe {table}").fetchall()}
-            part = next((c for c in PARTITION_COLUMNS if c in columns), None)
-            key = f"{part}::varchar" if part else "null"
-            out[table] = tuple(conn.execute(
-                f"select {key} as p, count(*), sum(hash(t)) from {table} t group by p order by p").fetchall())
+        for schema, name in tables:
+            columns = conn.execute("select column_name, data_type from information_schema.columns where "
+                                   "table_schema = ? and table_name = ? order by ordinal_position",
+                                   [schema, name]).fetchall()
+            part = next((c for c in PARTITION_COLUMNS if c in {c for c, _ in columns}), None)
+            exact = ", ".join(f'"{c}"' for c, t in columns if t not in FLOAT_TYPES)
+            floats = [f'sum("{c}"), sum(abs("{c}"))' for c, t in columns if t in FLOAT_TYPES]
+            out[f"{schema}.{name}"] = tuple(conn.execute(
+                f"select {f'{part}::varchar' if part else 'null'} as p, count(*), sum(hash(row({exact}))) "
+                f"{''.join(', ' + f for f in floats)} from {schema}.{name} group by p order by p").fetchall())
         return out
+
+
+def same(a: tuple | None, b: tuple | None) -> bool:
+    """Two fingerprints of a table are the same: partitions, counts and hashes equal, float sums within
+    FLOAT_TOLERANCE of their magnitude."""
+    if a is None or b is None:
+        return a is b
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x[:3] != y[:3]:
+            return False
+        for (sx, mx), (sy, my) in zip(zip(x[3::2], x[4::2]), zip(y[3::2], y[4::2])):
+            if (sx is None) != (sy is None) or (mx is None) != (my is None):
+                return False
+            if sx is not None and not math.isclose(sx, sy, rel_tol=0, abs_tol=FLOAT_TOLERANCE * max(mx, my, 1e-300)):
+                return False
+    return True
+
+
+def same_prints(a: Fingerprint, b: Fingerprint) -> bool:
+    return a.keys() == b.keys() and all(same(a[t], b[t]) for t in a)
 
 
 def classify(now: Fingerprint, old: Fingerprint, new: Fingerprint) -> dict[str, str]:
@@ -139,7 +170,7 @@ def classify(now: Fingerprint, old: Fingerprint, new: Fingerprint) -> dict[str, 
     out = {}
     for table in sorted(set(now) | set(old) | set(new)):
         state = now.get(table)
-        is_old, is_new = state == old.get(table), state == new.get(table)
+        is_old, is_new = same(state, old.get(table)), same(state, new.get(table))
         out[table] = "same" if is_old and is_new else "old" if is_old else "new" if is_new else "MIXED"
     return out
 
