@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from sentiment_pipeline.market import calendar
 from sentiment_pipeline.market.limits import board_of, exchange_of
 from sentiment_pipeline.sources.base import (INDEX_DAILY_SCHEMA, RAW_QUOTE_SCHEMA, SECURITIES_SCHEMA, MarketSource,
                                              conform)
@@ -53,7 +54,22 @@ def read_index_files(vipdoc: str) -> pl.DataFrame:
                        pre_close="pre_close", close="close", amount="amount")
 
 
+class TdxFolderError(ValueError):
+    """The TongDaXin folder itself is damaged or incomplete."""
+
+
 def _read_day_files(files: list[Path]) -> pl.DataFrame:
+    # np.fromfile silently drops a trailing partial record: a file cut short would lose its last day unseen.
+    truncated = [(p, size) for p in files if (size := p.stat().st_size) % DAY_RECORD.itemsize]
+    if truncated:
+        listed = "; ".join(f"{p.parent.parent.name}/{p.parent.name}/{p.name} ({size:,} bytes = "
+                           f"{size // DAY_RECORD.itemsize:,} records + {size % DAY_RECORD.itemsize} bytes)"
+                           for p, size in truncated[:5])
+        more = f" and {len(truncated) - 5} more" if len(truncated) > 5 else ""
+        raise TdxFolderError(
+            f"{len(truncated)} TongDaXin file(s) under {files[0].parents[2]} are not a whole number of "
+            f"{DAY_RECORD.itemsize}-byte day records (cut short while copied or downloaded): {listed}{more}. "
+            "Download them again (TongDaXin: 盘后数据下载); nothing was read.")
     records = [np.fromfile(p, dtype=DAY_RECORD) for p in files]
     lengths = np.array([len(r) for r in records])
     rec = np.concatenate(records)
@@ -102,7 +118,32 @@ class TdxSource(MarketSource):
         )
 
     def daily_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        return conform(self._bars().filter(pl.col("trade_date").is_between(start, end)), RAW_QUOTE_SCHEMA)
+        bars = self._bars()
+        self._check_no_missing_days(bars, start, end)
+        return conform(bars.filter(pl.col("trade_date").is_between(start, end)), RAW_QUOTE_SCHEMA)
+
+    def _check_no_missing_days(self, bars: pl.DataFrame, start: dt.date, end: dt.date) -> None:
+        """A trading day inside the folder's span that no stock file has is a gap in the folder (a suspension is
+        one stock's gap, never every stock's): the day's bars are missing, and the next day's reference close
+        would be taken from the day before the gap. From the trading day before `start` (its close is the
+        reference of `start`) to `end`; days after the folder's last one are not its gap (it is not updated
+        yet)."""
+        first, last = bars["trade_date"].min(), bars["trade_date"].max()
+        days = calendar.trading_days()
+        before = [d for d in days if d < start]
+        lo, hi = max(first, before[-1] if before else start), min(last, end)
+        if lo > hi:
+            return
+        present = set(bars.filter(pl.col("trade_date").is_between(lo, hi))["trade_date"].unique().to_list())
+        missing = [d for d in calendar.trading_days_between(lo, hi) if d not in present]
+        if missing:
+            raise TdxFolderError(
+                f"TongDaXin folder {self.vipdoc_dir} has no bar on {len(missing)} trading day(s) inside its span "
+                f"{first} → {last}: {', '.join(map(str, missing[:10]))}{' …' if len(missing) > 10 else ''} (no "
+                "stock file has a record for them, though the trading calendar lists them). Their bars are missing "
+                "and the next day's reference close would come from the day before; download the folder again "
+                "(TongDaXin: 盘后数据下载), or, if the market was closed that day, the calendar (akshare's "
+                "calendar.json) is wrong.")
 
     def index_daily(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Shanghai Composite, CSI 300, 500 and 1000 from the folder's index files (pre_close: the previous
