@@ -66,6 +66,13 @@ class RawDailyQuotes(pa.DataFrameModel):
         o, h, l, c = (pl.col(x) for x in ("open", "high", "low", "close"))
         return data.lazyframe.select((l <= o) & (o <= h) & (l <= c) & (c <= h))
 
+    # Non-nullable columns reject NaN as null; in nullable ones NaN would pass `gt`/`ge` (Polars orders NaN above
+    # every number) and reach the limit prices. Missing is null; NaN is a broken source value.
+    @pa.check("pre_close", "amount", "turnover_rate", "float_mcap", name="not_nan",
+              error="NaN (a missing value must be null)")
+    def not_nan(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_not_nan().fill_null(True))
+
 
 class DailyBars(RawDailyQuotes):
     """core.daily_bars: validated bars with board, listing age, limit prices and flags."""
