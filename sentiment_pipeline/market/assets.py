@@ -9,11 +9,12 @@ from collections.abc import Callable
 import dagster as dg
 import polars as pl
 
+from sentiment_pipeline.market import calendar
 from sentiment_pipeline.market import tables as t
 from sentiment_pipeline.market.bars import build_daily_bars
 from sentiment_pipeline.platform.tables import asset_key, table_name
 from sentiment_pipeline.platform.partitions import partition_dates, partition_days
-from sentiment_pipeline.platform.wiring import table_asset, validated
+from sentiment_pipeline.platform.wiring import range_label, table_asset, validated
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY, MarketSource
 from sentiment_pipeline.sources.fetch import FetchFailed
 
@@ -43,9 +44,13 @@ def _source_report(market_source: MarketSource) -> dict:
     return {"source": market_source.source_name(), **market_source.fetch_report()}
 
 
+def _missing_days(df: pl.DataFrame, expected: list[dt.date]) -> list[dt.date]:
+    return sorted(set(expected) - set(df["trade_date"].unique().to_list()))
+
+
 def _warn_missing_days(context, table: str, market_source: MarketSource, df: pl.DataFrame,
                        expected: list[dt.date]) -> list[dt.date]:
-    missing = sorted(set(expected) - set(df["trade_date"].unique().to_list()))
+    missing = _missing_days(df, expected)
     if missing:
         context.log.warning(f"{table}: source {market_source.source_name()} has no rows for {len(missing)} "
                             f"trading day(s): {', '.join(map(str, missing[:10]))}")
@@ -58,15 +63,44 @@ def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSourc
                          run_metadata=_source_report(market_source))
 
 
+def _warn_off_calendar(context, table: str, market_source: MarketSource, df: pl.DataFrame) -> None:
+    """Rows dated on days the trading calendar does not list are not stored (there is no partition for them):
+    say so, with the days, instead of dropping them unseen."""
+    trading = set(calendar.trading_days())
+    off = sorted(d for d in df["trade_date"].unique().to_list() if d is not None and d not in trading)
+    if off:
+        rows = df.filter(pl.col("trade_date").is_in(off)).height
+        context.log.warning(
+            f"{table}: source {market_source.source_name()} has {rows:,} row(s) on {len(off)} day(s) the trading "
+            f"calendar does not list: {', '.join(map(str, off[:10]))}; they are not stored (the calendar is "
+            "akshare's calendar.json: if the market traded that day, upgrade akshare)")
+
+
+def _no_empty_days(context, table: str, market_source: MarketSource, df: pl.DataFrame,
+                   expected: list[dt.date]) -> None:
+    """A trading day without a single bar is a gap in the source, not a market state: fail before anything is
+    written, instead of storing an empty day that every later reference close, streak and phase would be
+    computed across."""
+    missing = _missing_days(df, expected)
+    if missing:
+        message = (f"{table}: source {market_source.source_name()} has no bars for {len(missing)} trading day(s) of "
+                   f"partition(s) {range_label(context)}: {', '.join(map(str, missing[:10]))}"
+                   f"{' …' if len(missing) > 10 else ''}. A trading day without bars is a gap in the source; "
+                   "nothing was written. Run the days the source has, or fill the gap (tdx: download the folder "
+                   "again).")
+        context.log.error(message)
+        raise dg.Failure(description=message, metadata={"days_without_rows": len(missing)}, allow_retries=False)
+
+
 @table_asset(t.RawDailyQuotes, group="raw", owner=OWNER)
 def raw_daily_quotes(context: dg.AssetExecutionContext, market_source: MarketSource):
     start, end = partition_dates(context)
     keys = partition_days(context)
-    df = fetched(context, "raw.daily_quotes", lambda: market_source.daily_quotes(start, end)).filter(
-        pl.col("trade_date").is_in(keys))
-    missing = _warn_missing_days(context, "raw.daily_quotes", market_source, df, keys)
-    yield from validated(context, df, t.RawDailyQuotes,
-                         run_metadata={"days_without_rows": len(missing), **_source_report(market_source)})
+    df = fetched(context, "raw.daily_quotes", lambda: market_source.daily_quotes(start, end))
+    _warn_off_calendar(context, "raw.daily_quotes", market_source, df)
+    df = df.filter(pl.col("trade_date").is_in(keys))
+    _no_empty_days(context, "raw.daily_quotes", market_source, df, keys)
+    yield from validated(context, df, t.RawDailyQuotes, run_metadata=_source_report(market_source))
 
 
 def _limit_counts(df: pl.DataFrame) -> dict:
