@@ -35,6 +35,13 @@ POOL_SCHEMA: dict[str, pl.DataType] = {
 # 亿 and 万 suffixes of THS amounts; 手 (lots of 100 shares) on volumes is dropped with 万.
 _UNIT = {"亿": 1e8, "万": 1e4}
 THS_FILES = {"limit_up": "{year}-limit_up.csv", "broken": "{year}-broken.csv"}
+# The columns parse_ths_pool reads; THS files carry more (涨停原因, 封单量, …), which are ignored.
+THS_COLUMNS = ("涨停日期", "股票代码", "股票名称", "收盘价", "涨幅", "成交金额", "流通市值", "换手率", "封单额",
+               "首次涨停时间", "最后涨停时间", "开板次数", "连板情况", "是否新股")
+
+
+class ThsFileChanged(ValueError):
+    """A THS pool CSV without the columns the parser reads (renamed or dropped by the exporter)."""
 
 
 def empty_pools() -> pl.DataFrame:
@@ -95,6 +102,11 @@ def read_ths_pools(ths_dir: str | Path, start: dt.date, end: dt.date) -> pl.Data
             path = root / pattern.format(year=year)
             if path.exists():
                 raw = pl.read_csv(path, infer_schema_length=0)
+                missing = [c for c in THS_COLUMNS if c not in raw.columns]
+                if missing:
+                    raise ThsFileChanged(
+                        f"THS pool file {path}: missing column(s) {missing} (columns found: {raw.columns}); the "
+                        f"parser reads {list(THS_COLUMNS)}: fix the export or sources/pools.py")
                 frames.append(parse_ths_pool(raw, pool).filter(pl.col("trade_date").is_between(start, end)))
     if not frames:
         return empty_pools()
