@@ -4,12 +4,27 @@ and bad input of every class, each with what the user sees and what is lost (REA
 from __future__ import annotations
 
 import datetime as dt
-
+import os
+import re
 
 import dagster as dg
+import duckdb
+import polars as pl
 import pytest
 
+from sentiment_pipeline.catalog import ASSETS
+from sentiment_pipeline.definitions import JOB_NAME, build_definitions
+from sentiment_pipeline.market.tables import RawDailyQuotes
+from sentiment_pipeline.platform.validation import validate
+from sentiment_pipeline.sources import akshare_source as ak
+from sentiment_pipeline.sources.pools import ThsFileChanged, read_ths_pools
+from sentiment_pipeline.sources.synthetic import SyntheticSource
+from sentiment_pipeline.sources.tdx import TdxFolderError, TdxSource
 from sentiment_pipeline_tests import kill_harness as kh
+
+from .akshare_fakes import FakeAkshare
+from .test_akshare_source import FakeClock, comment, responses
+from .test_tdx import write_day
 
 # ------------------------------------------------------------------------------- SIGKILL in the middle of a write
 
@@ -71,14 +86,6 @@ def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_complet
 
 # ------------------------------------------------------------------ the network failing in an akshare backfill
 
-import duckdb  # noqa: E402
-import polars as pl  # noqa: E402
-
-from sentiment_pipeline.definitions import JOB_NAME, build_definitions  # noqa: E402
-from sentiment_pipeline.sources import akshare_source as ak  # noqa: E402
-
-from .test_akshare_source import HISTORY_DAYS, FakeClock, responses  # noqa: E402
-from .akshare_fakes import FakeAkshare  # noqa: E402
 
 
 class Outage:
@@ -117,11 +124,13 @@ def _raw_and_downstream(defs):
             if k.path[0] in ("raw", "core", "sentiment", "quality")]
 
 
-def _run_range(start: str, end: str):
-    """The range job over the raw assets and what they feed (no STMS or heat: four days have no windows)."""
-    defs = build_definitions()
+def _run_range(start: str, end: str, defs: dg.Definitions | None = None):
+    """The range job (or, for definitions without jobs, the asset job) over the raw assets and what they feed
+    (no STMS or heat: a few days have no windows); the result and its instance."""
+    defs = defs or build_definitions()
     instance = dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def(JOB_NAME).execute_in_process(
+    job = defs.resolve_job_def(JOB_NAME) if defs.jobs else defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
         instance=instance, asset_selection=_raw_and_downstream(defs), raise_on_error=False,
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
     return result, instance
@@ -203,3 +212,231 @@ def test_the_network_failing_in_an_akshare_backfill_fails_the_run_keeps_what_arr
     assert clean.keys() == resumed.keys()
     for table in clean:
         assert clean[table].equals(resumed[table]), table
+
+
+# ----------------------------------------------------------------------------------------- bad input, by class
+
+
+BAD_DAY = dt.date(2019, 3, 5)
+
+
+def _with_source(source_class):
+    defs = build_definitions()
+    source = source_class(seed=7, cache_dir=defs.resources["market_source"].cache_dir)
+    return dg.Definitions(assets=ASSETS, resources={**defs.resources, "market_source": source},
+                          executor=dg.in_process_executor)
+
+
+def _failure(result, step: str) -> str:
+    """The step's failure as the main command prints it (the innermost cause), with Dagster's description."""
+    event = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == step)
+    data = event.event_specific_data
+    return user_message(event) + "\n" + str(data.user_failure_data.description if data.user_failure_data else "")
+
+
+def _stored_tables(db) -> set[str]:
+    if not db.exists():
+        return set()
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return {r[0] for r in conn.execute(
+            "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+
+
+class _BadQuotesSource(SyntheticSource):
+    """The synthetic market with broken bars (`broken`); its published pools stay those of the clean bars."""
+
+    def broken(self, df: pl.DataFrame) -> pl.DataFrame:
+        raise NotImplementedError
+
+    def daily_quotes(self, start, end):
+        return self.broken(super().daily_quotes(start, end))
+
+    def limit_up_pools(self, start, end):
+        return SyntheticSource(seed=self.seed, cache_dir=self.cache_dir).limit_up_pools(start, end)
+
+
+class BadBarsSource(_BadQuotesSource):
+    """On 2019-03-05 the first four stocks' bars are broken four ways: close NaN, close negative, reference close
+    NaN (a nullable column, where NaN passed `gt=0` before the model's not_nan check), the fourth stock twice."""
+
+    def broken(self, df):
+        day = pl.col("trade_date") == BAD_DAY
+        codes = df.filter(day)["code"].sort().head(4).to_list()
+        df = df.with_columns(
+            close=pl.when(day & (pl.col("code") == codes[0])).then(float("nan"))
+            .when(day & (pl.col("code") == codes[1])).then(-pl.col("close")).otherwise(pl.col("close")),
+            pre_close=pl.when(day & (pl.col("code") == codes[2])).then(float("nan")).otherwise(pl.col("pre_close")))
+        return pl.concat([df, df.filter(day & (pl.col("code") == codes[3]))])
+
+
+def _not_started(result, steps=("core__daily_bars", "sentiment__limit_ladder", "limit_up_reconciliation")) -> bool:
+    started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    return not started & set(steps)
+
+
+def test_nan_and_negative_prices_and_duplicate_rows_fail_the_run_naming_each_row(pipeline_env):
+    codes = SyntheticSource(seed=7, cache_dir=os.environ["SENTIMENT_CACHE_DIR"]).daily_quotes(
+        BAD_DAY, BAD_DAY)["code"].sort().head(4).to_list()
+    result, _ = _run_range("2019-03-04", "2019-03-06", _with_source(BadBarsSource))
+    assert not result.success
+    message = _failure(result, "raw__daily_quotes")
+    row = "row: trade_date=2019-03-05 code="
+    for needle in ("raw.daily_quotes failed validation for partition(s) 2019-03-04...2019-03-06: 7 failure(s)",
+                   f"column=close check=not_nullable value=NaN {row}{codes[0]}",
+                   f"column=pre_close check=NaN (a missing value must be null) value=NaN {row}{codes[2]}",
+                   "column=raw.daily_quotes check=multiple_fields_uniqueness value="):
+        assert needle in message, (needle, message)
+    assert re.search(rf"column=close check=greater_than\(0\) value=-\d+\.\d+ {row}{codes[1]}", message), message
+    assert message.count(f"{row}{codes[3]}") >= 2  # both copies of the duplicate
+    assert {e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"} == {"raw__daily_quotes"}
+    assert _not_started(result)
+    assert not _stored_tables(pipeline_env) & {"raw.daily_quotes", "core.daily_bars", "sentiment.limit_ladder"}
+
+
+class EmptyDaySource(_BadQuotesSource):
+    """No bar at all on 2019-03-05 (an upstream gap), and bars dated Saturday 2019-03-09 (a day the calendar
+    does not list)."""
+
+    def broken(self, df):
+        saturday = df.filter(pl.col("trade_date") == dt.date(2019, 3, 8)).with_columns(
+            trade_date=pl.lit(dt.date(2019, 3, 9)))
+        return pl.concat([df.filter(pl.col("trade_date") != BAD_DAY), saturday])
+
+
+def test_an_empty_trading_day_fails_the_run_and_off_calendar_rows_are_reported(pipeline_env):
+    result, instance = _run_range("2019-03-04", "2019-03-11", _with_source(EmptyDaySource))
+    assert not result.success
+    message = _failure(result, "raw__daily_quotes")
+    assert ("raw.daily_quotes: source synthetic has no bars for 1 trading day(s) of partition(s) "
+            "2019-03-04...2019-03-11: 2019-03-05. A trading day without bars is a gap in the source; nothing was "
+            "written.") in message, message
+    warnings = [e.user_message for e in instance.all_logs(result.run_id) if e.level == 30 and not e.is_dagster_event]
+    assert any(w.startswith("raw.daily_quotes: source synthetic has 3,") and "row(s) on 1 day(s) the trading calendar "
+               "does not list: 2019-03-09; they are not stored" in w for w in warnings), warnings
+    assert _not_started(result)
+    assert not _stored_tables(pipeline_env) & {"raw.daily_quotes", "core.daily_bars", "sentiment.limit_ladder"}
+
+
+def test_schema_drift_and_a_snapshot_of_the_wrong_day_fail_their_assets_with_the_reason(monkeypatch, tmp_path):
+    """Through the range job on the akshare fakes (2024-06-03 … 06-05 from history, 06-06 from the evening's
+    snapshots): the history renames 收盘 to 收盘价, the 06-04 limit-up pool breaks akshare's own renaming (its
+    `Length mismatch`), and 千股千评 serves the previous day. Each asset fails at once (no step retry) naming
+    the function and the columns, or the day; the rejected answers are not stored."""
+    r = responses()
+    renamed = lambda **kwargs: r["stock_zh_a_hist"](**kwargs).rename(columns={"收盘": "收盘价"})  # noqa: E731
+    fake = FakeAkshare({**r, "stock_zh_a_hist": renamed,
+                        FakeAkshare.key("stock_zt_pool_em", date="20240604"): ValueError(
+                            "Length mismatch: Expected axis has 18 elements, new values have 17 elements"),
+                        "stock_comment_em": comment(day=dt.date(2024, 6, 5))})
+    monkeypatch.setattr(ak, "akshare_api", lambda: fake)
+    monkeypatch.setattr(ak, "now_shanghai", lambda: dt.datetime(2024, 6, 6, 17, 0, tzinfo=ak.SHANGHAI))
+    monkeypatch.setattr(ak, "make_clock", FakeClock)
+    raw, db = tmp_path / "raw", tmp_path / "market.duckdb"
+    for name, value in {"SENTIMENT_SOURCE": "akshare", "SENTIMENT_RAW_DIR": str(raw), "SENTIMENT_DUCKDB_PATH": str(db),
+                        "SENTIMENT_STEP_RETRY_DELAY": "0"}.items():
+        monkeypatch.setenv(name, value)
+    result, _ = _run_range("2024-06-03", "2024-06-06")
+    assert not result.success
+    failures = {e.step_key: user_message(e) for e in result.all_events if e.event_type_value == "STEP_FAILURE"}
+    assert failures.keys() == {"raw__daily_quotes", "raw__limit_up_pools", "raw__attention"}, failures
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert failures["raw__daily_quotes"].startswith(
+        "sentiment_pipeline.sources.fetch.UpstreamSchemaChanged: upstream schema changed in akshare.stock_zh_a_hist: "
+        "expected columns ['日期', '股票代码', '开盘', '收盘', "), failures["raw__daily_quotes"]
+    assert "missing ['收盘'], unexpected ['收盘价']. Pin or upgrade akshare" in failures["raw__daily_quotes"]
+    assert failures["raw__limit_up_pools"].startswith(
+        "sentiment_pipeline.sources.fetch.UpstreamSchemaChanged: upstream schema changed in akshare.stock_zt_pool_em: "
+        "expected columns ['序号', '代码', "), failures["raw__limit_up_pools"]
+    assert ("received none: akshare failed while renaming columns (Length mismatch: Expected axis has 18 elements, "
+            "new values have 17 elements)") in failures["raw__limit_up_pools"]
+    assert failures["raw__attention"] == (
+        "sentiment_pipeline.sources.fetch.StaleSnapshot: raw.attention partition 2024-06-06: stock_comment_em is "
+        "stamped 交易日 2024-06-05, not 2024-06-06; it was not stored")
+    assert not (raw / "stock_zh_a_hist").exists() and not (raw / "stock_comment_em").exists()
+    assert not (raw / "stock_zt_pool_em" / "date=2024-06-04").exists()
+    assert (raw / "stock_zt_pool_em" / "date=2024-06-03" / "_all.parquet").exists()  # the days before it are kept
+    assert not _stored_tables(db) & {"raw.daily_quotes", "raw.limit_up_pools", "raw.attention", "core.daily_bars"}
+
+
+def test_a_ths_pool_file_with_a_renamed_column_names_the_file_and_the_column(tmp_path):
+    ths = tmp_path / "ths"
+    ths.mkdir()
+    (ths / "2023-limit_up.csv").write_text(
+        "涨停日期,股票代码,股票名称,收盘价,首次涨停时间,最后涨停时间,连板数,成交金额,换手率,封单额,涨幅,流通市值,是否新股,开板次数\n"
+        "2023-01-03,000045.SZ,深纺织A,12.2,09:01:00,09:01:00,首板,1785万,0.32,1.119亿,10.01,55亿,0,\n")
+    with pytest.raises(ThsFileChanged) as raised:
+        read_ths_pools(ths, dt.date(2023, 1, 3), dt.date(2023, 1, 3))
+    assert str(raised.value).startswith(f"THS pool file {ths / '2023-limit_up.csv'}: missing column(s) ['连板情况'] "
+                                        "(columns found: ['涨停日期', '股票代码', ")
+
+
+# ------------------------------------------------------------------------------------------ TongDaXin folders
+
+TDX_DAYS = [20190102, 20190103, 20190104, 20190107, 20190108]
+
+
+def _folder(root, days=TDX_DAYS, stocks=("sh/lday/sh600000.day", "sz/lday/sz000001.day")):
+    for i, name in enumerate(stocks):
+        write_day(root / name, [(d, 10 + i, 10.5 + i, 9.9 + i, 10.2 + i, 1e8, 1e7) for d in days])
+    return root
+
+
+def test_a_truncated_tdx_file_fails_the_run_naming_the_file_and_its_size(monkeypatch, tmp_path):
+    root = _folder(tmp_path / "vipdoc")
+    path = root / "sz" / "lday" / "sz000001.day"
+    path.write_bytes(path.read_bytes()[:-20])  # the last record cut short: 4 records and 12 bytes
+    monkeypatch.setenv("SENTIMENT_SOURCE", "tdx")
+    monkeypatch.setenv("SENTIMENT_TDX_DIR", str(root))
+    monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(tmp_path / "market.duckdb"))
+    result, _ = _run_range("2019-01-02", "2019-01-08")
+    assert not result.success
+    failures = {e.step_key: user_message(e) for e in result.all_events if e.event_type_value == "STEP_FAILURE"}
+    expected = (f"sentiment_pipeline.sources.tdx.TdxFolderError: 1 TongDaXin file(s) under {root} are not a whole "
+                "number of 32-byte day records (cut short while copied or downloaded): sz/lday/sz000001.day (140 "
+                "bytes = 4 records + 12 bytes). Download them again (TongDaXin: 盘后数据下载); nothing was read.")
+    assert failures == {"raw__securities": expected, "raw__daily_quotes": expected}, failures
+    assert _not_started(result)
+
+
+def test_a_day_missing_from_every_tdx_file_is_a_gap_in_the_folder(tmp_path):
+    root = _folder(tmp_path / "gap", days=[d for d in TDX_DAYS if d != 20190104])
+    write_day(root / "sh" / "lday" / "sh600001.day", [(20190102, 10, 11, 9, 10, 1e8, 1e7)])  # then suspended
+    source = TdxSource(vipdoc_dir=str(root))
+    message = (f"TongDaXin folder {root} has no bar on 1 trading day(s) inside its span 2019-01-02 → 2019-01-08: "
+               "2019-01-04 (no stock file has a record for them, though the trading calendar lists them). Their bars "
+               "are missing and the next day's reference close would come from the day before;")
+    with pytest.raises(TdxFolderError) as raised:
+        source.daily_quotes(dt.date(2019, 1, 2), dt.date(2019, 1, 8))
+    assert str(raised.value).startswith(message)
+    # A range after the gap still needs the day before it: 01-07's reference close is 01-04's close.
+    with pytest.raises(TdxFolderError, match="2019-01-04"):
+        source.daily_quotes(dt.date(2019, 1, 7), dt.date(2019, 1, 8))
+    # One stock without records (a suspension) is not a gap; days before the gap, or after the day after it, read.
+    assert source.daily_quotes(dt.date(2019, 1, 2), dt.date(2019, 1, 3)).height == 5
+    assert source.daily_quotes(dt.date(2019, 1, 8), dt.date(2019, 1, 8)).height == 2
+    # Days after the folder's last one are not its gap: the run's empty-day rule names them (next test).
+    assert source.daily_quotes(dt.date(2019, 1, 8), dt.date(2019, 1, 10)).height == 2
+
+
+def test_a_range_past_the_end_of_a_tdx_folder_fails_naming_the_days_without_bars(monkeypatch, tmp_path):
+    root = _folder(tmp_path / "vipdoc")
+    monkeypatch.setenv("SENTIMENT_SOURCE", "tdx")
+    monkeypatch.setenv("SENTIMENT_TDX_DIR", str(root))
+    monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(tmp_path / "market.duckdb"))
+    result, _ = _run_range("2019-01-07", "2019-01-10")
+    assert not result.success
+    assert _failure(result, "raw__daily_quotes").startswith(
+        "dagster._core.definitions.events.Failure: raw.daily_quotes: source tdx has no bars for 2 trading day(s) of "
+        "partition(s) 2019-01-07...2019-01-10: 2019-01-09, 2019-01-10. A trading day without bars is a gap in the "
+        "source; nothing was written.")
+    assert "raw.daily_quotes" not in _stored_tables(tmp_path / "market.duckdb")
+
+
+def test_a_duplicated_tdx_record_is_a_duplicate_row_named_by_the_validation(tmp_path):
+    root = _folder(tmp_path / "dup")
+    write_day(root / "sz" / "lday" / "sz000002.day", [(20190102, 5, 5.5, 4.9, 5.2, 1e7, 1e6)] * 2)
+    bars = TdxSource(vipdoc_dir=str(root)).daily_quotes(dt.date(2019, 1, 2), dt.date(2019, 1, 8))
+    message = validate(bars, RawDailyQuotes, "raw.daily_quotes", "2019-01-02...2019-01-08").message()
+    assert message.startswith("raw.daily_quotes failed validation for partition(s) 2019-01-02...2019-01-08: 2 failure(s)")
+    assert message.count("check=multiple_fields_uniqueness") == 2
+    assert message.count("row: trade_date=2019-01-02 code=000002") == 2
