@@ -161,12 +161,13 @@ def build_automation(jobs: dict[str, object], weekly_keys: list[dg.AssetKey]) ->
     return schedules, [weekly_after_last_trading_day, history_after_weekly, publish_after_runs]
 
 
-@dg.op(pool=DUCKDB_POOL, description="Copy the database into a new snapshot file and rename it over the old one "
+@dg.op(pool=DUCKDB_POOL, out=dg.Out(dg.Nothing), description="Copy the database into a new snapshot file and rename it over the old one "
                                      "(skipped when the database has not changed since the last publish).")
-def publish_database_snapshot(context: dg.OpExecutionContext, duckdb: DuckDBResource) -> None:
+def publish_database_snapshot(context: dg.OpExecutionContext, duckdb: DuckDBResource):
     result = publish(duckdb.database, on_wait=context.log.warning)
     context.log.info(result.describe())
-    context.add_output_metadata({
+    # A Nothing output: no IO manager (the DuckDB one would take the writer lock this op needs).
+    yield dg.Output(None, metadata={
         "snapshot": dg.MetadataValue.path(result.snapshot), "published": result.published,
         "seconds": round(result.seconds, 2), "database_mb": round(result.database_bytes / 1e6, 1),
         "snapshot_mb": round(result.snapshot_bytes / 1e6, 1), "tables": result.tables,

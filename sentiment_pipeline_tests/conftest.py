@@ -26,6 +26,16 @@ def pipeline_env(tmp_path, synthetic_cache, monkeypatch):
     return db
 
 
+@pytest.fixture
+def instance_home(tmp_path, pipeline_env, monkeypatch):
+    """A Dagster instance with the project's dagster.yaml in a temporary DAGSTER_HOME."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(Path(__file__).resolve().parents[1] / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
 def materialize_jobs(start: str, end: str):
     """The days, the weeks they touch, then the whole-history job (the backtests), as the main command runs
     them, each in process on an ephemeral instance; returns the three results."""

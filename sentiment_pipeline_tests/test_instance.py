@@ -2,20 +2,9 @@
 status and metadata as the UI reads them, one check execution per run, and the batching storage in use."""
 
 import dagster as dg
-import pytest
 
 from sentiment_pipeline import cli
 from sentiment_pipeline.platform.event_log import BatchingSqliteEventLogStorage
-from sentiment_pipeline_tests.test_readme_commands import ROOT
-
-
-@pytest.fixture
-def instance_home(tmp_path, pipeline_env, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    return home
 
 
 def test_range_runs_record_every_day_and_one_check_execution_per_run(instance_home, capsys):

@@ -118,11 +118,21 @@ def _comment_columns(table: str, schema, connection) -> None:
 
 
 class SilentDbIOManager(DbIOManager):
-    """DbIOManager.handle_output without its own delete (done in the handler's transaction) and metadata."""
+    """DbIOManager.handle_output without its own delete (done in the handler's transaction) and metadata.
+    `on_use` runs before the first read or write (it opens the run's keepalive connection)."""
+
+    def __init__(self, *, on_use, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._on_use = on_use
+
+    def load_input(self, context):
+        self._on_use()
+        return super().load_input(context)
 
     def handle_output(self, context: OutputContext, obj: object) -> None:
         if obj is None:
             return
+        self._on_use()
         self._check_supported_type(type(obj))
         table_slice = self._get_table_slice(context, context)
         with self._db_client.connect(context, table_slice) as conn:
@@ -146,9 +156,14 @@ class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
         self._writer_lock.acquire(on_wait=log.warning if log else None)
         if self._writer_lock.waited and log:
             log.info(f"got the writer lock on {self.database} after {self._writer_lock.waited:.1f} s")
-        # The same config as dagster-duckdb's own connections: DuckDB refuses a second config for one file.
-        self._keepalive = duckdb.connect(self.database, read_only=False,
-                                         config={"custom_user_agent": "dagster", **self.connection_config})
+
+    def _open_keepalive(self) -> None:
+        # Opened at the first read or write, not at setup: a run that never touches a table (the snapshot
+        # publish) must not hold the file open. The same config as dagster-duckdb's own connections: DuckDB
+        # refuses a second config for one file.
+        if self._keepalive is None:
+            self._keepalive = duckdb.connect(self.database, read_only=False,
+                                             config={"custom_user_agent": "dagster", **self.connection_config})
 
     def teardown_after_execution(self, context) -> None:
         if self._keepalive is not None:
@@ -164,7 +179,7 @@ class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
 
     def create_io_manager(self, context) -> DbIOManager:
         return SilentDbIOManager(
-            db_client=DuckDbClient(), database=self.database, schema=self.schema_,
+            on_use=self._open_keepalive, db_client=DuckDbClient(), database=self.database, schema=self.schema_,
             type_handlers=self.type_handlers(), default_load_type=self.default_load_type(),
             io_manager_name="DuckDBIOManager",
         )

@@ -29,14 +29,24 @@ def holder(database: str) -> dict:
         return {}
 
 
+# Locks this process holds (path → holders): a second taker in the same process (the snapshot publish while
+# the run's IO manager holds the lock) shares it instead of waiting for itself.
+_held: dict[str, int] = {}
+
+
 class WriterLock:
     def __init__(self, database: str, what: str) -> None:
         self.database, self.what = database, what
         self._file = None
+        self._shared = False
         self.waited = 0.0
 
     def acquire(self, on_wait: Callable[[str], None] | None = None) -> None:
         path = lock_path(self.database)
+        if _held.get(str(path)):
+            _held[str(path)] += 1
+            self._shared = True
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a+")
         try:
@@ -54,9 +64,16 @@ class WriterLock:
         self._file.write(json.dumps({"pid": os.getpid(), "what": self.what,
                                      "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
         self._file.flush()
+        _held[str(path)] = 1
 
     def release(self) -> None:
+        path = str(lock_path(self.database))
+        if self._shared:
+            _held[path] -= 1
+            self._shared = False
+            return
         if self._file is not None:
+            _held.pop(path, None)
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
