@@ -79,9 +79,35 @@ def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_complet
     # The killed runs stay "started" in the instance (nothing is left to mark them failed); the re-run succeeded.
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
-        statuses = [r.status for r in reversed(instance.get_runs())]
-    assert statuses == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTED,
-                        dg.DagsterRunStatus.SUCCESS]
+        runs = list(reversed(instance.get_runs()))
+        assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.STARTED,
+                                            dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.SUCCESS]
+        # The CLI is not held back by them (its writer lock is a flock, released by the kernel), but the queued
+        # coordinator's pool counter (the daemon's own decision, pools at run granularity) counts a started run
+        # that uses pool "duckdb" as holding it: until the dead runs are marked failed, a queued run waits.
+        assert _queue_blocks(instance, runs[-1])
+        for zombie in runs[1:3]:
+            instance.report_run_failed(zombie)
+        assert not _queue_blocks(instance, runs[-1])
+
+
+def _queue_blocks(instance, candidate) -> bool:
+    """Would the daemon (dagster 1.13.27's QueuedRunCoordinatorDaemon, pools at run granularity as dagster.yaml and
+    deploy/production/dagster.yaml set them) keep a run with `candidate`'s pools queued now?"""
+    from dagster._core.instance.config import PoolGranularity
+    from dagster._core.op_concurrency_limits_counter import GlobalOpConcurrencyLimitsCounter
+    from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
+
+    assert candidate.run_op_concurrency and candidate.run_op_concurrency.all_pools == {"duckdb"}
+    in_progress = instance.get_run_records(filters=dg.RunsFilter(statuses=list(ACTIVE_RUN_STATUSES)))
+
+    def counter():
+        return GlobalOpConcurrencyLimitsCounter(
+            instance, [candidate], in_progress, concurrency_keys=instance.event_log_storage.get_concurrency_keys(),
+            pool_limits=instance.event_log_storage.get_pool_limits(), pool_granularity=PoolGranularity.RUN)
+
+    counter()  # the daemon's first pass sets the pool's limit to the default (1); the next ones enforce it
+    return counter().is_blocked(candidate)
 
 
 # ------------------------------------------------------------------ the network failing in an akshare backfill
