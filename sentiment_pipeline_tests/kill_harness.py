@@ -87,10 +87,10 @@ def writes(marker: Path) -> list[tuple[int, int, str]]:
 
 
 def run_cli(args: list[str], env: dict[str, str], *, after_line: str | None = None,
-            marker: Path | None = None, timeout: float = 600) -> Outcome:
+            marker: Path | None = None, after_file: Path | None = None, timeout: float = 600) -> Outcome:
     """Run the main command; kill its process group with SIGKILL after the first output line matching
-    `after_line`, or once the write that the environment's pause_at names is paused (`marker`), or at
-    `timeout`."""
+    `after_line`, or once the write that the environment's pause_at names is paused (`marker`), or once a file
+    matching the glob `after_file` has bytes (the snapshot's partial copy), or at `timeout`."""
     pause_at = env.get("SENTIMENT_FAULT_PAUSE_AT")
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "sentiment_pipeline.cli", *args], cwd=ROOT, env=env,
@@ -112,6 +112,10 @@ def run_cli(args: list[str], env: dict[str, str], *, after_line: str | None = No
             if paused:
                 pid, n, tables = paused[0]
                 moment = f"inside write {n} of pid {pid} ({tables}), before its commit"
+        if after_file is not None:
+            found = [f for f in after_file.parent.glob(after_file.name) if f.stat().st_size]
+            if found:
+                moment = f"while {found[0].name} is written"
         if not moment and time.monotonic() - started > timeout:
             moment = f"timeout after {timeout:.0f} s"
         if moment:

@@ -36,10 +36,11 @@ NEW_DAYS = OLD_DAYS + ["2019-03-11", "2019-03-12", "2019-03-13", "2019-03-14", "
 
 def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_completes_it(tmp_path, synthetic_cache,
                                                                                       monkeypatch):
-    """The main command over six stored days and five more, SIGKILLed twice: inside the transaction that writes
-    core.daily_bars (after its delete and insert, before its commit), then on top of that right after a later
-    step's progress line. Each time the database opens, and every table is either as before the run or as a
-    complete run leaves it; the re-run completes the range."""
+    """The main command over six stored days and five more, SIGKILLed three times: inside the transaction that
+    writes core.daily_bars (after its delete and insert, before its commit), then on top of that right after a
+    later step's progress line, then while it publishes the snapshot. Each time the database opens, and every
+    table is either as before the run or as a complete run leaves it; the snapshot is the old one until a run
+    publishes; the re-run completes the range."""
     db, home = tmp_path / "market.duckdb", kh.instance_home(tmp_path / "dagster_home")
     done = kh.run_cli([OLD_RANGE, *KILL_SELECT], kh.cli_env(db, home, synthetic_cache))
     assert done.returncode == 0, done.output[-3000:]
@@ -61,6 +62,15 @@ def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_complet
     assert second.killed and second.returncode == -9, second.output[-3000:]
     after_second = kh.fingerprint(db)
 
+    # Third, while the finished run copies the database into the consumers' snapshot: they keep the old one.
+    snapshot = tmp_path / "market_snapshot.duckdb"
+    published = kh.fingerprint(snapshot, read_only=True)
+    third = kh.run_cli([NEW_RANGE, *KILL_SELECT], kh.cli_env(db, home, synthetic_cache),
+                       after_file=tmp_path / ".market_snapshot.duckdb.*.partial", timeout=120)
+    assert third.killed and third.returncode == -9, third.output[-3000:]
+    assert kh.same_prints(kh.fingerprint(snapshot, read_only=True), published)
+    after_third = kh.fingerprint(db)
+
     rerun = kh.run_cli([NEW_RANGE, *KILL_SELECT], kh.cli_env(db, home, synthetic_cache))
     assert rerun.returncode == 0, rerun.output[-3000:]
     new = kh.fingerprint(db, read_only=True)
@@ -73,6 +83,8 @@ def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_complet
     second_states = kh.classify(after_second, old, new)
     assert "MIXED" not in first_states.values(), first_states
     assert "MIXED" not in second_states.values(), second_states
+    assert set(kh.classify(after_third, old, new).values()) <= {"new", "same"}  # every write was done
+    assert kh.same_prints(kh.fingerprint(snapshot, read_only=True), new)  # the re-run published
     assert first_states["core.daily_bars"] == "old" and first_states["raw.daily_quotes"] == "new"
     assert second_states["sentiment.limit_ladder"] == "new" and second_states["sentiment.phase_daily"] == "old"
 
@@ -80,8 +92,8 @@ def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_complet
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         runs = list(reversed(instance.get_runs()))
-        assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.STARTED,
-                                            dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.SUCCESS]
+        assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS, *[dg.DagsterRunStatus.STARTED] * 2,
+                                            dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.SUCCESS]
         # The CLI is not held back by them (its writer lock is a flock, released by the kernel), but the queued
         # coordinator's pool counter (the daemon's own decision, pools at run granularity) counts a started run
         # that uses pool "duckdb" as holding it: until the dead runs are marked failed, a queued run waits.
