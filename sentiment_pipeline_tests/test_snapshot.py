@@ -2,6 +2,7 @@
 second run that waits for the writer lock instead of failing."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -77,12 +78,22 @@ def test_a_second_run_waits_for_the_writer_and_both_complete(instance_home, pipe
     while writer_lock.holder(str(pipeline_env)).get("pid") != first.pid:  # the first run is writing
         assert first.poll() is None and time.time() < deadline, first.stdout.read() if first.poll() else "timeout"
         time.sleep(0.2)
-    second = _cli(env, "2019-05-06...2019-05-10", *SELECT)
-    out_second, _ = second.communicate(timeout=600)
+    # Frozen mid-write, so the second run surely starts while the first holds the file.
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second = _cli(env, "2019-05-06...2019-05-10", *SELECT)
+        lines = []
+        while not any("waiting for the writer lock on" in line for line in lines):
+            line = second.stdout.readline()
+            assert line, "".join(lines)  # the second run ended without waiting
+            lines.append(line)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    out_second = "".join(lines) + second.communicate(timeout=600)[0]
     out_first, _ = first.communicate(timeout=600)
     assert first.returncode == 0, out_first
     assert second.returncode == 0, out_second
-    assert "waiting for the writer lock on" in out_second and f"held by pid {first.pid}" in out_second
+    assert f"held by pid {first.pid}" in out_second and "got the writer lock" not in out_first
     with duckdb.connect(str(pipeline_env), read_only=True) as conn:
         days = conn.execute("select min(trade_date)::varchar, max(trade_date)::varchar, count(distinct trade_date) "
                             "from raw.daily_quotes").fetchone()
