@@ -52,6 +52,8 @@ COVERED = {
     CONFIGURED: "test_main_command_then_a_selected_month",
     TDX_RESEARCH: "minutes on the real folder; test_tdx_folder_runs_what_it_can_feed runs the same over 34 days",
     CLAIMS: "test_tdx_folder_runs_what_it_can_feed (on that database)",
+    "python -m sentiment_pipeline.platform.snapshot": "test_snapshot.py publishes through the same function "
+                                                      "(the main command calls it after its last run)",
 }
 
 
