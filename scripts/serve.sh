@@ -41,6 +41,20 @@ export DAGSTER_EVENT_BATCH_SIZE=1000
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1
 unset DAGSTER_MODULE_NAME  # with workspace.yaml as well, Dagster hangs without a word
 
+# Connect once (a wrong PostgreSQL setting fails here, before anything starts) and create the "duckdb" pool's
+# limit now: Dagster 1.13.27 creates it in the first queue pass that sees the pool, and that pass still
+# launches every queued run as if the pool had no limit (measured: two runs submitted together on a new
+# instance both launched).
+"$py" - <<'PY'
+import dagster as dg
+
+from sentiment_pipeline.platform.wiring import DUCKDB_POOL
+
+with dg.DagsterInstance.get() as instance:
+    instance.event_log_storage.initialize_concurrency_limit_to_default(DUCKDB_POOL)
+    print(f"pool {DUCKDB_POOL!r}: {instance.event_log_storage.get_concurrency_info(DUCKDB_POOL).slot_count} slot")
+PY
+
 # Bash starts background commands with SIGINT ignored, and Dagster's daemon maps SIGTERM to SIGINT's
 # handler, so it would ignore both: each child starts with SIGINT reset to the default.
 start() {

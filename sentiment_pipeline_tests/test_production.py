@@ -311,6 +311,8 @@ def test_the_service_runs_a_daily_partition_through_the_queue(service, instance,
     assert service.stopped, "the definitions' schedules and sensors were found and stopped"
     # The webserver listens on loopback only (serve.sh's default HOST).
     assert f"Serving dagster-webserver on {service.url}" in service.log.read_text()
+    # serve.sh created the pool's limit before the daemon's first pass (else that pass ignores it).
+    assert instance.event_log_storage.get_concurrency_info("duckdb").slot_count == 1
     day = "2019-01-02"
     started = time.monotonic()
     run_id = service.submit(DAILY_JOB_NAME, day)
