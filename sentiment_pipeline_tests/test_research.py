@@ -137,6 +137,16 @@ def test_regime_summary_on_a_hand_made_regime():
     assert row["mean_limit_up_count"] == 45.0
 
 
+def test_regime_summary_of_a_first_day_without_a_promotion_rate_is_valid():
+    # A fresh deployment's first day has no rate: the columns are typed nulls, not a Null-typed column.
+    days = pl.DataFrame({"trade_date": [D(2019, 1, 4)], "max_height": [3], "promotion_rate": [None],
+                         "limit_up_count": [39]}, schema_overrides={"promotion_rate": pl.Float64}
+                        ).with_columns(regime=pl.lit("range"))
+    summary = rules.regime_summary(days)
+    assert summary["rate_median"].dtype == pl.Float64 and summary["rate_median"].null_count() == 2
+    tables.RegimeSummary.validate(summary)
+
+
 def test_rate_buckets_hold_their_lower_bound():
     dates = days_from(D(2019, 1, 2), 4)
     days = pl.DataFrame({"trade_date": dates, "max_height": [2, 2, 3, 3], "promotion_rate": [0.25, 0.2999, 0.30, 0.0],

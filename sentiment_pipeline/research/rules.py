@@ -151,7 +151,9 @@ def regime_summary(days: pl.DataFrame) -> pl.DataFrame:
             "share_rate_gt25": float(np.mean(rate > RATE_BAR)) if len(rate) else None,
             "mean_limit_up_count": float(part["limit_up_count"].mean()),
         })
-    return pl.DataFrame(rows, schema_overrides={"height_mode": pl.Int32, "days": pl.Int32, "rate_days": pl.Int32})
+    # Typed even when every value is null (a first day without a promotion rate).
+    return pl.DataFrame(rows, schema_overrides={"height_mode": pl.Int32, "days": pl.Int32, "rate_days": pl.Int32,
+                                                "rate_median": pl.Float64, "share_rate_gt25": pl.Float64})
 
 
 def regime_distribution(days: pl.DataFrame) -> pl.DataFrame:
