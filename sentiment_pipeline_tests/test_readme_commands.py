@@ -25,6 +25,8 @@ TDX = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/vipdoc SE
        "real/ths SENTIMENT_DUCKDB_PATH=data/tdx.duckdb python -m sentiment_pipeline.cli 2023-01-03...2023-02-24")
 TDX_RESEARCH = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/vipdoc SENTIMENT_DUCKDB_PATH=data/tdx.duckdb "
                 "python -m sentiment_pipeline.cli 2019-01-02...2023-02-24")
+SERVE = ("DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_USER=dagster DAGSTER_PG_PASSWORD=secret DAGSTER_PG_DB=dagster "
+         "bash scripts/serve.sh")
 CLAIMS = "python -m sentiment_pipeline.research.claims data/tdx.duckdb"
 
 # How each README command is covered; a command missing here fails test_every_readme_command_is_covered.
@@ -52,6 +54,11 @@ COVERED = {
     CONFIGURED: "test_main_command_then_a_selected_month",
     TDX_RESEARCH: "minutes on the real folder; test_tdx_folder_runs_what_it_can_feed runs the same over 34 days",
     CLAIMS: "test_tdx_folder_runs_what_it_can_feed (on that database)",
+    "sudo -u postgres createuser --pwprompt dagster": "a server's one-time setup (interactive); "
+                                                      "test_production.py creates its role and database",
+    "sudo -u postgres createdb --owner dagster dagster": "the same",
+    SERVE: "test_production.test_the_service_runs_a_daily_partition_through_the_queue (with its own server's "
+           "credentials)",
     "python -m sentiment_pipeline.platform.snapshot": "test_snapshot.py publishes through the same function "
                                                       "(the main command calls it after its last run)",
 }
