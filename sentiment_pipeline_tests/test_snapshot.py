@@ -42,7 +42,9 @@ def test_a_reader_keeps_its_view_during_a_run_and_a_new_connection_sees_the_new_
         assert comment
 
 
-def test_the_publish_job_skips_an_unchanged_database_and_reports_what_it_did(pipeline_env):
+@pytest.mark.parametrize("method", ["copy_database", "file"])
+def test_the_publish_job_skips_an_unchanged_database_and_reports_what_it_did(pipeline_env, monkeypatch, method):
+    monkeypatch.setenv("SENTIMENT_SNAPSHOT_METHOD", method)
     defs = build_definitions()
     with duckdb.connect(str(pipeline_env)) as conn:
         conn.execute("create schema s; create table s.t as select 1 as a")
