@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     from sentiment_pipeline.platform.resources import database_path
 
     started = time.perf_counter()
-    defs = build_definitions(loggers={PROGRESS_LOGGER: progress_logger})
+    defs = build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger})
     left_out = defs.metadata.get("left_out")
     for key, reason in (left_out.value if left_out else {}).items():
         _print(f"skipped {key}: {reason}")
@@ -216,19 +216,19 @@ def _progress_job() -> dg.JobDefinition:
     """The job with the progress logger, rebuilt by `reconstructable` (execute_job needs it importable)."""
     from sentiment_pipeline.definitions import JOB_NAME, build_definitions
 
-    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger}).resolve_job_def(JOB_NAME)
+    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger}).resolve_job_def(JOB_NAME)
 
 
 def _progress_weekly_job() -> dg.JobDefinition:
     from sentiment_pipeline.definitions import WEEKLY_JOB_NAME, build_definitions
 
-    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger}).resolve_job_def(WEEKLY_JOB_NAME)
+    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger}).resolve_job_def(WEEKLY_JOB_NAME)
 
 
 def _progress_history_job() -> dg.JobDefinition:
     from sentiment_pipeline.definitions import HISTORY_JOB_NAME, build_definitions
 
-    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger}).resolve_job_def(HISTORY_JOB_NAME)
+    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger}).resolve_job_def(HISTORY_JOB_NAME)
 
 
 def _execute(job, instance, selected, loggers, run_start: str | None = None, run_end: str | None = None) -> bool:

@@ -59,6 +59,8 @@ COVERED = {
     "sudo -u postgres createdb --owner dagster dagster": "the same",
     SERVE: "test_production.test_the_service_runs_a_daily_partition_through_the_queue (with its own server's "
            "credentials)",
+    "python -m pytest sentiment_pipeline_tests/test_faults.py": "this suite runs that file",
+    "python benchmarks/faults_kill.py": "a script (50 min); test_faults.py kills the same command three times",
     "python -m sentiment_pipeline.platform.snapshot": "test_snapshot.py publishes through the same function "
                                                       "(the main command calls it after its last run)",
 }

@@ -87,8 +87,9 @@ def publish(database: str | None = None, *, force: bool = False, method: str | N
             return Published(str(target), False, 0.0, signature["size"], target.stat().st_size,
                              previous.get("tables", 0), lock.waited)
         started = time.perf_counter()
+        for stale in target.parent.glob(f".{target.name}.*.partial"):  # left by a killed publish (lock held)
+            stale.unlink(missing_ok=True)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        partial.unlink(missing_ok=True)
         method = method or os.environ.get("SENTIMENT_SNAPSHOT_METHOD", "copy_database")
         try:
             if method == "copy_database":
