@@ -161,17 +161,21 @@ def build_automation(jobs: dict[str, object], weekly_keys: list[dg.AssetKey]) ->
     return schedules, [weekly_after_last_trading_day, history_after_weekly, publish_after_runs]
 
 
-@dg.op(pool=DUCKDB_POOL, out=dg.Out(dg.Nothing), description="Copy the database into a new snapshot file and rename it over the old one "
-                                     "(skipped when the database has not changed since the last publish).")
+@dg.op(pool=DUCKDB_POOL, out=dg.Out(dg.Nothing),
+       description="Export what the runs since the last publish wrote (months, strategies, small tables) as Parquet "
+                   "and swap in a new snapshot catalog (skipped when nothing was written).")
 def publish_database_snapshot(context: dg.OpExecutionContext, duckdb: DuckDBResource):
     result = publish(duckdb.database, on_wait=context.log.warning)
     context.log.info(result.describe())
+    for note in result.notes:
+        context.log.warning(note)
     # A Nothing output: no IO manager (the DuckDB one would take the writer lock this op needs).
     yield dg.Output(None, metadata={
         "snapshot": dg.MetadataValue.path(result.snapshot), "published": result.published,
-        "seconds": round(result.seconds, 2), "database_mb": round(result.database_bytes / 1e6, 1),
-        "snapshot_mb": round(result.snapshot_bytes / 1e6, 1), "tables": result.tables,
-        "waited_for_writer_s": round(result.waited_for_writer, 1)})
+        "version": result.version, "seconds": round(result.seconds, 2), "tables": result.tables,
+        "tables_exported": len(result.tables_exported), "files_written": result.files_written,
+        "rows_written": result.rows_written, "mb_written": round(result.bytes_written / 1e6, 2),
+        "retired_files_deleted": result.files_deleted, "waited_for_writer_s": round(result.waited_for_writer, 1)})
 
 
 @dg.job(name=PUBLISH_JOB_NAME, description="Publish the read-only snapshot beside the database "

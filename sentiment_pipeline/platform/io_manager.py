@@ -7,12 +7,15 @@ The write differs from dagster-duckdb-polars in four ways:
 - an empty frame still creates its table (an empty partition — no northbound data after 2024-08-16, no pool
   from a source without one — stays readable downstream instead of a missing table);
 - a new table gets the column descriptions of its definition as DuckDB comments (`duckdb_columns().comment`);
+- the write records what it replaced in the change journal (platform/changes.py), in its transaction, so the
+  snapshot publish exports only that;
 - it adds no output metadata: output metadata is copied onto every day's event of a range run, so the range's
   row count and query would show on each day. The assets report each day's own figures instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,12 +23,12 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 from pydantic import PrivateAttr
-from dagster import OutputContext
+from dagster import OutputContext, TimeWindow
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 
-from sentiment_pipeline.platform import tables
+from sentiment_pipeline.platform import changes, tables
 from sentiment_pipeline.platform.writer_lock import WriterLock
 
 
@@ -36,9 +39,20 @@ def _quote(text: str) -> str:
 class TransactionalPolarsTypeHandler(DuckDBPolarsTypeHandler):
     def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection):
         schema = (context.definition_metadata or {}).get("dagster/column_schema")
+        table = f"{table_slice.schema}.{table_slice.table}"
         with _transaction(connection):
-            _replace(connection, f"{table_slice.schema}.{table_slice.table}", obj.to_arrow(),
-                     getattr(schema, "schema", schema), _get_cleanup_statement(table_slice), [])
+            _replace(connection, table, obj.to_arrow(), getattr(schema, "schema", schema),
+                     _get_cleanup_statement(table_slice), [])
+            changes.record(connection, table, **_replaced_days(table_slice))
+
+
+def _replaced_days(table_slice: TableSlice) -> dict:
+    """The span of days the cleanup statement deleted: the partitions' time window [start, end), or the whole
+    table when unpartitioned."""
+    windows = [d.partitions for d in table_slice.partition_dimensions or [] if isinstance(d.partitions, TimeWindow)]
+    if not windows:
+        return {}
+    return {"first_day": windows[0].start.date(), "last_day": (windows[0].end - dt.timedelta(days=1)).date()}
 
 
 @contextmanager
@@ -82,6 +96,16 @@ class TableSlices:
     values: tuple[str, ...]
 
 
+def replace_tables(connection, frames: Mapping[type, pl.DataFrame]) -> None:
+    """Replace whole tables (model → its rows) in one transaction: an asset whose tables must change together
+    (the research tables) writes them here instead of one commit per output."""
+    with _transaction(connection):
+        for model, frame in frames.items():
+            table = tables.table_name(model)
+            _replace(connection, table, frame.to_arrow(), tables.column_schema(model), f"delete from {table}", [])
+            changes.record(connection, table)
+
+
 class TableSlicesTypeHandler(DbTypeHandler[TableSlices]):
     @property
     def supported_types(self):
@@ -94,6 +118,7 @@ class TableSlicesTypeHandler(DbTypeHandler[TableSlices]):
                 _replace(connection, table, frame.to_arrow(), tables.column_schema(model),
                          f"delete from {table} where {obj.column} in ({', '.join('?' * len(obj.values))})",
                          list(obj.values))
+                changes.record(connection, table, slices=obj.values)
 
     def load_input(self, context, table_slice: TableSlice, connection) -> TableSlices:
         raise NotImplementedError("table slices are read with SQL (sql/tables.sql), not as asset inputs")

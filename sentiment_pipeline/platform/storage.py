@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from sentiment_pipeline.platform import changes
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -43,13 +44,15 @@ def count_changed(old: pl.DataFrame, new: pl.DataFrame) -> int:
 
 
 def replace_days(conn, table: str, frame: pl.DataFrame) -> None:
-    """Delete the frame's trade dates from `table` and insert the frame, in one transaction."""
+    """Delete the frame's trade dates from `table` and insert the frame, in one transaction (journalled for the
+    snapshot)."""
     days = frame.select(pl.col("trade_date").unique()).to_arrow()  # noqa: F841 (read by duckdb)
     data = frame.to_arrow()  # noqa: F841
     conn.execute("begin transaction")
     try:
         conn.execute(f"delete from {table} where trade_date in (select trade_date from days)")
         conn.execute(f"insert into {table} by name select * from data")
+        changes.record(conn, table, first_day=frame["trade_date"].min(), last_day=frame["trade_date"].max())
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
