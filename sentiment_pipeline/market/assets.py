@@ -8,10 +8,12 @@ from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
+from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline.market import calendar
 from sentiment_pipeline.market import tables as t
 from sentiment_pipeline.market.bars import build_daily_bars
+from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.tables import asset_key, table_name
 from sentiment_pipeline.platform.partitions import partition_dates, partition_days
 from sentiment_pipeline.platform.wiring import range_label, table_asset, validated
@@ -40,6 +42,12 @@ def fetched(context: dg.AssetExecutionContext, table: str, call: Callable[[], pl
         raise dg.RetryRequested(max_retries=retries, seconds_to_wait=wait) from exc
 
 
+def _prepared(context: dg.AssetExecutionContext, market_source: MarketSource) -> MarketSource:
+    """The source after its one-time work (the synthetic market's first simulation), logged as it goes."""
+    market_source.prepare(context.log.info)
+    return market_source
+
+
 def _source_report(market_source: MarketSource) -> dict:
     return {"source": market_source.source_name(), **market_source.fetch_report()}
 
@@ -59,8 +67,8 @@ def _warn_missing_days(context, table: str, market_source: MarketSource, df: pl.
 
 @table_asset(t.Securities, group="raw", owner=OWNER, partitioned=False)
 def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSource):
-    yield from validated(context, fetched(context, "raw.securities", market_source.securities), t.Securities,
-                         run_metadata=_source_report(market_source))
+    securities = fetched(context, "raw.securities", _prepared(context, market_source).securities)
+    yield from validated(context, securities, t.Securities, run_metadata=_source_report(market_source))
 
 
 def _warn_off_calendar(context, table: str, market_source: MarketSource, df: pl.DataFrame) -> None:
@@ -96,7 +104,7 @@ def _no_empty_days(context, table: str, market_source: MarketSource, df: pl.Data
 def raw_daily_quotes(context: dg.AssetExecutionContext, market_source: MarketSource):
     start, end = partition_dates(context)
     keys = partition_days(context)
-    df = fetched(context, "raw.daily_quotes", lambda: market_source.daily_quotes(start, end))
+    df = fetched(context, "raw.daily_quotes", lambda: _prepared(context, market_source).daily_quotes(start, end))
     _warn_off_calendar(context, "raw.daily_quotes", market_source, df)
     df = df.filter(pl.col("trade_date").is_in(keys))
     _no_empty_days(context, "raw.daily_quotes", market_source, df, keys)
@@ -117,31 +125,79 @@ def daily_bars(context: dg.AssetExecutionContext, quotes: pl.DataFrame, securiti
         "limit_ups": int(df["is_limit_up"].sum()), "no_limit_rows": int(df["limit_up_price"].null_count())})
 
 
+class RawDatasetConfig(dg.Config):
+    """What to do with stored rows the source's answer lacks."""
+
+    # False: a day (or a reference table) the source answers without rows keeps what is stored, with a warning
+    # (a source that does not provide the dataset, a folder of pools not given this time). True: replaced by
+    # nothing, for a source that retracted its data (`--replace-with-empty` on the main command).
+    replace_with_empty: bool = False
+
+
+def _keep_stored_days(context, table: str, market_source: MarketSource, df: pl.DataFrame, days: list[dt.date],
+                      conn) -> tuple[pl.DataFrame, int]:
+    """The answer plus the stored rows of the days it has no rows for (kept, not replaced by nothing)."""
+    empty = sorted(set(days) - set(df["trade_date"].unique().to_list())) if days else []
+    if not empty or not storage.table_exists(conn, table):
+        return df, 0
+    kept = storage.query(conn, f"select * from {table} where trade_date in (select unnest(?::date[]))", [empty])
+    if kept.is_empty():
+        return df, 0
+    kept_days = kept["trade_date"].n_unique()
+    context.log.warning(
+        f"{table}: source {market_source.source_name()} has no rows for {kept_days} stored day(s) "
+        f"({', '.join(map(str, sorted(kept['trade_date'].unique().to_list())[:5]))}{' …' if kept_days > 5 else ''}):"
+        f" kept the {kept.height:,} stored rows. To replace them with nothing: --replace-with-empty (the main "
+        "command) or the asset's config replace_with_empty: true")
+    return pl.concat([df, kept.select(df.columns).cast(df.schema)], how="vertical"), kept_days
+
+
 def _raw_daily_asset(model, method: str, expected_until: dt.date | None = None):
-    """A daily raw dataset: the source method over the partition range, validated, stored as given."""
+    """A daily raw dataset: the source method over the partition range, validated, stored as given; days the
+    source has no rows for keep their stored rows unless the run says otherwise."""
     table = table_name(model)
 
     @table_asset(model, group="raw", owner=OWNER)
-    def raw_daily(context: dg.AssetExecutionContext, market_source: MarketSource):
+    def raw_daily(context: dg.AssetExecutionContext, config: RawDatasetConfig, market_source: MarketSource,
+                  duckdb: DuckDBResource):
         start, end = partition_dates(context)
         keys = partition_days(context)
-        df = fetched(context, table, lambda: getattr(market_source, method)(start, end)).filter(
+        df = fetched(context, table, lambda: getattr(_prepared(context, market_source), method)(start, end)).filter(
             pl.col("trade_date").is_in(keys))
         expected = [d for d in keys if expected_until is None or d <= expected_until]
         missing = _warn_missing_days(context, table, market_source, df, expected)
-        yield from validated(context, df, model,
-                             run_metadata={"days_without_rows": len(missing), **_source_report(market_source)})
+        kept_days = 0
+        if not config.replace_with_empty:
+            with duckdb.get_connection() as conn:
+                df, kept_days = _keep_stored_days(context, table, market_source, df, keys, conn)
+        yield from validated(context, df, model, run_metadata={
+            "days_without_rows": len(missing), "stored_days_kept": kept_days, **_source_report(market_source)})
 
     return raw_daily
 
 
 def _raw_reference_asset(model, method: str):
-    """A reference dataset the source gives whole (membership, classification history)."""
+    """A reference dataset the source gives whole (membership, classification history). An empty answer keeps
+    the stored table unless the run says otherwise."""
+    table = table_name(model)
 
     @table_asset(model, group="raw", owner=OWNER, partitioned=False)
-    def raw_reference(context: dg.AssetExecutionContext, market_source: MarketSource):
-        yield from validated(context, fetched(context, table_name(model), getattr(market_source, method)), model,
-                             run_metadata=_source_report(market_source))
+    def raw_reference(context: dg.AssetExecutionContext, config: RawDatasetConfig, market_source: MarketSource,
+                      duckdb: DuckDBResource):
+        df = fetched(context, table, getattr(_prepared(context, market_source), method))
+        kept = False
+        if df.is_empty() and not config.replace_with_empty:
+            with duckdb.get_connection() as conn:
+                stored = storage.query(conn, f"select * from {table}", []) if storage.table_exists(conn, table) \
+                    else pl.DataFrame()
+            if stored.height:
+                context.log.warning(
+                    f"{table}: source {market_source.source_name()} answered without rows: kept the {stored.height:,} "
+                    "stored rows. To replace them with nothing: --replace-with-empty (the main command) or the "
+                    "asset's config replace_with_empty: true")
+                df, kept = stored, True
+        yield from validated(context, df, model, run_metadata={"stored_rows_kept": kept,
+                                                               **_source_report(market_source)})
 
     return raw_reference
 
@@ -159,5 +215,7 @@ raw_datasets = [
 ]
 
 assets = [raw_securities, raw_daily_quotes, daily_bars, *raw_datasets]
+# The datasets whose op takes RawDatasetConfig (the main command's --replace-with-empty).
+RAW_SIDE_DATASETS = {key for asset in raw_datasets for key in asset.keys}
 TABLES = [t.Securities, t.RawDailyQuotes, t.DailyBars, t.LimitUpPools, t.MainFundFlows, t.NorthboundFlows,
           t.Attention, t.IndexDaily, t.MarginBalance, t.IndexMembership, t.IndustryHistory, t.ConceptMembership]

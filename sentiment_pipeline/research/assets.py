@@ -16,6 +16,7 @@ from sentiment_pipeline.ladder import tables as ladder
 from sentiment_pipeline.market import indices
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
+from sentiment_pipeline.platform.io_manager import replace_tables
 from sentiment_pipeline.platform.partitions import partition_days, partition_weeks
 from sentiment_pipeline.platform.tables import asset_key, empty_frame
 from sentiment_pipeline.platform.wiring import (DUCKDB_POOL, output_name, schema_check, table_asset, table_out,
@@ -25,12 +26,14 @@ from sentiment_pipeline.research import tables as t
 
 OWNER = "team:sentiment-research"
 CSI2000 = "932000"
-# Forward returns read 20 trading days past t (one more for the next day's limit-ups is within them), and the
-# computed all-A return the day before t.
+# Forward returns read 20 trading days past t (the next day's limit-ups are within them). The 20 stored days before
+# a range read into it: the asset refreshes them in the same step, so it loads 20 days before the range, and one
+# more for the computed all-A return of the first of them (its previous day's float caps).
 FORWARD_DAYS = 21
+HORIZON = max(rules.HORIZONS)
 with warnings.catch_warnings():  # the parameter is beta; it lets the last days' window pass today
     warnings.simplefilter("ignore", dg.BetaWarning)
-    AROUND_THE_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=FORWARD_DAYS,
+    AROUND_THE_DAY = dg.TimeWindowPartitionMapping(start_offset=-(HORIZON + 1), end_offset=FORWARD_DAYS,
                                                    allow_nonexistent_upstream_partitions=True)
 
 
@@ -52,22 +55,43 @@ class MarketDailyConfig(dg.Config):
                                metadata={"columns": ["trade_date", "code", "eligible", "is_limit_up"]}),
 })
 def market_daily(context: dg.AssetExecutionContext, config: MarketDailyConfig, bars: pl.DataFrame,
-                 index_daily: pl.DataFrame, limit_ladder: pl.DataFrame):
+                 index_daily: pl.DataFrame, limit_ladder: pl.DataFrame, duckdb: DuckDBResource):
     stored = set(bars["trade_date"].unique().to_list())
+    first = partition_days(context)[0]
     days = [d for d in partition_days(context) if d in stored]  # a day without bars has no row
     all_a, source = indices.all_a_returns(index_daily, bars)
     csi2000 = indices.index_returns(index_daily, CSI2000)
     amounts = bars.group_by("trade_date").agg(total_amount=pl.col("amount").sum())
     next_day = rules.limit_up_next_day(limit_ladder, bars)
-    table = (rules.market_daily(days, all_a, source, csi2000, amounts, next_day, config.periods()) if days
-             else empty_frame(t.MarketDaily))
+
+    def build(for_days: list) -> pl.DataFrame:
+        return (rules.market_daily(for_days, all_a, source, csi2000, amounts, next_day, config.periods()) if for_days
+                else empty_frame(t.MarketDaily))
+
+    table = build(days)
+    # The stored days whose forward windows reach into this range (the 20 before it): recomputed now, in this
+    # step, so that no later run is needed to complete them; rows that come out unchanged are left alone.
+    before = sorted(d for d in stored if d < first)[-HORIZON:]
+    earlier_changed = 0
+    if before:
+        with duckdb.get_connection() as conn:
+            if storage.table_exists(conn, "research.market_daily"):
+                old = storage.query(conn, "select * from research.market_daily where trade_date between ? and ? "
+                                          "order by trade_date", [before[0], before[-1]])
+                if old.height:
+                    fresh = build(old["trade_date"].to_list()).select(old.columns)
+                    earlier_changed = storage.count_changed(old, fresh)
+                    if earlier_changed:
+                        storage.replace_days(conn, "research.market_daily", fresh)
+                        context.log.info(f"research.market_daily: {earlier_changed} stored day(s) before {first} "
+                                         "recomputed (their forward windows reach into this range)")
     stored_to = bars["trade_date"].max()
     if csi2000.is_empty():
         context.log.warning(f"research.market_daily: the source stored no CSI 2000 ({CSI2000}) series; "
                             "csi2000 columns are null")
     yield from validated(context, table, t.MarketDaily, run_metadata={
         "all_a_source": source, "csi2000_stored": not csi2000.is_empty(), "bars_stored_to": str(stored_to),
-        "days_without_fwd_20": int(table["all_a_fwd_20"].null_count())},
+        "days_without_fwd_20": int(table["all_a_fwd_20"].null_count()), "earlier_days_recomputed": earlier_changed},
         day_metadata=lambda df: {d: {"regime": r or "—", "all_a_return": round(a, 5) if a is not None else None}
                                  for d, r, a in df.select("trade_date", "regime", "all_a_return").iter_rows()})
 
@@ -114,25 +138,32 @@ RESEARCH_TABLES = {
     backfill_policy=dg.BackfillPolicy.single_run(), name="research_tables",
 )
 def research_tables(context: dg.AssetExecutionContext, market_days: pl.DataFrame, phases: pl.DataFrame,
-                    ladder_days: pl.DataFrame):
-    """The whole-history tables of note 000 over every stored day with a market, a phase and a ladder row: one
-    step for the five (one process in the whole-history job, where each step gets its own)."""
+                    ladder_days: pl.DataFrame, duckdb: DuckDBResource):
+    """The whole-history tables of note 000 over every stored day with a market, a phase and a ladder row, written
+    together: validated first (one invalid table writes none), then replaced in one transaction (a run killed
+    in the middle leaves all five as they were), not one commit per output."""
     days = market_days.join(phases, on="trade_date").join(ladder_days, on="trade_date").sort("trade_date")
     if days.is_empty():
         raise dg.Failure("research tables: no stored day has research.market_daily, sentiment.phase_daily and "
                          "sentiment.ladder_daily; materialize them first")
     stored = {"stored_days": days.height, "first_day": str(days["trade_date"].min()),
               "last_day": str(days["trade_date"].max())}
-    # Every table is validated before any is yielded: one invalid table writes none of the five.
-    events = []
+    events, frames = [], {}
     for model, (build, metadata) in RESEARCH_TABLES.items():
         table = build(days)
         try:
-            events.extend(validated(context, table, model, run_metadata={**stored, **metadata(table)},
-                                    multi_output=True))
+            for event in validated(context, table, model, run_metadata={**stored, **metadata(table)},
+                                   multi_output=True):
+                if isinstance(event, dg.Output):
+                    frames[model] = event.value
+                    event = dg.Output(None, output_name=event.output_name, metadata={
+                        **event.metadata, "dagster/row_count": event.value.height})
+                events.append(event)
         except dg.Failure:
             yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
             raise
+    with duckdb.get_connection() as conn:
+        replace_tables(conn, frames)
     yield from events
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
@@ -148,6 +149,10 @@ class MarketSource(dg.ConfigurableResource):
     def margin_balance(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Whole-market margin balance (融资融券余额, CNY) (MARGIN_SCHEMA)."""
         raise self._unsupported("margin_balance")
+
+    def prepare(self, progress: Callable[[str], None] | None = None) -> None:
+        """Long one-time work before the first fetch (simulating the synthetic market, reading a folder),
+        telling `progress` how far it is; nothing by default."""
 
     def fetch_report(self) -> dict:
         """Counters of the last fetches (store hits, network calls, retries) for asset metadata."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -38,6 +39,9 @@ class SyntheticSource(MarketSource):
 
     def source_name(self) -> str:
         return "synthetic"
+
+    def prepare(self, progress: Callable[[str], None] | None = None) -> None:
+        ensure_cached(Path(self.cache_dir), self.seed, progress)
 
     def _scan(self, dataset: str) -> pl.LazyFrame:
         return pl.scan_parquet(ensure_cached(Path(self.cache_dir), self.seed) / f"{dataset}.parquet")

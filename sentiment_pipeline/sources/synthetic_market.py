@@ -22,6 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,9 +216,11 @@ def _regime(day: dt.date) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFrame]:
-    """Simulate every trading day from 2019-01-02 to the calendar's end."""
+def simulate(seed: int, cal: Calibration = Calibration(),
+             progress: Callable[[str], None] | None = None) -> dict[str, pl.DataFrame]:
+    """Simulate every trading day from 2019-01-02 to the calendar's end; `progress` hears of each year done."""
     days = _trading_days()
+    started = time.perf_counter()
     m = Master(seed, days)
     n = m.n
     close = np.round(m.price0 * 100).astype(np.int64)  # last traded close, fen
@@ -235,6 +239,9 @@ def simulate(seed: int, cal: Calibration = Calibration()) -> dict[str, pl.DataFr
     last_rebalance = None
 
     for d, day in enumerate(days):
+        if progress and d and day.year != days[d - 1].year:
+            progress(f"simulating the synthetic market (seed {seed}, one time, then cached): {days[d - 1].year} done, "
+                     f"{d:,} of {len(days):,} trading days in {time.perf_counter() - started:.0f} s")
         rng = np.random.default_rng([seed, 1, d])
         level, drift = _regime(day)
         heat = cal.heat_persistence * heat + (1 - cal.heat_persistence) * level * 3 + rng.normal(0, cal.heat_noise)
@@ -467,14 +474,17 @@ def cache_path(cache_dir: Path, seed: int) -> Path:
     return cache_dir / f"synthetic-v{GENERATOR_VERSION}-seed{seed}-to{calendar.calendar_end():%Y%m%d}"
 
 
-def ensure_cached(cache_dir: Path, seed: int) -> Path:
-    """Simulate once and keep each dataset as Parquet; concurrent writers rename atomically."""
+def ensure_cached(cache_dir: Path, seed: int, progress: Callable[[str], None] | None = None) -> Path:
+    """Simulate once and keep each dataset as Parquet; concurrent writers rename atomically. The first time
+    takes ~20 s (more on a loaded machine): `progress` hears how far it is."""
     target = cache_path(cache_dir, seed)
     if (target / "_complete").exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
+    if progress:
+        progress(f"simulating the synthetic market (seed {seed}) into {target}: one time, about 20 s, then cached")
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_dir))
-    for name, df in simulate(seed).items():
+    for name, df in simulate(seed, progress=progress).items():
         df.write_parquet(tmp / f"{name}.parquet", row_group_size=256_000)
     (tmp / "_complete").touch()
     try:
