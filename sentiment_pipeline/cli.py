@@ -1,21 +1,29 @@
 """The main command: materialize the graph over a range in the project's Dagster instance, print one line per
 asset as it finishes, and end with a summary of what was written.
 
-    python -m sentiment_pipeline.cli [RANGE] [--select SELECTION] [--days-per-run N] [--verbose]
+    python -m sentiment_pipeline.cli [RANGE] [--select SELECTION] [--days-per-run N] [--history | --no-history]
+                                     [--replace-with-empty] [--verbose]
 
-RANGE is `START...END` (trading days, default 2019-01-02...2019-06-28) or a single day. The run is recorded in
-the instance ($DAGSTER_HOME) under the job `backfill`, so the UI shows it with every day's
-partition status; `--verbose` also prints Dagster's own log (it is always kept in the instance).
+RANGE is `START...END` (trading days, default 2019-01-02...2019-06-28) or a single day. The days run as the job
+`backfill`, then the trading weeks they touch as the job `weekly`, then (for a range, or a day that ends its
+trading week, as the schedule does; `--history` / `--no-history` decide otherwise) the whole-history assets
+(research tables, backtests) as the job `whole_history`. Every run is recorded in the instance ($DAGSTER_HOME),
+so the UI shows it with every day's partition status; `--verbose` also prints Dagster's own log (it is always
+kept in the instance). Runs of this command whose process died (killed) are marked failed before it starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import logging
+import os
+import socket
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -102,29 +110,68 @@ def weeks_of(day_keys: list[str]) -> list[str]:
     return [k for k in trading_week_partitions.get_partition_keys() if k in mondays]
 
 
-def _stored_between(db: str, keys, first: str, last: str) -> bool:
-    """Whether any of the assets' tables has rows first..last (else re-running them there writes nothing)."""
-    from sentiment_pipeline.platform.storage import table_exists
-
-    with duckdb.connect(db, read_only=True) as conn:
-        for key in keys:
-            table = ".".join(key.path)
-            stored = table_exists(conn, table) and conn.execute(
-                f"select count(*) from {table} where trade_date between ? and ?", [first, last]).fetchone()[0]
-            if stored:
-                return True
-    return False
+# Tags of the runs this command starts: the daemon's sensors leave their chain and snapshot to the command, and a
+# later command can tell a run whose process died (killed) from one still running.
+PID_TAG, HOST_TAG, PROCESS_START_TAG = "sentiment/pid", "sentiment/host", "sentiment/process_start"
 
 
-def reads_ahead(graph, keys) -> dict[dg.AssetKey, int]:
-    """The daily assets whose inputs reach past their own partitions (forward returns), with how far."""
-    ahead: dict[dg.AssetKey, int] = {}
-    for key in keys:
-        for parent in graph.get(key).parent_keys:
-            mapping = graph.get_partition_mapping(key, parent)
-            if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.end_offset > 0:
-                ahead[key] = max(ahead.get(key, 0), mapping.end_offset)
-    return ahead
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc; None elsewhere): a pid reused by another
+    process has another start time."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    now = _process_start(pid)
+    return now is None or started is None or now == started
+
+
+def clear_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the runs this command started on this machine whose process is gone (killed): left STARTED,
+    they would hold the queued coordinator's pool until someone marked them failed in the UI. Returns a line
+    per run marked."""
+    records = instance.get_run_records(filters=dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED],
+        tags={"sentiment/launched_by": "cli", HOST_TAG: socket.gethostname()}))
+    lines = []
+    for record in records:
+        run = record.dagster_run
+        pid = run.tags.get(PID_TAG)
+        if pid is None or _alive(int(pid), run.tags.get(PROCESS_START_TAG)):
+            continue
+        reason = (f"its process (pid {pid} on {run.tags.get(HOST_TAG)}) is gone: killed or crashed before the run "
+                  f"ended. Marked failed by the main command (pid {os.getpid()}); every write is transactional, so "
+                  "each table holds its state before or after the write it was in. Re-run the range to complete it.")
+        instance.report_run_failed(run, message=reason)
+        started = dt.datetime.fromtimestamp(record.start_time).strftime("%Y-%m-%d %H:%M:%S") if record.start_time else "?"
+        lines.append(f"marked run {run.run_id[:8]} ({run.job_name}, started {started}) failed: its process {pid} "
+                     "is gone")
+    return lines
+
+
+def _runs_history(args, keys: list[str]) -> tuple[bool, str]:
+    """Whether the whole-history assets run after the days and weeks, and why (as the schedule decides: after a
+    week's last trading day; a range is a backfill and runs them)."""
+    from sentiment_pipeline.automation import is_last_trading_day_of_week
+
+    if args.history is not None:
+        return args.history, "--history" if args.history else "--no-history"
+    if len(keys) > 1:
+        return True, "a range"
+    day = dt.date.fromisoformat(keys[0])
+    if is_last_trading_day_of_week(day):
+        return True, f"{day} ends its trading week"
+    return False, (f"{day} is not its week's last trading day; they read every stored day and run after a week's "
+                   "last day (the schedule's weekly chain), or with --history")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,15 +182,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days-per-run", type=int, default=DAYS_PER_RUN,
                         help=f"split a longer range into runs of this many trading days (default {DAYS_PER_RUN}, "
                              "about two years; 0: one run)")
+    parser.add_argument("--history", action=argparse.BooleanOptionalAction, default=None,
+                        help="run the whole-history assets (research tables, backtests) after the days and weeks, or "
+                             "not (default: for a range, or a day that ends its trading week)")
+    parser.add_argument("--replace-with-empty", action="store_true",
+                        help="let a source that has no rows for a stored day of a side dataset (pools, flows, …) "
+                             "replace them with nothing (default: the stored rows are kept, with a warning)")
     parser.add_argument("--verbose", action="store_true", help="also print Dagster's own log")
     args = parser.parse_args(argv)
 
-    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, WEEKLY_JOB_NAME, build_definitions, whole_history_keys
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, WEEKLY_JOB_NAME, whole_history_keys
     from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
-    from sentiment_pipeline.platform.resources import database_path
+    from sentiment_pipeline.platform.resources import DatabaseNameClash, database_path
 
     started = time.perf_counter()
-    defs = build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger})
+    try:
+        defs = _definitions()
+    except DatabaseNameClash as clash:
+        _print(str(clash))
+        return 2
     left_out = defs.metadata.get("left_out")
     for key, reason in (left_out.value if left_out else {}).items():
         _print(f"skipped {key}: {reason}")
@@ -156,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if keys.index(start) > keys.index(end):
         _print(f"the range {start}...{end} ends before it starts")
         return 2
-    all_keys, keys = keys, keys[keys.index(start): keys.index(end) + 1]
+    keys = keys[keys.index(start): keys.index(end) + 1]
     graph = defs.resolve_asset_graph()
     with warnings.catch_warnings():  # the selection syntax's group clause is marked beta
         warnings.simplefilter("ignore", dg.BetaWarning)
@@ -173,35 +230,39 @@ def main(argv: list[str] | None = None) -> int:
     history = set(selected) & set(whole_history_keys(list(defs.assets)))
     weekly = [k for k in selected if graph.get(k).partitions_def == trading_week_partitions]
     daily = [k for k in selected if k not in history and k not in weekly]
+    run_history, why = _runs_history(args, keys)
+    if history and not run_history:
+        _print(f"whole-history assets not run ({len(history)}: research tables, backtests): {why}")
+        history = set()
+    run_config = {"loggers": loggers}
+    if args.replace_with_empty:
+        run_config["ops"] = {op: {"config": {"replace_with_empty": True}} for op in _raw_daily_ops(defs, daily)}
+    # Long one-time work of the source (the synthetic market's first simulation) with progress, before the runs.
+    defs.resources["market_source"].prepare(_print)
     with dg.DagsterInstance.get() as instance:
+        for line in clear_dead_runs(instance):
+            _print(line)
         if daily:
             job = dg.reconstructable(_progress_job)
             for run_start, run_end in chunks(keys, args.days_per_run):
                 _print(f"run {run_start} → {run_end}")
-                if _execute(job, instance, daily, loggers, run_start, run_end):
-                    return 1
-            # Assets that read days ahead (forward returns): the days just before the range read this range.
-            ahead = reads_ahead(graph, daily)
-            before = all_keys[max(0, all_keys.index(start) - max(ahead.values(), default=0)): all_keys.index(start)]
-            if ahead and before and _stored_between(db, ahead, before[0], before[-1]):
-                names = ", ".join(k.to_user_string() for k in sorted(ahead))
-                _print(f"run {before[0]} → {before[-1]}: {names} again (they read the range's days)")
-                if _execute(job, instance, sorted(ahead), loggers, before[0], before[-1]):
+                if _execute(job, instance, daily, run_config, run_start, run_end):
                     return 1
         # The weekly assets: every trading week the range touches, in one run, after the days.
         weeks = weeks_of(keys)
         if weekly and weeks:
             _print(f"run {WEEKLY_JOB_NAME} {weeks[0]} → {weeks[-1]} ({len(weeks)} week(s))")
-            if _execute(dg.reconstructable(_progress_weekly_job), instance, weekly, loggers, weeks[0], weeks[-1]):
+            if _execute(dg.reconstructable(_progress_weekly_job), instance, weekly, {"loggers": loggers},
+                        weeks[0], weeks[-1]):
                 return 1
-        # Whole-history assets (research tables, backtests) read every stored day: once, after the ranges, each
-        # step in a process.
+        # Whole-history assets (research tables, backtests) read every stored day: once, after the ranges.
         if history:
             _print(f"run {HISTORY_JOB_NAME}: {', '.join(k.to_user_string() for k in sorted(history))}")
             # A step is an op: a multi-asset (the research tables) is one step for its keys.
             steps = list(dict.fromkeys(defs.get_assets_def(k).node_def.name for k in sorted(history)))
             history_loggers = {**loggers, PROGRESS_LOGGER: {"config": {"steps": steps}}}
-            if _execute(dg.reconstructable(_progress_history_job), instance, sorted(history), history_loggers):
+            if _execute(dg.reconstructable(_progress_history_job), instance, sorted(history),
+                        {"loggers": history_loggers}):
                 return 1
     # Consumers read the snapshot: publish it once, after the last run (platform/snapshot.py).
     from sentiment_pipeline.platform.snapshot import publish
@@ -212,37 +273,56 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _progress_job() -> dg.JobDefinition:
-    """The job with the progress logger, rebuilt by `reconstructable` (execute_job needs it importable)."""
-    from sentiment_pipeline.definitions import JOB_NAME, build_definitions
+@functools.cache
+def _definitions() -> dg.Definitions:
+    """The definitions with the progress logger, built once per process: the jobs below and the main command
+    share them (building them is ~1 s)."""
+    from sentiment_pipeline.definitions import build_definitions
 
-    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger}).resolve_job_def(JOB_NAME)
+    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger})
+
+
+# The jobs as `reconstructable` wants them (execute_job needs them importable); in this process they come from
+# the definitions above.
+def _progress_job() -> dg.JobDefinition:
+    from sentiment_pipeline.definitions import JOB_NAME
+
+    return _definitions().resolve_job_def(JOB_NAME)
 
 
 def _progress_weekly_job() -> dg.JobDefinition:
-    from sentiment_pipeline.definitions import WEEKLY_JOB_NAME, build_definitions
+    from sentiment_pipeline.definitions import WEEKLY_JOB_NAME
 
-    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger}).resolve_job_def(WEEKLY_JOB_NAME)
+    return _definitions().resolve_job_def(WEEKLY_JOB_NAME)
 
 
 def _progress_history_job() -> dg.JobDefinition:
-    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, build_definitions
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME
 
-    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger}).resolve_job_def(HISTORY_JOB_NAME)
+    return _definitions().resolve_job_def(HISTORY_JOB_NAME)
 
 
-def _execute(job, instance, selected, loggers, run_start: str | None = None, run_end: str | None = None) -> bool:
+def _raw_daily_ops(defs: dg.Definitions, keys) -> list[str]:
+    """The ops of the selected raw daily datasets that take `replace_with_empty` (market/assets.py)."""
+    from sentiment_pipeline.market.assets import RAW_SIDE_DATASETS
+
+    return [defs.get_assets_def(k).node_def.name for k in keys if k in RAW_SIDE_DATASETS]
+
+
+def _execute(job, instance, selected, run_config, run_start: str | None = None, run_end: str | None = None) -> bool:
     """One run (of the range, for partitioned assets) in the project's instance; True when it failed.
     `execute_job`, not `execute_in_process`: the latter keeps every step's output in memory until the run
     ends."""
     from sentiment_pipeline.automation import LAUNCHED_BY
 
-    tags = {LAUNCHED_BY: "cli"}  # the daemon's sensors leave the chain and the snapshot of these runs to the CLI
+    tags = {LAUNCHED_BY: "cli", PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    started = _process_start(os.getpid())
+    if started:
+        tags[PROCESS_START_TAG] = started
     if run_start:
         tags |= {"dagster/asset_partition_range_start": run_start, "dagster/asset_partition_range_end": run_end}
     with dg.execute_job(
-        job, instance=instance, asset_selection=selected, raise_on_error=False,
-        run_config={"loggers": loggers}, tags=tags,
+        job, instance=instance, asset_selection=selected, raise_on_error=False, run_config=run_config, tags=tags,
     ) as result:
         if not result.success:
             _print(f"run {result.run_id} failed; its full log is in the UI (dagster dev → Runs → {result.run_id[:8]})")

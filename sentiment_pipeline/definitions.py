@@ -11,10 +11,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline import automation
-from sentiment_pipeline.catalog import ASSETS
+from sentiment_pipeline.catalog import ASSETS, TABLES
+from sentiment_pipeline.platform import changes, snapshot
 from sentiment_pipeline.platform.io_manager import SentimentDuckDBIOManager
 from sentiment_pipeline.platform.partitions import trading_week_partitions
-from sentiment_pipeline.platform.resources import database_path, source_from_env
+from sentiment_pipeline.platform.resources import check_database_name, database_path, source_from_env
+from sentiment_pipeline.platform.tables import table_name
 from sentiment_pipeline.sources.base import MarketSource
 
 JOB_NAME = "backfill"  # the daily assets over a range (the CLI's runs, UI backfills)
@@ -55,8 +57,15 @@ def whole_history_keys(assets: list) -> list[dg.AssetKey]:
             if any(dep in partitioned for dep in a.asset_deps[k])]
 
 
+def schemas() -> set[str]:
+    """Every schema the live database and the snapshot hold."""
+    return {table_name(m).split(".")[0] for m in TABLES} | snapshot.INTERNAL_SCHEMAS | {changes.SCHEMA}
+
+
 def build_definitions(loggers: dict | None = None) -> dg.Definitions:
     db = database_path()
+    check_database_name(db, schemas())
+    check_database_name(str(snapshot.snapshot_path()), schemas(), "the snapshot (SENTIMENT_SNAPSHOT_PATH)")
     Path(db).parent.mkdir(parents=True, exist_ok=True)
     source = source_from_env()
     assets, left_out = feedable(ASSETS, source)
@@ -121,4 +130,8 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
             selection=freshness)
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location (dagster dev, `dagster asset materialize -m sentiment_pipeline.definitions`), built when
+    Dagster loads it, not when the module is imported."""
+    return build_definitions()

@@ -12,8 +12,23 @@ SOURCES = ("synthetic", "tdx", "akshare")
 
 
 def database_path() -> str:
-    # Never name the file after a schema (sentiment.duckdb would make `sentiment.x` ambiguous).
     return os.environ.get("SENTIMENT_DUCKDB_PATH", str(PROJECT_ROOT / "data" / "market.duckdb"))
+
+
+class DatabaseNameClash(ValueError):
+    """A database file named after one of the pipeline's schemas."""
+
+
+def check_database_name(path: str, schemas: set[str], setting: str = "SENTIMENT_DUCKDB_PATH") -> None:
+    """DuckDB names a database after its file: `heat.duckdb` holding a schema `heat` makes every `heat.x`
+    ambiguous ("Ambiguous reference to catalog or schema"). Refuse such a name before anything opens it."""
+    stem = Path(path).stem
+    if stem in schemas:
+        raise DatabaseNameClash(
+            f"{setting}={path}: DuckDB names a database after its file, and {stem!r} is also a schema of this "
+            f"pipeline ({stem}.<table> would be ambiguous). Nothing was opened or written. Name the file "
+            f"differently, e.g. {Path(path).with_name(f'{stem}_market.duckdb')}. Reserved names: "
+            f"{', '.join(sorted(schemas))}.")
 
 
 def source_name() -> str:
