@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -142,6 +143,35 @@ def dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None,
                   adjust, delist_day)
 
 
+# The last dense panel built, for the frame it was built from (held weakly: it goes when the frame goes). The
+# whole-history run hands every backtest the same frame of bars (platform/io_manager.py): built once, not six
+# times (~2 s and ~0.6 GiB each over seven years).
+_LAST_PANEL: dict = {}
+
+
+def shared_dense_panel(panel: pl.DataFrame, days: Sequence[dt.date] | None = None,
+                       delistings: pl.DataFrame | None = None) -> _Panel:
+    """dense_panel, reused while the same frames are asked for again. Its arrays are read-only."""
+    key = (id(panel), panel.height, None if days is None else (len(days), days[0], days[-1]),
+           id(delistings) if delistings is not None else None)
+    entry = _LAST_PANEL.get("entry")
+    if entry is not None and entry[0] == key and entry[1]() is panel and \
+            (delistings is None or entry[2]() is delistings):
+        return entry[3]
+    dense = dense_panel(panel, days, delistings)
+    for array in (dense.open, dense.close, dense.last_close, dense.limit_up, dense.limit_down, dense.adjust,
+                  dense.delist_day):
+        array.flags.writeable = False
+    _LAST_PANEL.clear()
+    try:
+        refs = (weakref.ref(panel, lambda _: _LAST_PANEL.clear()),
+                weakref.ref(delistings) if delistings is not None else (lambda: None))
+    except TypeError:  # not weakly referenceable: no reuse
+        return dense
+    _LAST_PANEL["entry"] = (key, *refs, dense)
+    return dense
+
+
 def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
         decision_days: Iterable[dt.date] | None = None, days: Sequence[dt.date] | None = None,
         delistings: pl.DataFrame | None = None) -> Result:
@@ -150,7 +180,7 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
     only where the instrument trades). On a decision day, codes without a row have weight 0; decision days
     default to the days that have targets. `days` is the market calendar (default: the panel's days).
     `delistings` (code, delist_date): the first day each code no longer trades, as announced."""
-    p = dense_panel(panel, days, delistings)
+    p = shared_dense_panel(panel, days, delistings)
     n_days, n_codes = p.open.shape
     code_of = {code: i for i, code in enumerate(p.codes)}
     day_of = {day: i for i, day in enumerate(p.days)}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 from pydantic import PrivateAttr
-from dagster import OutputContext, TimeWindow
+from dagster import InputContext, OutputContext, TimeWindow
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
@@ -142,17 +142,48 @@ def _comment_columns(table: str, schema, connection) -> None:
             connection.execute(f"comment on column {table}.{column.name} is {_quote(column.description)}")
 
 
+def _partitioned_run(context: InputContext) -> bool:
+    tags = context.step_context.dagster_run.tags
+    return any(tag in tags for tag in ("dagster/partition", "dagster/asset_partition_range_start"))
+
+
 class SilentDbIOManager(DbIOManager):
     """DbIOManager.handle_output without its own delete (done in the handler's transaction) and metadata.
-    `on_use` runs before the first read or write (it opens the run's keepalive connection)."""
+    `on_use` runs before the first read or write (it opens the run's keepalive connection).
+
+    In a run without partitions (the whole-history job) every step reads whole tables, mostly the same ones (six
+    backtests read every stored day of core.daily_bars): each table is read once and handed to every step that
+    asks for those columns or fewer, the same frame when the columns are the same (the backtest engine reuses
+    its dense panel for it). A write of a table drops its entry."""
 
     def __init__(self, *, on_use, **kwargs) -> None:
         super().__init__(**kwargs)
         self._on_use = on_use
+        self._loaded: dict[tuple[str, str], tuple[str, list[str] | None, pl.DataFrame]] = {}
 
-    def load_input(self, context):
+    def load_input(self, context: InputContext):
         self._on_use()
-        return super().load_input(context)
+        if _partitioned_run(context):
+            return super().load_input(context)
+        table_slice = self._get_table_slice(context, context.upstream_output)
+        key, dims, wanted = (table_slice.schema, table_slice.table), repr(table_slice.partition_dimensions), \
+            (list(table_slice.columns) if table_slice.columns else None)
+        cached = self._loaded.get(key)
+        if cached is not None and cached[0] == dims:
+            _, columns, frame = cached
+            if wanted == columns or (wanted is None and columns is None):
+                return frame
+            if columns is None or (wanted is not None and set(wanted) <= set(columns)):
+                return frame.select(wanted)
+        frame = super().load_input(context)
+        self._loaded[key] = (dims, wanted, frame)
+        return frame
+
+    def forget(self, tables: list[str] | None = None) -> None:
+        """Drop the cached reads of `tables` (`schema.table`), or all."""
+        for key in list(self._loaded):
+            if tables is None or ".".join(key) in tables:
+                del self._loaded[key]
 
     def handle_output(self, context: OutputContext, obj: object) -> None:
         if obj is None:
@@ -160,6 +191,9 @@ class SilentDbIOManager(DbIOManager):
         self._on_use()
         self._check_supported_type(type(obj))
         table_slice = self._get_table_slice(context, context)
+        written = ([tables.table_name(m) for m in obj.frames] if isinstance(obj, TableSlices)
+                   else [f"{table_slice.schema}.{table_slice.table}"])
+        self.forget(written)
         with self._db_client.connect(context, table_slice) as conn:
             self._resolve_handler(type(obj)).handle_output(context, table_slice, obj, conn)
 
@@ -171,6 +205,7 @@ class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
 
     _keepalive: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
     _writer_lock: WriterLock | None = PrivateAttr(default=None)
+    _io_managers: list = PrivateAttr(default_factory=list)
 
     def setup_for_execution(self, context) -> None:
         # The run (or, in a multiprocess run, the step) is the file's only writer until teardown: a second
@@ -191,6 +226,9 @@ class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
                                              config={"custom_user_agent": "dagster", **self.connection_config})
 
     def teardown_after_execution(self, context) -> None:
+        for io_manager in self._io_managers:  # the run's cached reads
+            io_manager.forget()
+        self._io_managers.clear()
         if self._keepalive is not None:
             self._keepalive.close()
             self._keepalive = None
@@ -203,8 +241,10 @@ class SentimentDuckDBIOManager(DuckDBPolarsIOManager):
         return [TransactionalPolarsTypeHandler(), TableSlicesTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:
-        return SilentDbIOManager(
+        io_manager = SilentDbIOManager(
             on_use=self._open_keepalive, db_client=DuckDbClient(), database=self.database, schema=self.schema_,
             type_handlers=self.type_handlers(), default_load_type=self.default_load_type(),
             io_manager_name="DuckDBIOManager",
         )
+        self._io_managers.append(io_manager)
+        return io_manager

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from sentiment_pipeline.market import calendar
 
@@ -43,6 +42,13 @@ DEFAULT_REGIMES = (
     RegimePeriod("range", dt.date(2024, 2, 7), dt.date(2024, 9, 23)),
     RegimePeriod("bull", dt.date(2024, 9, 24), dt.date(2025, 9, 11)),
 )
+
+
+def _stats():
+    """scipy.stats, imported when a statistic is computed (it costs ~0.7 s, which every command would pay)."""
+    from scipy import stats
+
+    return stats
 
 
 def parse_period(line: str) -> RegimePeriod:
@@ -144,7 +150,7 @@ def regime_summary(days: pl.DataFrame) -> pl.DataFrame:
         q1, median, q3 = np.percentile(height, [25, 50, 75])
         rows.append({
             "regime": regime, "first_day": part["trade_date"].min(), "last_day": part["trade_date"].max(),
-            "days": part.height, "height_mode": int(stats.mode(height, keepdims=False).mode),
+            "days": part.height, "height_mode": int(_stats().mode(height, keepdims=False).mode),
             "height_q1": float(q1), "height_median": float(median), "height_q3": float(q3),
             "share_height_ge6": float(np.mean(height >= HEIGHT_BAR)), "rate_days": len(rate),
             "rate_median": float(np.median(rate)) if len(rate) else None,
@@ -183,6 +189,7 @@ def _correlation(method: str, x: np.ndarray, y: np.ndarray) -> tuple[float | Non
         return None, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        stats = _stats()
         result = stats.pearsonr(x, y) if method == "pearson" else stats.spearmanr(x, y)
     return float(result.statistic), float(result.pvalue)
 
