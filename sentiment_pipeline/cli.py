@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import functools
 import logging
 import os
 import socket
@@ -197,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        defs = _definitions()
+        defs = _definitions(rebuild=True)  # the environment decides the source and database
     except DatabaseNameClash as clash:
         _print(str(clash))
         return 2
@@ -273,13 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-@functools.cache
-def _definitions() -> dg.Definitions:
-    """The definitions with the progress logger, built once per process: the jobs below and the main command
-    share them (building them is ~1 s)."""
+_BUILT: dict[str, dg.Definitions] = {}
+
+
+def _definitions(rebuild: bool = False) -> dg.Definitions:
+    """The definitions with the progress logger, built once per command: the jobs below and the main command
+    share them (building them is ~1 s; the runs' `reconstructable` jobs would build them again)."""
     from sentiment_pipeline.definitions import build_definitions
 
-    return build_definitions(loggers={PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger})
+    if rebuild or "defs" not in _BUILT:
+        _BUILT["defs"] = build_definitions(loggers={PROGRESS_LOGGER: progress_logger,
+                                                    "console": dg.colored_console_logger})
+    return _BUILT["defs"]
 
 
 # The jobs as `reconstructable` wants them (execute_job needs them importable); in this process they come from

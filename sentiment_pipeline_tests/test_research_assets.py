@@ -8,11 +8,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
+import polars.testing
 import pytest
 from scipy import stats
 
-from sentiment_pipeline.cli import reads_ahead
-from sentiment_pipeline.definitions import HISTORY_JOB_NAME, build_definitions
+from sentiment_pipeline.definitions import HISTORY_JOB_NAME, JOB_NAME, build_definitions
 
 
 def read(db, sql: str) -> pl.DataFrame:
@@ -84,12 +84,42 @@ def test_weekly_review_across_the_spring_festival_with_its_reports(chain_db):
     assert "A股市场周报 · 2019-02-11 周" in page and page.count("data:image/png;base64,") == 3
 
 
-def test_research_tables_run_after_the_days_and_the_forward_window_is_refreshed(pipeline_env):
+def test_research_tables_run_after_the_days_in_one_process(pipeline_env):
     defs = build_definitions()
-    history = {k.to_user_string() for k in defs.resolve_job_def(HISTORY_JOB_NAME).asset_layer.asset_graph.get_all_asset_keys()}
-    assert {"research/regime_summary", "research/phase_path"} <= history
-    graph = defs.resolve_asset_graph()
-    assert reads_ahead(graph, graph.get_all_asset_keys()) == {dg.AssetKey(["research", "market_daily"]): 21}
+    job = defs.resolve_job_def(HISTORY_JOB_NAME)
+    history = {k.to_user_string() for k in job.asset_layer.asset_graph.get_all_asset_keys()}
+    assert {"research/regime_summary", "research/phase_path", "backtest/stms_top_sw"} <= history
+    assert job.executor_def.name == "in_process"
+
+
+def test_a_range_split_into_runs_completes_the_forward_windows_of_the_days_before_each(chain_db, tmp_path,
+                                                                                     synthetic_cache, monkeypatch):
+    """Two runs, 2019-01-02 → 2019-01-25 then 2019-01-28 → 2019-02-22, give the same research.market_daily as the
+    session's single run: the second run's step rewrites the forward returns of the 20 days before it."""
+    db = tmp_path / "market.duckdb"
+    monkeypatch.setenv("SENTIMENT_SOURCE", "synthetic")
+    monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", synthetic_cache)
+    defs = build_definitions()
+    job = defs.resolve_job_def(JOB_NAME)
+    keys = [k for k in job.asset_layer.asset_graph.get_all_asset_keys()
+            if k.path[0] in ("raw", "core", "sentiment") or k == dg.AssetKey(["research", "market_daily"])]
+    results = []
+    for start, end in (("2019-01-02", "2019-01-25"), ("2019-01-28", "2019-02-22")):
+        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, tags={
+            "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
+        assert result.success
+        results.append(result)
+    split = read(db, "select * from research.market_daily order by trade_date")
+    whole = read(chain_db[0], "select * from research.market_daily order by trade_date")
+    assert split.height == whole.height == 33
+    assert split.filter(pl.col("trade_date") <= dt.date(2019, 1, 25))["all_a_fwd_5"].null_count() == 0
+    # Equal to the last bits (a forward return compounds from a different first loaded day).
+    pl.testing.assert_frame_equal(split, whole, check_exact=False, rel_tol=1e-12, abs_tol=1e-15)
+    check = next(e.event_specific_data for e in results[1].all_events
+                 if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                 and e.event_specific_data.asset_key == dg.AssetKey(["research", "market_daily"]))
+    assert check.metadata["earlier_days_recomputed"].value == 18  # every stored day of January: 20-day windows
 
 
 def test_note_claims_are_measured_from_the_research_tables(chain_db):

@@ -111,13 +111,28 @@ class Published:
                 f"{self.bytes_written / 1e6:,.1f} MB in {self.seconds:.2f} s")
 
 
-def _read_manifest(catalog: Path) -> dict:
+def _open(catalog: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the catalog as the file is now. Not `duckdb.connect(path)`: DuckDB hands a
+    process the database instance it already has open for a path, which is the version before the last rename
+    while any connection to it lives."""
+    conn = duckdb.connect()
+    conn.execute(f"attach {_quote(str(catalog))} as {_identifier(catalog.stem)} (read_only)")
+    conn.execute(f"use {_identifier(catalog.stem)}")
+    return conn
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_manifest(catalog: Path) -> dict:
+    """The published manifest: version, journal sequence, and per table its layout, columns and files."""
     if not catalog.exists():
         return {}
     try:
-        with duckdb.connect(str(catalog), read_only=True) as conn:
-            found = conn.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = 'manifest'",
-                                 [MANIFEST_SCHEMA]).fetchone()[0]
+        with _open(catalog) as conn:
+            found = conn.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                                 "and schema_name = ? and table_name = 'manifest'", [MANIFEST_SCHEMA]).fetchone()[0]
             if not found:
                 return {}  # a snapshot of the design before this one (a whole copy): replaced by a full publish
             return json.loads(conn.execute(f"select manifest from {MANIFEST_SCHEMA}.manifest").fetchone()[0])
@@ -262,7 +277,7 @@ def publish(database: str | None = None, *, full: bool = False, on_wait: Callabl
         if not os.path.exists(database):
             raise FileNotFoundError(f"no database at {database}: nothing to publish")
         started = time.perf_counter()
-        previous = _read_manifest(catalog)
+        previous = read_manifest(catalog)
         version = previous.get("version", 0) + 1
         # Leftovers of a killed publish: its catalog never replaced this one, so nothing reads them.
         for stale in catalog.parent.glob(f".{catalog.name}.*.partial"):
@@ -294,7 +309,8 @@ def publish(database: str | None = None, *, full: bool = False, on_wait: Callabl
                     tables[table] = {"layout": kind, "column": column, "columns": entry["columns"], "parts": {},
                                      "part_rows": {}}
                     continue
-                tables[table] = {**old, "columns": entry["columns"]}
+                tables[table] = {**old, "columns": entry["columns"], "parts": dict(old["parts"]),
+                                 "part_rows": dict(old["part_rows"])}
                 parts = _changed_parts([c for c in journal if c[1] == table], kind)
                 if parts is ALL or parts:
                     todo[table] = parts
@@ -363,7 +379,7 @@ def connect(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
         raise FileNotFoundError(
             f"no snapshot at {target}: it is published after each run that changes the database "
             "(python -m sentiment_pipeline.cli), or by hand: python -m sentiment_pipeline.platform.snapshot")
-    return duckdb.connect(str(target), read_only=True)
+    return _open(target)
 
 
 def main(argv: list[str] | None = None) -> int:
