@@ -109,7 +109,9 @@ def test_no_look_ahead_days_after_t_change_nothing_up_to_t_plus_one(two_runs):
 
 
 def test_cjk_font_is_found_for_the_pictures():
-    if not any("CJK" in f for f in __import__("matplotlib").font_manager.findSystemFonts()):
+    from matplotlib import font_manager
+
+    if not any("CJK" in f for f in font_manager.findSystemFonts()):
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
     assert charts.cjk_font() is not None
 

@@ -256,6 +256,9 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
     if rendered:
         context.log.info(f"review.weekly: {len(rendered)} report(s) in {folder} in "
                          f"{time.perf_counter() - started:.1f} s (the run's last {len(rendered)} week(s))")
+        if report.cjk_font() is None:
+            context.log.warning("review.weekly: no CJK font found (apt-get install fonts-noto-cjk): the report "
+                                "charts' Chinese labels show as boxes")
     yield from validated(context, table, t.WeeklyReview, day_metadata=lambda df: summaries)
 
 

@@ -8,17 +8,14 @@ import html
 import io
 import math
 
-import matplotlib
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")  # no display: files only
-
-import matplotlib.pyplot as plt  # noqa: E402
-import polars as pl  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from sentiment_pipeline.backtest.charts import cjk_font  # noqa: E402
+from sentiment_pipeline.backtest.charts import cjk_font, drawing, figure
 
 CHART_DAYS = 60
+DPI = 90  # 810 px wide: the page's 860 px column shows it at about its own size
+WIDTH = 9  # inches
 # Phases coloured by height band (hue) and rate band (shade): 冰点 blue, 混沌 grey-green, 主线 orange, 高潮 red.
 PHASE_COLOURS = {
     "冰点低迷期": "#9ecae1", "冰点蓄势期": "#4292c6", "冰点异动期": "#08519c",
@@ -35,52 +32,95 @@ def _style() -> dict:
             "font.size": 9}
 
 
+def _subplots(height: float, ncols: int = 1, *, left: float, right: float, top: float = 0.34, bottom: float = 0.36,
+              gap: float = 0.0):
+    """A WIDTH × height figure of `ncols` axes side by side, at fixed margins and `gap` between the axes (inches):
+    no tight_layout, which took a fifth of a report (it lays every tick label out before the draw does it again).
+    The margins are tight_layout's on these charts, with room for their widest tick labels (six digits)."""
+    fig = figure(WIDTH, height, dpi=DPI)
+    axis_width = (WIDTH - left - right - gap * (ncols - 1)) / ncols
+    axes = fig.subplots(1, ncols, gridspec_kw={"left": left / WIDTH, "right": 1 - right / WIDTH,
+                                               "top": 1 - top / height, "bottom": bottom / height,
+                                               "wspace": gap / axis_width})
+    return fig, axes
+
+
+def _label_width(labels: list[str]) -> float:
+    """The widest of these tick labels, in inches (in the font the axes use)."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(size=matplotlib.rcParams["ytick.labelsize"])
+    return max((text_to_path.get_text_width_height_descent(s, prop, ismath=False)[0] for s in labels), default=0) / 72
+
+
 def _png(fig) -> str:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=DPI)
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _bars(ax, x: list[int], heights: pl.Series, colours, width: float = 0.85) -> None:
+    """`ax.bar(x, heights, color=colours, width=width)` drawn as one PolyCollection instead of one Rectangle
+    per day (the same pixels; 120 patches were an eighth of a report's time). A null height draws no bar."""
+    from matplotlib.collections import PolyCollection
+
+    h = heights.cast(pl.Float64).to_numpy()
+    keep = ~np.isnan(h)
+    left = np.asarray(x, dtype=float)[keep] - width / 2
+    h = h[keep]
+    zero = np.zeros_like(h)
+    corners = np.stack([np.stack(c, axis=1) for c in ((left, zero), (left, h), (left + width, h),
+                                                       (left + width, zero))], axis=1)
+    colours = [c for c, k in zip(colours, keep) if k] if isinstance(colours, list) else colours
+    bars = PolyCollection(corners, facecolors=colours, edgecolors="none", linewidths=0)
+    bars.sticky_edges.y.append(0)  # as ax.bar: the y axis starts at 0, without a margin below
+    ax.add_collection(bars)
 
 
 def charts(days: pl.DataFrame, crowded: pl.DataFrame) -> dict[str, str]:
     """days (the last 60 trading days): trade_date, max_height, promotion_rate, phase_name, up_count,
     down_count, total_amount, margin_balance; crowded: the week's top concepts (concept, crowding,
     crowding_change). Base64 PNGs by name."""
+    from matplotlib.patches import Patch
+
     x = list(range(days.height))
     labels = [d.strftime("%m-%d") for d in days["trade_date"]]
     ticks = x[:: max(1, len(x) // 8)]
     out = {}
-    with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(9, 3.6))
+    with drawing(_style()):
+        present = [p for p in PHASE_COLOURS if p in set(days["phase_name"].drop_nulls())]
+        legend_rows = math.ceil(len(present) / 6)  # below the axes, 6 to a row
+        fig, ax = _subplots(3.6, left=0.57, right=0.65,  # right: room for "100" (%)
+                            bottom=0.49 + 0.161 * legend_rows if legend_rows else 0.36)
         colours = [PHASE_COLOURS.get(p, NO_PHASE) for p in days["phase_name"].fill_null("")]
-        ax.bar(x, days["max_height"].to_list(), color=colours, width=0.85)
+        _bars(ax, x, days["max_height"], colours)
         ax.set_ylabel("最高连板")
         rate_axis = ax.twinx()
         rate_axis.plot(x, (days["promotion_rate"] * 100).to_list(), color="#333333", linewidth=1.2, marker=".")
         rate_axis.axhline(25, color="#999999", linewidth=0.6, linestyle="--")
         rate_axis.axhline(45, color="#999999", linewidth=0.6, linestyle="--")
         rate_axis.set_ylabel("晋级率 %")
-        present = [p for p in PHASE_COLOURS if p in set(days["phase_name"].drop_nulls())]
         ax.legend(handles=[Patch(color=PHASE_COLOURS[p], label=p) for p in present], ncol=min(6, len(present) or 1),
                   fontsize=7, loc="upper center", frameon=False, bbox_to_anchor=(0.5, -0.1))
         ax.set_xticks(ticks, [labels[i] for i in ticks])
         ax.set_title("连板高度(柱,按情绪周期着色)与晋级率(线,虚线 25% / 45%)")
-        fig.tight_layout()
         out["ladder"] = _png(fig)
 
-        fig, (breadth, amount) = plt.subplots(1, 2, figsize=(9, 2.6))
+        fig, (breadth, amount) = _subplots(2.6, 2, left=0.54, right=0.14, gap=0.7)
         breadth.plot(x, days["up_count"].to_list(), color="#c0392b", label="上涨家数")
         breadth.plot(x, days["down_count"].to_list(), color="#27ae60", label="下跌家数")
         breadth.legend(frameon=False, fontsize=7)
         breadth.set_title("涨跌家数")
-        amount.bar(x, (days["total_amount"] / 1e8).to_list(), color="#7f8c8d", width=0.85)
+        _bars(amount, x, days["total_amount"] / 1e8, "#7f8c8d")
         amount.set_title("成交额(亿元)")
         for axis in (breadth, amount):
             axis.set_xticks(ticks[::2], [labels[i] for i in ticks[::2]])
-        fig.tight_layout()
         out["breadth"] = _png(fig)
 
-        fig, (margin, concepts) = plt.subplots(1, 2, figsize=(9, 2.6))
+        names = crowded["concept"].to_list()[::-1]
+        fig, (margin, concepts) = _subplots(2.6, 2, left=0.62, right=0.25, gap=max(0.7, _label_width(names) + 0.24))
         balance = days["margin_balance"]
         if balance.is_not_null().any():
             margin.plot(x, (balance / 1e8).to_list(), color="#8e44ad")
@@ -90,7 +130,6 @@ def charts(days: pl.DataFrame, crowded: pl.DataFrame) -> dict[str, str]:
             margin.set_axis_off()
         margin.set_title("融资融券余额(亿元)")
         if crowded.height:
-            names = crowded["concept"].to_list()[::-1]
             margin_values = crowded["crowding"].to_list()[::-1]
             concepts.barh(names, margin_values, color="#e67e22")
             concepts.set_xlim(0, 100)
@@ -98,7 +137,6 @@ def charts(days: pl.DataFrame, crowded: pl.DataFrame) -> dict[str, str]:
             concepts.text(0.5, 0.5, "数据源无概念成交数据", ha="center", va="center", transform=concepts.transAxes)
             concepts.set_axis_off()
         concepts.set_title("拥挤度最高的概念(近一年分位 %)")
-        fig.tight_layout()
         out["crowding"] = _png(fig)
     return out
 
