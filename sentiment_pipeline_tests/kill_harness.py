@@ -89,8 +89,9 @@ def writes(marker: Path) -> list[tuple[int, int, str]]:
 def run_cli(args: list[str], env: dict[str, str], *, after_line: str | None = None,
             marker: Path | None = None, after_file: Path | None = None, timeout: float = 600) -> Outcome:
     """Run the main command; kill its process group with SIGKILL after the first output line matching
-    `after_line`, or once the write that the environment's pause_at names is paused (`marker`), or once a file
-    matching the glob `after_file` has bytes (the snapshot's partial copy), or at `timeout`."""
+    `after_line`, or once the write that the environment's pause_at names is paused (`marker`), or once a path
+    matching the glob `after_file` exists with bytes (a file) or at all (a folder: the snapshot's new version),
+    or at `timeout`."""
     pause_at = env.get("SENTIMENT_FAULT_PAUSE_AT")
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "sentiment_pipeline.cli", *args], cwd=ROOT, env=env,
@@ -113,7 +114,7 @@ def run_cli(args: list[str], env: dict[str, str], *, after_line: str | None = No
                 pid, n, tables = paused[0]
                 moment = f"inside write {n} of pid {pid} ({tables}), before its commit"
         if after_file is not None:
-            found = [f for f in after_file.parent.glob(after_file.name) if f.stat().st_size]
+            found = [f for f in after_file.parent.glob(after_file.name) if f.is_dir() or f.stat().st_size]
             if found:
                 moment = f"while {found[0].name} is written"
         if not moment and time.monotonic() - started > timeout:
@@ -131,7 +132,10 @@ def fingerprint(db: Path, *, read_only: bool = False) -> Fingerprint:
     """Every table's fingerprint. Opening read-write replays a WAL left behind, as the next run's connection
     does."""
     with duckdb.connect(str(db), read_only=read_only) as conn:
-        tables = conn.execute("select table_schema, table_name from information_schema.tables order by 1, 2").fetchall()
+        # Not the bookkeeping schemas (_pipeline: the change journal; _snapshot: the manifest): they follow every
+        # write and publish.
+        tables = conn.execute("select table_schema, table_name from information_schema.tables where table_schema "
+                              "not like '\\_%' escape '\\' order by 1, 2").fetchall()
         out = {}
         for schema, name in tables:
             columns = conn.execute("select column_name, data_type from information_schema.columns where "

@@ -15,6 +15,7 @@ import pytest
 from sentiment_pipeline.catalog import ASSETS
 from sentiment_pipeline.definitions import JOB_NAME, build_definitions
 from sentiment_pipeline.market.tables import RawDailyQuotes
+from sentiment_pipeline.platform.snapshot import read_manifest
 from sentiment_pipeline.platform.validation import validate
 from sentiment_pipeline.sources import akshare_source as ak
 from sentiment_pipeline.sources.pools import ThsFileChanged, read_ths_pools
@@ -38,9 +39,9 @@ def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_complet
                                                                                       monkeypatch):
     """The main command over six stored days and five more, SIGKILLed three times: inside the transaction that
     writes core.daily_bars (after its delete and insert, before its commit), then on top of that right after a
-    later step's progress line, then while it publishes the snapshot. Each time the database opens, and every
-    table is either as before the run or as a complete run leaves it; the snapshot is the old one until a run
-    publishes; the re-run completes the range."""
+    later step's progress line, then while it exports the snapshot's new version. Each time the database opens,
+    and every table is either as before the run or as a complete run leaves it; the snapshot is the old one until
+    a run publishes; each command marks the killed runs before it failed; the re-run completes the range."""
     db, home = tmp_path / "market.duckdb", kh.instance_home(tmp_path / "dagster_home")
     done = kh.run_cli([OLD_RANGE, *KILL_SELECT], kh.cli_env(db, home, synthetic_cache))
     assert done.returncode == 0, done.output[-3000:]
@@ -62,17 +63,22 @@ def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_complet
     assert second.killed and second.returncode == -9, second.output[-3000:]
     after_second = kh.fingerprint(db)
 
-    # Third, while the finished run copies the database into the consumers' snapshot: they keep the old one.
+    # Third, while the finished run exports its new snapshot version: consumers keep the old one.
     snapshot = tmp_path / "market_snapshot.duckdb"
     published = kh.fingerprint(snapshot, read_only=True)
     third = kh.run_cli([NEW_RANGE, *KILL_SELECT], kh.cli_env(db, home, synthetic_cache),
-                       after_file=tmp_path / ".market_snapshot.duckdb.*.partial", timeout=120)
+                       after_file=tmp_path / "market_snapshot_files" / "v000002", timeout=120)
     assert third.killed and third.returncode == -9, third.output[-3000:]
     assert kh.same_prints(kh.fingerprint(snapshot, read_only=True), published)
     after_third = kh.fingerprint(db)
+    # Before it started, each command marked the run killed before it failed: its process was gone.
+    for outcome in (second, third):
+        assert len(re.findall(r"^marked run \w{8} \(backfill, started .+\) failed: its process \d+ is gone$",
+                              outcome.output, re.M)) == 1, outcome.output[:2000]
 
     rerun = kh.run_cli([NEW_RANGE, *KILL_SELECT], kh.cli_env(db, home, synthetic_cache))
     assert rerun.returncode == 0, rerun.output[-3000:]
+    assert "marked run" not in rerun.output  # the third run had ended (successfully) before its publish
     new = kh.fingerprint(db, read_only=True)
     for table, state in new.items():  # complete: every day of the range, the old days' rows unchanged
         if kh.partitions_of(new, table):
@@ -85,21 +91,23 @@ def test_a_run_killed_mid_write_leaves_each_table_old_or_new_and_a_rerun_complet
     assert "MIXED" not in second_states.values(), second_states
     assert set(kh.classify(after_third, old, new).values()) <= {"new", "same"}  # every write was done
     assert kh.same_prints(kh.fingerprint(snapshot, read_only=True), new)  # the re-run published
+    # The killed export's files went with the re-run's publish: every file on disk is the manifest's.
+    manifest = read_manifest(snapshot)
+    listed = {f for t in manifest["tables"].values() for files in t["parts"].values() for f in files}
+    assert {str(p) for p in (tmp_path / "market_snapshot_files").rglob("*.parquet")} == \
+        listed | {f for f, _ in manifest["retired"]}
     assert first_states["core.daily_bars"] == "old" and first_states["raw.daily_quotes"] == "new"
     assert second_states["sentiment.limit_ladder"] == "new" and second_states["sentiment.phase_daily"] == "old"
 
-    # The killed runs stay "started" in the instance (nothing is left to mark them failed); the re-run succeeded.
+    # The killed runs are failed with the reason, so the queued coordinator's pool counter (the daemon's own
+    # decision, pools at run granularity) no longer counts them as holding pool "duckdb".
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         runs = list(reversed(instance.get_runs()))
-        assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS, *[dg.DagsterRunStatus.STARTED] * 2,
+        assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS, *[dg.DagsterRunStatus.FAILURE] * 2,
                                             dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.SUCCESS]
-        # The CLI is not held back by them (its writer lock is a flock, released by the kernel), but the queued
-        # coordinator's pool counter (the daemon's own decision, pools at run granularity) counts a started run
-        # that uses pool "duckdb" as holding it: until the dead runs are marked failed, a queued run waits.
-        assert _queue_blocks(instance, runs[-1])
-        for zombie in runs[1:3]:
-            instance.report_run_failed(zombie)
+        failure = instance.get_records_for_run(runs[1].run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0]
+        assert "is gone: killed or crashed before the run ended" in failure.event_log_entry.dagster_event.message
         assert not _queue_blocks(instance, runs[-1])
 
 
