@@ -193,7 +193,7 @@ def user_message(event) -> str:
 def _tables(db) -> dict[str, pl.DataFrame]:
     with duckdb.connect(str(db), read_only=True) as conn:
         names = [r[0] for r in conn.execute("select table_schema || '.' || table_name from information_schema.tables "
-                                            "order by 1").fetchall()]
+                                            "where table_schema not like '\\_%' escape '\\' order by 1").fetchall()]
         return {n: pl.from_arrow(conn.execute(f"select * from {n} order by all").to_arrow_table()) for n in names}
 
 
@@ -285,7 +285,8 @@ def _stored_tables(db) -> set[str]:
         return set()
     with duckdb.connect(str(db), read_only=True) as conn:
         return {r[0] for r in conn.execute(
-            "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema not like '\\_%' escape '\\'").fetchall()}
 
 
 class _BadQuotesSource(SyntheticSource):
@@ -486,3 +487,99 @@ def test_a_duplicated_tdx_record_is_a_duplicate_row_named_by_the_validation(tmp_
     assert message.startswith("raw.daily_quotes failed validation for partition(s) 2019-01-02...2019-01-08: 2 failure(s)")
     assert message.count("check=multiple_fields_uniqueness") == 2
     assert message.count("row: trade_date=2019-01-02 code=000002") == 2
+
+
+# ------------------------------------------------------------- a source without a dataset never empties it
+
+
+class NoPoolsSource(SyntheticSource):
+    """The synthetic market run without its published pools and concept boards, as a TongDaXin folder without
+    SENTIMENT_THS_DIR answers after a run that had them."""
+
+    def limit_up_pools(self, start, end):
+        from sentiment_pipeline.sources.pools import empty_pools
+
+        return empty_pools()
+
+    def concept_membership(self):
+        return super().concept_membership().head(0)
+
+
+def _raw_pools_and_concepts(defs: dg.Definitions, run_config: dict | None = None):
+    keys = [dg.AssetKey(["raw", "limit_up_pools"]), dg.AssetKey(["raw", "concept_membership"])]
+    job = dg.define_asset_job("pools", selection=keys).resolve(asset_graph=defs.resolve_asset_graph())
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=run_config or {},
+                                  raise_on_error=False, tags={"dagster/asset_partition_range_start": "2019-03-04",
+                                                              "dagster/asset_partition_range_end": "2019-03-06"})
+
+
+def test_a_source_without_pools_keeps_the_stored_pools_unless_the_run_asks_to_replace_them(pipeline_env):
+    count = "select count(*), count(distinct trade_date) from raw.limit_up_pools"
+    assert _raw_pools_and_concepts(build_definitions()).success
+    with duckdb.connect(str(pipeline_env), read_only=True) as conn:
+        stored = conn.execute(count).fetchone()
+        concepts = conn.execute("select count(*) from raw.concept_membership").fetchone()[0]
+    assert stored[0] > 100 and stored[1] == 3 and concepts > 10_000
+
+    result = _raw_pools_and_concepts(_with_source(NoPoolsSource))
+    assert result.success
+    with duckdb.connect(str(pipeline_env), read_only=True) as conn:
+        assert conn.execute(count).fetchone() == stored  # kept
+        assert conn.execute("select count(*) from raw.concept_membership").fetchone()[0] == concepts
+    check = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                 and e.event_specific_data.asset_key == dg.AssetKey(["raw", "limit_up_pools"]))
+    assert check.metadata["stored_days_kept"].value == 3 and check.metadata["days_without_rows"].value == 3
+
+    ops = {"raw__limit_up_pools": {"config": {"replace_with_empty": True}},
+           "raw__concept_membership": {"config": {"replace_with_empty": True}}}
+    assert _raw_pools_and_concepts(_with_source(NoPoolsSource), {"ops": ops}).success
+    with duckdb.connect(str(pipeline_env), read_only=True) as conn:
+        assert conn.execute(count).fetchone() == (0, 0)
+        assert conn.execute("select count(*) from raw.concept_membership").fetchone()[0] == 0
+
+
+def test_the_main_command_says_which_stored_days_it_kept(instance_home, pipeline_env, monkeypatch, capsys):
+    from sentiment_pipeline import cli
+
+    assert cli.main(["2019-03-04...2019-03-05", "--select", "key:raw/limit_up_pools"]) == 0
+    monkeypatch.setattr(SyntheticSource, "limit_up_pools", NoPoolsSource.limit_up_pools)
+    capsys.readouterr()
+    assert cli.main(["2019-03-04...2019-03-05", "--select", "key:raw/limit_up_pools"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^    ! raw\.limit_up_pools: source synthetic has no rows for 2 stored day\(s\) "
+                     r"\(2019-03-04, 2019-03-05\): kept the [\d,]+ stored rows\. To replace them with nothing: "
+                     r"--replace-with-empty", out, re.M), out
+    assert cli.main(["2019-03-04...2019-03-05", "--select", "key:raw/limit_up_pools", "--replace-with-empty"]) == 0
+    with duckdb.connect(str(pipeline_env), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw.limit_up_pools").fetchone()[0] == 0
+
+
+def test_the_research_tables_are_replaced_in_one_transaction(chain_db, synthetic_cache, monkeypatch):
+    """A write that fails at the third of the five research tables leaves all five as they were."""
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME
+    from sentiment_pipeline.platform import io_manager
+
+    db = chain_db[0]
+    research = [f"research.{n}" for n in ("regime_summary", "regime_distribution", "rate_correlation",
+                                          "phase_forward", "phase_path")]
+    before = {t: v for t, v in _tables(db).items() if t in research}
+    monkeypatch.setenv("SENTIMENT_SOURCE", "synthetic")
+    monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", synthetic_cache)
+    replace, written = io_manager._replace, []
+
+    def failing_third(connection, table, *args):
+        written.append(table)
+        replace(connection, table, *args)
+        if len(written) == 3:
+            raise OSError("disk full (simulated) after the third table's insert")
+
+    monkeypatch.setattr(io_manager, "_replace", failing_third)
+    defs = build_definitions()
+    keys = [dg.AssetKey(t.split(".")) for t in research]
+    result = defs.resolve_job_def(HISTORY_JOB_NAME).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, raise_on_error=False)
+    assert not result.success and len(written) == 3
+    assert "disk full (simulated)" in _failure(result, "research_tables")
+    after = {t: v for t, v in _tables(db).items() if t in research}
+    assert after.keys() == before.keys() and all(after[t].equals(before[t]) for t in research)

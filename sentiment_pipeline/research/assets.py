@@ -5,6 +5,7 @@ review.py and report.py."""
 # No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
 import datetime as dt
 import time
+from contextlib import closing
 import warnings
 from pathlib import Path
 
@@ -162,7 +163,8 @@ def research_tables(context: dg.AssetExecutionContext, market_days: pl.DataFrame
         except dg.Failure:
             yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
             raise
-    with duckdb.get_connection() as conn:
+    # closing(): dagster-duckdb closes its connection only when the block ends without an exception.
+    with duckdb.get_connection() as conn, closing(conn):
         replace_tables(conn, frames)
     yield from events
 
