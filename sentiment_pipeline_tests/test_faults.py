@@ -583,3 +583,39 @@ def test_the_research_tables_are_replaced_in_one_transaction(chain_db, synthetic
     assert "disk full (simulated)" in _failure(result, "research_tables")
     after = {t: v for t, v in _tables(db).items() if t in research}
     assert after.keys() == before.keys() and all(after[t].equals(before[t]) for t in research)
+
+
+def test_a_run_whose_process_is_gone_is_marked_failed_and_others_are_left_alone():
+    """clear_dead_runs: a STARTED run of the main command on this machine whose pid is gone, or belongs to a newer
+    process (same pid, another start time), is marked failed with the reason; a live one, one from another
+    machine and one not started by the command are left alone."""
+    import socket
+    import subprocess
+    import sys
+
+    from sentiment_pipeline import cli
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here, me = socket.gethostname(), str(os.getpid())
+    cases = {
+        "gone": {cli.PID_TAG: str(gone.pid), cli.HOST_TAG: here},
+        "reused": {cli.PID_TAG: me, cli.HOST_TAG: here, cli.PROCESS_START_TAG: "1"},
+        "alive": {cli.PID_TAG: me, cli.HOST_TAG: here, cli.PROCESS_START_TAG: cli._process_start(os.getpid())},
+        "elsewhere": {cli.PID_TAG: str(gone.pid), cli.HOST_TAG: "another-host"},
+        "ui": {cli.PID_TAG: str(gone.pid), cli.HOST_TAG: here, "sentiment/launched_by": "schedule"},
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        runs = {}
+        for name, tags in cases.items():
+            run = instance.create_run_for_job(dg.GraphDefinition(name=f"job_{name}").to_job(),
+                                              tags={"sentiment/launched_by": "cli", **tags})
+            instance.handle_run_event(run.run_id, dg.DagsterEvent(
+                event_type_value="PIPELINE_START", job_name=run.job_name, message="started"))
+            runs[name] = run.run_id
+        lines = cli.clear_dead_runs(instance)
+        status = {name: instance.get_run_by_id(run_id).status for name, run_id in runs.items()}
+    assert status == {"gone": dg.DagsterRunStatus.FAILURE, "reused": dg.DagsterRunStatus.FAILURE,
+                      "alive": dg.DagsterRunStatus.STARTED, "elsewhere": dg.DagsterRunStatus.STARTED,
+                      "ui": dg.DagsterRunStatus.STARTED}
+    assert len(lines) == 2 and all(line.endswith("is gone") for line in lines)
