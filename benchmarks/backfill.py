@@ -1,6 +1,7 @@
-"""Benchmark: the synthetic full-market backfill 2019-01-02 → 2025-12-31 through the README's main command
-(the daily assets, then the backtests over every stored day), one more day on top of it, and the ladder
-transform on the real TDX bars next to a pandas day-by-day loop.
+"""Benchmark: the synthetic full-market backfill 2019-01-02 → 2025-12-31 of every asset (days, weeks, research
+tables, backtests, the snapshot) through the README's main command, then one more trading day (every daily and
+weekly asset and the publish) three times, and the ladder transform on the real TDX bars next to a pandas
+day-by-day loop.
 
     python benchmarks/backfill.py                     # all, with the project's instance (dagster.yaml)
     python benchmarks/backfill.py --instance stock    # the same backfill on Dagster's stock SQLite storage
@@ -8,13 +9,15 @@ transform on the real TDX bars next to a pandas day-by-day loop.
     python benchmarks/backfill.py --ladder            # ladder transform only
 
 Runs `python -m sentiment_pipeline.cli` (what `bash scripts/run.sh` runs) against a fresh temporary DuckDB
-file and Dagster instance; prints wall time, peak RSS (the largest process) and rows per table.
+file and Dagster instance, the machine otherwise idle (run nothing beside it); prints wall time, peak RSS (the
+largest process), the steps' own seconds per part (from the command's progress lines) and rows per table.
 """
 
 import argparse
 import datetime as dt
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -27,8 +30,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 TDX = ROOT.parent / "shared" / "data" / "real" / "tdx" / "vipdoc"
 RANGE = "2019-01-02...2025-12-31"
-NEXT_DAY = "2026-01-05"
-DAILY = "not group:backtest"  # the backtests (whole history) are timed on their own
+NEXT_DAY = "2026-01-05"  # a Monday: its day and its week (the whole-history assets run after a week's last day)
 STOCK_INSTANCE = "storage:\n  sqlite:\n    base_dir:\n      env: DAGSTER_HOME\ntelemetry:\n  enabled: false\n"
 
 
@@ -36,15 +38,34 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def _main_command(env: dict, args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GiB) of one main command, run the way scripts/run.sh runs it."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def _main_command(env: dict, args: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (GiB) and output of one main command, run the way scripts/run.sh runs it. The peak
+    is the command's own largest process (GNU time's %M; without it, the largest child since the benchmark
+    started)."""
+    timer = ["/usr/bin/time", "-f", "peak-kb %M"] if Path("/usr/bin/time").exists() else []
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sentiment_pipeline.cli", *args], env=env, cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    done = subprocess.run([*timer, sys.executable, "-m", "sentiment_pipeline.cli", *args], env=env, cwd=ROOT,
+                          check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024**2
-    return wall, peak
+    found = re.search(r"^peak-kb (\d+)$", done.stderr, re.M)
+    peak = (int(found.group(1)) if found else resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024**2
+    return wall, peak, done.stdout
+
+
+def _parts(output: str) -> str:
+    """The steps' own seconds per run kind, and the publish, from the command's progress lines."""
+    sums: dict[str, float] = {}
+    kind = "?"
+    for line in output.splitlines():
+        if line.startswith("run "):
+            kind = "weekly" if line.startswith("run weekly") else "whole history" if "whole_history" in line \
+                else "daily runs"
+        elif found := re.search(r"\((\d+\.\d) s\)$", line):
+            sums[kind] = sums.get(kind, 0.0) + float(found.group(1))
+    published = re.search(r"^published .* in ([\d.]+) s$", output, re.M)
+    if published:
+        sums["publish"] = float(published.group(1))
+    return ", ".join(f"{k} {v:.1f} s" for k, v in sums.items())
 
 
 def backfill(instance: str, days_per_run: int | None) -> None:
@@ -55,29 +76,29 @@ def backfill(instance: str, days_per_run: int | None) -> None:
     ensure_cached(cache, 7)
     print(f"synthetic market simulation (one-time, cached as Parquet): {time.perf_counter() - t:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
+        home, db = Path(tmp, "home"), Path(tmp, "data", "market.duckdb")
+        home.mkdir()
         env = {**os.environ, "SENTIMENT_SOURCE": "synthetic", "SENTIMENT_CACHE_DIR": str(cache),
-               "SENTIMENT_DUCKDB_PATH": f"{tmp}/market.duckdb", "DAGSTER_HOME": tmp}
+               "SENTIMENT_DUCKDB_PATH": str(db), "DAGSTER_HOME": str(home)}
         if instance == "stock":
-            Path(tmp, "dagster.yaml").write_text(STOCK_INSTANCE)
+            (home / "dagster.yaml").write_text(STOCK_INSTANCE)
         else:
-            Path(tmp, "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+            (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
         split = ["--days-per-run", str(days_per_run)] if days_per_run is not None else []
-        wall, peak = _main_command(env, [RANGE, *split, "--select", DAILY])
-        print(f"backfill {RANGE} of the daily assets ({instance} instance{', ' + ' '.join(split) if split else ''}): "
-              f"{wall:.1f} s wall, peak RSS {peak:.2f} GiB")
-        wall, peak = _main_command(env, [RANGE, "--select", "group:backtest"])
-        print(f"the backtests over every stored day (each strategy in its own process): {wall:.1f} s wall, "
-              f"peak RSS {peak:.2f} GiB")
+        wall, peak, out = _main_command(env, [RANGE, *split])
+        print(f"full backfill {RANGE}, every asset ({instance} instance{', ' + ' '.join(split) if split else ''}): "
+              f"{wall:.1f} s wall, peak RSS {peak:.2f} GiB; steps: {_parts(out)}", flush=True)
         for i in range(3):
-            wall, peak = _main_command(env, [NEXT_DAY, "--select", DAILY])
-            print(f"one more day {NEXT_DAY} of the daily assets (try {i + 1}): {wall:.1f} s wall, "
-                  f"peak RSS {peak:.2f} GiB")
-        with duckdb.connect(f"{tmp}/market.duckdb", read_only=True) as conn:
+            wall, peak, out = _main_command(env, [NEXT_DAY])
+            print(f"one more day {NEXT_DAY}, every daily and weekly asset and the publish (try {i + 1}): "
+                  f"{wall:.1f} s wall, peak RSS {peak:.2f} GiB; steps: {_parts(out)}", flush=True)
+        with duckdb.connect(str(db), read_only=True) as conn:
             for (table,) in conn.execute("select table_schema || '.' || table_name from information_schema.tables "
-                                         "order by 1").fetchall():
+                                         "where table_schema not like '\\_%' escape '\\' order by 1").fetchall():
                 print(f"  {table}: {conn.execute(f'select count(*) from {table}').fetchone()[0]:,} rows")
-        size = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file() and f.name != "market.duckdb")
-        print(f"instance storage after the backfill: {size / 1024**2:.0f} MiB")
+        size = sum(f.stat().st_size for f in home.rglob("*") if f.is_file())
+        print(f"instance storage after the backfill: {size / 1024**2:.0f} MiB; database {db.stat().st_size / 1e9:.2f} GB, "
+              f"snapshot {sum(f.stat().st_size for f in db.parent.rglob('*.parquet')) / 1e9:.2f} GB")
 
 
 def pandas_day_loop(bars):

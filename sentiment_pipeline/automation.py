@@ -59,9 +59,7 @@ def previous_trading_day(day: dt.date) -> dt.date:
 
 
 def is_last_trading_day_of_week(day: dt.date) -> bool:
-    later = [d for d in calendar.trading_days() if d > day][:1]
-    monday = day - dt.timedelta(days=day.weekday())
-    return not later or later[0] - dt.timedelta(days=later[0].weekday()) != monday
+    return calendar.last_trading_day_of_week(day) == day
 
 
 def week_of(day: dt.date) -> str:

@@ -399,5 +399,14 @@ def summary(db: str, start: str, end: str) -> str:
     return "\n".join(lines)
 
 
+def _exit(code: int) -> None:
+    """Exit without the interpreter's teardown: everything is written, closed and flushed by now, and tearing
+    down Dagster's modules took 0.8-1.4 s of a one-day command's 3-5."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())

@@ -97,3 +97,32 @@ def test_rates_are_null_without_previous_limit_ups():
     daily = ladder_daily(compute_ladder(bars([(0, "000001", False), (1, "000001", True)]), empty_seed()), LINKS)
     d1 = daily.row(1, named=True)
     assert d1["prev_limit_up_count"] == 0 and d1["promotion_rate"] is None and d1["seal_rate"] == 1.0
+
+
+def test_a_ranges_seed_reads_a_month_and_finds_a_stock_suspended_for_longer():
+    """ladder_state_before with the range's bars: stocks in the last 30 trading days come from there; a stock
+    last stored 60 trading days before (a long suspension) keeps its streak; a new listing has no seed; the
+    answer equals the seed read over the whole history for those stocks."""
+    import duckdb
+
+    from sentiment_pipeline.ladder.assets import SEED_WINDOW_DAYS, ladder_state_before
+    from sentiment_pipeline.market import calendar
+
+    day = D(2024, 6, 3)
+    before = [d for d in calendar.trading_days() if d < day]
+    stored = pl.DataFrame({
+        "trade_date": [before[-60], before[-61], before[-2], before[-1], before[-1]],
+        "code": ["000001", "000001", "000002", "000002", "000003"],
+        "streak": [2, 1, 1, 0, 3], "in_opening_run": [False, False, False, False, True],
+    }, schema_overrides={"streak": pl.Int32})
+    range_bars = pl.DataFrame({
+        "trade_date": [day, day, day, day], "code": ["000001", "000002", "000003", "000004"],
+        "listing_age": [800, 500, 5, 1],  # 000004 lists today
+    }, schema_overrides={"listing_age": pl.Int32})
+    with duckdb.connect() as conn:
+        conn.execute("create schema sentiment; create table sentiment.limit_ladder as select * from stored")
+        seed = ladder_state_before(conn, day, range_bars).sort("code")
+        whole = ladder_state_before(conn, day).sort("code")
+    assert SEED_WINDOW_DAYS == 30
+    assert seed.rows() == [("000001", 2, False), ("000002", 0, False), ("000003", 3, True)]
+    assert seed.equals(whole)

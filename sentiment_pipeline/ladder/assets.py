@@ -37,13 +37,38 @@ LADDER_INPUT_COLUMNS_STORED = ["trade_date", "code", "is_st", "listing_age", "is
                                "exclusion_reason"]
 
 
-def ladder_state_before(conn, day: dt.date) -> pl.DataFrame:
-    """Each stock's ladder state on its last stored trading day before `day` (the seed of a range)."""
+# A seed reads this many trading days before a range first; a stock of the range not found there (suspended
+# longer) is looked up in the rest of the history, alone. A day's run then reads a month, not every stored day.
+SEED_WINDOW_DAYS = 30
+
+
+def ladder_state_before(conn, day: dt.date, bars: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each stock's ladder state on its last stored trading day before `day` (the seed of a range); with `bars`
+    (trade_date, code, listing_age), of the stocks those bars hold only."""
     if not storage.table_exists(conn, "sentiment.limit_ladder"):
         return empty_seed()
-    df = storage.query(conn, """
-        select code, arg_max(streak, trade_date) as streak, arg_max(in_opening_run, trade_date) as in_opening_run
-        from sentiment.limit_ladder where trade_date < ? group by code""", [day])
+    state = """select code, arg_max(streak, trade_date) as streak,
+                      arg_max(in_opening_run, trade_date) as in_opening_run
+               from sentiment.limit_ladder where trade_date < ? and trade_date >= ? {only} group by code"""
+    index = calendar.trading_day_index()
+    before = index.filter(pl.col("trade_date") < day)
+    if bars is None or before.height < SEED_WINDOW_DAYS:
+        df = storage.query(conn, state.format(only=""), [day, dt.date.min])
+    else:
+        recent_from, recent_no = before.row(-SEED_WINDOW_DAYS)
+        conn.register("seed_codes", bars.select(pl.col("code").unique()).to_arrow())
+        df = storage.query(conn, state.format(only="and code in (select code from seed_codes)"), [day, recent_from])
+        # Stocks of the range without a row in the window that were listed before it (or whose listing is
+        # unknown): suspended for longer; new listings have no earlier rows to look for.
+        older = (bars.join(index, on="trade_date")
+                 .group_by("code").agg(listed_no=(pl.col("day_no") - pl.col("listing_age") + 1).min())
+                 .filter(pl.col("listed_no").is_null() | (pl.col("listed_no") < recent_no))
+                 .join(df.select("code"), on="code", how="anti"))
+        if older.height:
+            conn.register("seed_codes", older.select("code").to_arrow())
+            df = pl.concat([df, storage.query(conn, state.format(only="and code in (select code from seed_codes)"),
+                                              [recent_from, dt.date.min])])
+        conn.unregister("seed_codes")
     return df.cast(empty_seed().schema) if df.height else empty_seed()
 
 
@@ -65,7 +90,9 @@ def limit_ladder(context: dg.AssetExecutionContext, config: LadderConfig, bars: 
     start, end = partition_dates(context)
     universe = Universe(config.exclude_st, config.exclude_new_listing_run)
     with duckdb.get_connection() as conn:
-        seed = ladder_state_before(conn, start)
+        # The seed of the range's stocks only, unless stored days after the range need every stock's end state.
+        appending = not storage.stored_days_after(conn, "sentiment.limit_ladder", end, limit=1)
+        seed = ladder_state_before(conn, start, bars if appending else None)
         ladder = _ladder_rows(bars, seed, universe)
         # Stored days after the range depend on its last state: recompute them, rewrite only if they changed.
         later = storage.read_after(conn, "sentiment.limit_ladder", end, LADDER_INPUT_COLUMNS_STORED)

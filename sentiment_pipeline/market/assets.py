@@ -65,10 +65,17 @@ def _warn_missing_days(context, table: str, market_source: MarketSource, df: pl.
     return missing
 
 
+def _stored_table(duckdb: DuckDBResource, table: str) -> pl.DataFrame | None:
+    with duckdb.get_connection() as conn:
+        return storage.query(conn, f"select * from {table}", []) if storage.table_exists(conn, table) else None
+
+
 @table_asset(t.Securities, group="raw", owner=OWNER, partitioned=False)
-def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSource):
+def raw_securities(context: dg.AssetExecutionContext, market_source: MarketSource, duckdb: DuckDBResource):
     securities = fetched(context, "raw.securities", _prepared(context, market_source).securities)
-    yield from validated(context, securities, t.Securities, run_metadata=_source_report(market_source))
+    # Rewritten only when it changed: an unchanged reference table costs neither a write nor a publish.
+    yield from validated(context, securities, t.Securities, run_metadata=_source_report(market_source),
+                         stored=_stored_table(duckdb, "raw.securities"))
 
 
 def _warn_off_calendar(context, table: str, market_source: MarketSource, df: pl.DataFrame) -> None:
@@ -185,19 +192,16 @@ def _raw_reference_asset(model, method: str):
     def raw_reference(context: dg.AssetExecutionContext, config: RawDatasetConfig, market_source: MarketSource,
                       duckdb: DuckDBResource):
         df = fetched(context, table, getattr(_prepared(context, market_source), method))
+        stored = _stored_table(duckdb, table)
         kept = False
-        if df.is_empty() and not config.replace_with_empty:
-            with duckdb.get_connection() as conn:
-                stored = storage.query(conn, f"select * from {table}", []) if storage.table_exists(conn, table) \
-                    else pl.DataFrame()
-            if stored.height:
-                context.log.warning(
-                    f"{table}: source {market_source.source_name()} answered without rows: kept the {stored.height:,} "
-                    "stored rows. To replace them with nothing: --replace-with-empty (the main command) or the "
-                    "asset's config replace_with_empty: true")
-                df, kept = stored, True
-        yield from validated(context, df, model, run_metadata={"stored_rows_kept": kept,
-                                                               **_source_report(market_source)})
+        if df.is_empty() and not config.replace_with_empty and stored is not None and stored.height:
+            context.log.warning(
+                f"{table}: source {market_source.source_name()} answered without rows: kept the {stored.height:,} "
+                "stored rows. To replace them with nothing: --replace-with-empty (the main command) or the "
+                "asset's config replace_with_empty: true")
+            df, kept = stored, True
+        yield from validated(context, df, model, stored=stored,
+                             run_metadata={"stored_rows_kept": kept, **_source_report(market_source)})
 
     return raw_reference
 

@@ -47,6 +47,13 @@ def holidays_since(start: dt.date) -> list[dt.date]:
     return out
 
 
+def last_trading_day_of_week(day: dt.date) -> dt.date | None:
+    """The last trading day of `day`'s week (Monday to Sunday), or None for a week without one."""
+    monday = day - dt.timedelta(days=day.weekday())
+    days = [d for d in trading_days_between(monday, monday + dt.timedelta(days=6))]
+    return days[-1] if days else None
+
+
 def trading_day_index() -> pl.DataFrame:
     """trade_date → day_no (0, 1, 2, … in calendar order): trading-day arithmetic as a join."""
     days = trading_days()

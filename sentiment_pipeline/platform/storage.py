@@ -34,8 +34,12 @@ def read_from(conn, table: str, day: dt.date, columns: list[str]) -> pl.DataFram
     return query(conn, f"select {', '.join(columns)} from {table} where trade_date >= ? order by trade_date", [day])
 
 
-def stored_days_after(conn, table: str, day: dt.date) -> list[dt.date]:
-    return [r[0] for r in conn.execute(f"select distinct trade_date from {table} where trade_date > ?", [day]).fetchall()]
+def stored_days_after(conn, table: str, day: dt.date, limit: int | None = None) -> list[dt.date]:
+    if not table_exists(conn, table):
+        return []
+    bound = f" order by trade_date limit {int(limit)}" if limit else ""
+    return [r[0] for r in conn.execute(f"select distinct trade_date from {table} where trade_date > ?{bound}",
+                                       [day]).fetchall()]
 
 
 def count_changed(old: pl.DataFrame, new: pl.DataFrame) -> int:

@@ -107,9 +107,11 @@ def range_totals(df: pl.DataFrame, column: str = DAY_COLUMN) -> dict:
 
 def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[pa.DataFrameModel], *,
               day_metadata: DayMetadata | None = None, run_metadata: Mapping | None = None,
-              multi_output: bool = False) -> Iterator:
+              multi_output: bool = False, stored: pl.DataFrame | None = None) -> Iterator:
     """Yield the schema check, then either the output (with each day's metadata) or a failure naming table,
-    column, partition and rows. `run_metadata` (the run's own figures) goes on the check with the totals."""
+    column, partition and rows. `run_metadata` (the run's own figures) goes on the check with the totals.
+    `stored` (an unpartitioned table's stored rows): when the frame holds the same rows, nothing is written
+    (and nothing published) and the materialization carries an unchanged data version."""
     table = tables.table_name(model)
     key = tables.asset_key(model)
     # The model orders the columns: a new table is created in that order.
@@ -133,8 +135,26 @@ def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[p
     if is_partitioned(context):
         _add_day_metadata(context, key, df, day_metadata, column)
         yield dg.Output(df, output_name=name)
-    else:
-        yield dg.Output(df, output_name=name, metadata={"dagster/row_count": df.height})
+        return
+    unchanged = stored is not None and same_rows(df, stored)
+    yield dg.Output(None if unchanged else df, output_name=name, data_version=dg.DataVersion(content_hash(df)),
+                    metadata={"dagster/row_count": df.height, "written": not unchanged})
+
+
+def same_rows(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    """The same columns and the same rows, in any order."""
+    if set(a.columns) != set(b.columns) or a.height != b.height:
+        return False
+    b = b.select(a.columns)
+    try:
+        return a.sort(a.columns, nulls_last=True).equals(b.cast(a.schema).sort(a.columns, nulls_last=True))
+    except pl.exceptions.PolarsError:
+        return False
+
+
+def content_hash(df: pl.DataFrame) -> str:
+    """A fingerprint of the rows, whatever their order (Polars' row hash: stable within a Polars version)."""
+    return f"{df.height}-{df.hash_rows(seed=7).sum() if df.height else 0:x}"
 
 
 def _describe(totals: Mapping) -> str:
