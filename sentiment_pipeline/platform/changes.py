@@ -17,6 +17,8 @@ TABLE = f"{SCHEMA}.changes"
 
 
 def ensure_journal(conn) -> None:
+    if journal_exists(conn):  # a catalog lookup; the DDL below costs more than the write it journals
+        return
     conn.execute(f"create schema if not exists {SCHEMA}")
     conn.execute(f"create sequence if not exists {SCHEMA}.change_seq")
     conn.execute(f"""create table if not exists {TABLE} (
@@ -33,8 +35,8 @@ def record(conn, table: str, *, first_day: dt.date | None = None, last_day: dt.d
 
 
 def journal_exists(conn) -> bool:
-    return bool(conn.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = 'changes'",
-                             [SCHEMA]).fetchone()[0])
+    return bool(conn.execute("select count(*) from duckdb_tables() where database_name = current_database() and "
+                             "schema_name = ? and table_name = 'changes'", [SCHEMA]).fetchone()[0])
 
 
 def changes_since(conn, seq: int) -> list[tuple]:

@@ -34,6 +34,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -150,8 +151,10 @@ def _live_tables(conn) -> dict[str, dict]:
         if schema in INTERNAL_SCHEMAS or schema == "main":
             continue
         out.setdefault(f"{schema}.{table}", {"columns": []})["columns"].append([column, type_, comment])
-    for name, entry in out.items():
-        entry["rows"] = conn.execute(f"select count(*) from {name}").fetchone()[0]
+    if out:  # one query for every count (a round trip each cost more than the counts)
+        counts = conn.execute(" union all ".join(f"select '{name}', count(*) from {name}" for name in out)).fetchall()
+        for name, rows in counts:
+            out[name]["rows"] = rows
     return out
 
 
@@ -169,34 +172,68 @@ def _changed_parts(entries: list[tuple], kind: str) -> set[str] | None:
     return parts
 
 
+# Snappy: a quarter faster to write than zstd for ~15% more bytes; the snapshot is written after every run.
+PARQUET = "format parquet, compression snappy"
+# Up to this many parts change: one plain COPY per part (half the time of a partitioned COPY of one part).
+FEW_PARTS = 3
+
+
 def _export(conn, table: str, kind: str, column: str | None, parts: set[str] | None, target: Path) -> dict[str, list[str]]:
     """Write the table's `parts` (ALL: every part) under `target`; returns part → files. A part without rows
     now is absent from the answer."""
     target.mkdir(parents=True, exist_ok=True)
     if kind == "whole":
         path = target / "data.parquet"
-        conn.execute(f"copy (select * from live.{table}) to '{path}' (format parquet, compression zstd)")
+        conn.execute(f"copy (select * from live.{table}) to '{path}' ({PARQUET})")
         return {"": [str(path)]}
     if kind == "month":
         part_expr = f"strftime({column}, '%Y-%m')"
-        if parts is ALL:
-            where = ""
-        else:
-            # The span's bounds prune by zonemap; the month list keeps only the changed months inside it.
-            first = dt.date.fromisoformat(min(parts) + "-01")
-            last = (dt.date.fromisoformat(max(parts) + "-01") + dt.timedelta(days=32)).replace(day=1)
-            where = (f"where {column} >= date '{first}' and {column} < date '{last}' and {part_expr} in "
-                     f"({', '.join(repr(p) for p in sorted(parts))})")
+
+        def bounds(months) -> str:
+            # The span's bounds prune by zonemap.
+            first = dt.date.fromisoformat(min(months) + "-01")
+            last = (dt.date.fromisoformat(max(months) + "-01") + dt.timedelta(days=32)).replace(day=1)
+            return f"{column} >= date '{first}' and {column} < date '{last}'"
     else:
         part_expr = column
-        where = "" if parts is ALL else f"where {column} in ({', '.join(repr(p) for p in sorted(parts))})"
+
+        def bounds(values) -> str:
+            return f"{column} in ({', '.join(_quote(v) for v in sorted(values))})"
+    if parts is not ALL and len(parts) <= FEW_PARTS:
+        written: dict[str, list[str]] = {}
+        for part in sorted(parts):
+            folder = target / f"{PART}={urllib.parse.quote(part, safe='')}"
+            folder.mkdir()
+            path = folder / "data_0.parquet"
+            copied = conn.execute(f"copy (select * from live.{table} where {bounds([part])}) to '{path}' "
+                                  f"({PARQUET})").fetchone()[0]  # COPY answers the rows it wrote
+            if copied:
+                written[part] = [str(path)]
+            else:
+                path.unlink(missing_ok=True)
+        return written
+    where = "" if parts is ALL else f"where {bounds(parts)} and {part_expr} in ({', '.join(_quote(p) for p in sorted(parts))})"
     conn.execute(f"copy (select *, {part_expr} as {PART} from live.{table} {where}) to '{target}' "
-                 f"(format parquet, compression zstd, partition_by ({PART}), overwrite_or_ignore)")
-    written: dict[str, list[str]] = {}
+                 f"({PARQUET}, partition_by ({PART}), overwrite_or_ignore)")
+    written = {}
     for folder in sorted(target.glob(f"{PART}=*")):
         value = urllib.parse.unquote(folder.name.split("=", 1)[1])
         written[value] = sorted(str(f) for f in folder.glob("*.parquet"))
     return written
+
+
+def _export_all(conn, jobs: list[tuple]) -> dict[str, dict[str, list[str]]]:
+    """_export for each (table, layout, column, parts, target), two at a time on cursors of the connection: a
+    day's exports are ~25 small COPYs, each waiting on its files more than on the CPU."""
+    def one(job):
+        cursor = conn.cursor()
+        try:
+            return job[0], _export(cursor, *job)
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, jobs))
 
 
 def _rows(conn, parts: dict[str, list[str]]) -> dict[str, int]:
@@ -221,19 +258,20 @@ def _quote(text: str) -> str:
 
 
 def _write_catalog(path: Path, manifest: dict) -> None:
+    """The views, their column comments and the manifest, as one script (a statement per call cost ~0.2 s)."""
+    script = ["begin transaction"]
+    script += [f"create schema if not exists {schema}"
+               for schema in sorted({name.split(".")[0] for name in manifest["tables"]})]
+    for table, entry in sorted(manifest["tables"].items()):
+        files = [f for part in sorted(entry["parts"]) for f in entry["parts"][part]]
+        script.append(_view_sql(table, entry["columns"], files))
+        script += [f'comment on column {table}."{name}" is {_quote(comment)}'
+                   for name, _, comment in entry["columns"] if comment]
+    script += [f"create schema {MANIFEST_SCHEMA}",
+               f"create table {MANIFEST_SCHEMA}.manifest as select {_quote(json.dumps(manifest))}::varchar as manifest",
+               "commit"]
     with duckdb.connect(str(path)) as conn:
-        conn.execute("begin transaction")
-        for schema in sorted({name.split(".")[0] for name in manifest["tables"]}):
-            conn.execute(f"create schema if not exists {schema}")
-        for table, entry in sorted(manifest["tables"].items()):
-            files = [f for part in sorted(entry["parts"]) for f in entry["parts"][part]]
-            conn.execute(_view_sql(table, entry["columns"], files))
-            for name, _, comment in entry["columns"]:
-                if comment:
-                    conn.execute(f'comment on column {table}."{name}" is {_quote(comment)}')
-        conn.execute(f"create schema {MANIFEST_SCHEMA}")
-        conn.execute(f"create table {MANIFEST_SCHEMA}.manifest as select ?::varchar as manifest", [json.dumps(manifest)])
-        conn.execute("commit")
+        conn.execute(";\n".join(script))
 
 
 def _fsync(paths: Iterable[Path]) -> None:
@@ -318,9 +356,11 @@ def publish(database: str | None = None, *, full: bool = False, on_wait: Callabl
             written_rows = 0
             exported: list[str] = []
             target_root = folder / f"v{version:06d}"
+            exports = _export_all(conn, [(table, tables[table]["layout"], tables[table]["column"], parts,
+                                          target_root / table) for table, parts in sorted(todo.items())])
             for table, parts in sorted(todo.items()):
                 entry = tables[table]
-                new = _export(conn, table, entry["layout"], entry["column"], parts, target_root / table)
+                new = exports[table]
                 affected = set(entry["parts"]) if parts is ALL else parts
                 for part in affected:
                     entry["parts"].pop(part, None)
@@ -331,8 +371,9 @@ def publish(database: str | None = None, *, full: bool = False, on_wait: Callabl
                 for part, files in new.items():
                     entry["parts"][part] = files
                     written_files.extend(Path(f) for f in files)
-                entry["part_rows"].update(_rows(conn, new))
-                written_rows += sum(_rows(conn, new).values())
+                new_rows = _rows(conn, new)
+                entry["part_rows"].update(new_rows)
+                written_rows += sum(new_rows.values())
                 exported.append(table)
             # A table whose rows differ from the snapshot's was written outside the journal: export it whole.
             for table, entry in tables.items():

@@ -21,8 +21,9 @@ from sentiment_pipeline.platform.io_manager import TableSlices
 from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
 from sentiment_pipeline.platform.validation import validate
 
-# Single-run backfill policies are what the pipeline relies on (docs/dagster.md); the beta notice is noise.
-warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+# Single-run backfill policies are what the pipeline relies on (docs/dagster.md), and an unchanged reference table
+# says so with a data version: the beta notices are noise.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*(backfill_policy|data_version).*")
 
 SCHEMA_CHECK = "schema_valid"
 DAY_COLUMN, WEEK_COLUMN = "trade_date", "week_start"  # what a daily / weekly partition's rows are keyed by
