@@ -4,6 +4,7 @@ Thin wiring around bars.py; the rules live there and in limits.py."""
 # No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
 import datetime as dt
 import os
+import sys
 from collections.abc import Callable
 
 import dagster as dg
@@ -18,9 +19,13 @@ from sentiment_pipeline.platform.tables import asset_key, table_name
 from sentiment_pipeline.platform.partitions import partition_dates, partition_days
 from sentiment_pipeline.platform.wiring import range_label, table_asset, validated
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY, MarketSource
-from sentiment_pipeline.sources.fetch import FetchFailed
 
-NETWORK_ERRORS = (FetchFailed, ConnectionError, TimeoutError)
+
+def network_error(exc: BaseException) -> bool:
+    """A fetch that failed on the network, after the source's own request retries: FetchFailed (the akshare
+    source's fetcher, looked up only once loaded: pandas comes with it), ConnectionError, TimeoutError."""
+    fetch = sys.modules.get("sentiment_pipeline.sources.fetch")
+    return isinstance(exc, (ConnectionError, TimeoutError)) or (fetch is not None and isinstance(exc, fetch.FetchFailed))
 
 OWNER = "team:market-data"
 
@@ -32,7 +37,9 @@ def fetched(context: dg.AssetExecutionContext, table: str, call: Callable[[], pl
     schema change, a snapshot of the wrong day, a validation failure) fails at once."""
     try:
         return call()
-    except NETWORK_ERRORS as exc:
+    except Exception as exc:
+        if not network_error(exc):
+            raise
         retries = int(os.environ.get("SENTIMENT_STEP_RETRIES", "3"))
         if context.retry_number >= retries:
             context.log.error(f"{table}: the fetch failed after {retries} step retries: {exc}")

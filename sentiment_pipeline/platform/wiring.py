@@ -18,6 +18,7 @@ import polars as pl
 
 from sentiment_pipeline.platform import tables
 from sentiment_pipeline.platform.io_manager import TableSlices
+from sentiment_pipeline.platform.markdown import md_table
 from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
 from sentiment_pipeline.platform.validation import validate
 
@@ -123,7 +124,7 @@ def validated(context: dg.AssetExecutionContext, df: pl.DataFrame, model: type[p
     totals = range_totals(df, column)
     check_meta = {**totals, "failures": report.failures.height, **(run_metadata or {})}
     if not report.passed:
-        check_meta["failure_cases"] = dg.MetadataValue.md(report.failures.head(20).to_pandas().to_markdown(index=False))
+        check_meta["failure_cases"] = dg.MetadataValue.md(md_table(report.failures.head(20)))
     yield dg.AssetCheckResult(asset_key=key, check_name=SCHEMA_CHECK, passed=report.passed, metadata=check_meta,
                               severity=dg.AssetCheckSeverity.ERROR)
     if not report.passed:

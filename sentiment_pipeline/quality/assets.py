@@ -7,6 +7,7 @@ import polars as pl
 
 from sentiment_pipeline.ladder.tables import LimitLadder
 from sentiment_pipeline.market.tables import DailyBars, LimitUpPools
+from sentiment_pipeline.platform.markdown import md_table
 from sentiment_pipeline.platform.partitions import partition_days, trading_day_partitions
 from sentiment_pipeline.platform.tables import asset_key
 from sentiment_pipeline.platform.wiring import DUCKDB_POOL, output_name, schema_check, table_out, validated
@@ -70,7 +71,7 @@ def limit_up_reconciliation(context: dg.AssetExecutionContext, config: Reconcili
                               severity=dg.AssetCheckSeverity.WARN, metadata=check_meta)
     yield from validated(context, daily, t.LimitUpReconciliation, day_metadata=_agreement_day, multi_output=True)
     yield from validated(context, details, t.LimitUpDisagreements, multi_output=True, run_metadata={
-        "reasons": dg.MetadataValue.md(reasons.to_pandas().to_markdown(index=False)) if reasons.height else "none"})
+        "reasons": dg.MetadataValue.md(md_table(reasons)) if reasons.height else "none"})
 
 
 assets = [limit_up_reconciliation]

@@ -18,6 +18,7 @@ from sentiment_pipeline.market import calendar, indices
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import replace_tables
+from sentiment_pipeline.platform.markdown import md_table
 from sentiment_pipeline.platform.partitions import partition_days, partition_weeks
 from sentiment_pipeline.platform.tables import asset_key, empty_frame
 from sentiment_pipeline.platform.wiring import (DUCKDB_POOL, output_name, schema_check, table_asset, table_out,
@@ -107,7 +108,7 @@ RESEARCH_INS = {
 
 
 def _md(df: pl.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(df.to_pandas().to_markdown(index=False, floatfmt=".4g"))
+    return dg.MetadataValue.md(md_table(df))
 
 
 def _paths(days: pl.DataFrame) -> pl.DataFrame:
