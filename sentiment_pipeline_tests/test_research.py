@@ -247,3 +247,17 @@ def test_the_report_renders_chinese_with_its_charts(tmp_path):
     assert "由个股行情计算" in page and '<meta charset="utf-8">' in page
     summary = report.markdown(week, crowded, "reports/review/2019-03-25.html")
     assert "| 全A涨跌幅 | +1.23% | -0.40 个百分点 |" in summary and "人工智能 98 · 芯片 90 (+3)" in summary
+
+
+def test_crowding_of_chosen_weeks_equals_the_full_computation_for_them():
+    rng = np.random.default_rng(2)
+    days = [d for d in calendar.trading_days() if D(2020, 1, 6) <= d <= D(2021, 6, 30)]
+    concepts = ["芯片", "白酒", "光伏"]
+    concept = pl.DataFrame({"trade_date": [d for d in days for _ in concepts], "concept": concepts * len(days),
+                            "amount": rng.uniform(1e9, 5e9, len(days) * len(concepts))})
+    market = pl.DataFrame({"trade_date": days, "total_amount": rng.uniform(8e11, 1.2e12, len(days))})
+    full = review.crowding(concept, market)
+    weeks = sorted(full["week_start"].unique().to_list())[-3:]
+    chosen = review.crowding(concept, market, weeks)
+    assert chosen.equals(full.filter(pl.col("week_start").is_in(weeks)))
+    assert chosen["crowding_change"].null_count() == 0 and chosen.height == 9

@@ -197,7 +197,7 @@ def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckd
         context.log.warning("review.crowding: no concept amounts stored (stms.sector_daily); no rows")
         table = empty_frame(t.Crowding)
     else:
-        table = review.crowding(concepts, market_days).filter(pl.col("week_start").is_in(weeks))
+        table = review.crowding(concepts, market_days, weeks)
     yield from validated(context, table, t.Crowding, day_metadata=lambda df: {
         w: {"top5": " · ".join(f"{c} {v:.0f}" for c, v in part.head(5).select("concept", "crowding").iter_rows())}
         for (w,), part in df.filter(pl.col("rank").is_not_null()).sort("rank")

@@ -19,12 +19,14 @@ def _week_index(weeks: pl.Series) -> pl.DataFrame:
             .with_row_index("week_no").with_columns(pl.col("week_no").cast(pl.Int32)))
 
 
-def crowding(concept_amounts: pl.DataFrame, market_amounts: pl.DataFrame) -> pl.DataFrame:
+def crowding(concept_amounts: pl.DataFrame, market_amounts: pl.DataFrame,
+             weeks: list | None = None) -> pl.DataFrame:
     """concept_amounts: trade_date, concept, amount; market_amounts: trade_date, total_amount. Per week and
     concept: its share of the market's turnover that week, and `crowding`, the percentile (0–100, SciPy's
     'weak' kind: share of the values ≤ this one) of that share among the concept's weekly shares of the last
     52 trading weeks including this one; null with fewer than 26 of them. With its change on the week before
-    and the rank (1 = most crowded)."""
+    and the rank (1 = most crowded). `weeks` (their Mondays): only those are scored (and the week before each,
+    for the change), not every week the inputs hold."""
     market = (market_amounts.with_columns(week_start=week_start(pl.col("trade_date")))
               .group_by("week_start").agg(market_amount=pl.col("total_amount").sum()))
     weekly = (concept_amounts.with_columns(week_start=week_start(pl.col("trade_date")))
@@ -36,6 +38,9 @@ def crowding(concept_amounts: pl.DataFrame, market_amounts: pl.DataFrame) -> pl.
     window = (weekly.select("concept", "week_no", "amount_share").join(offsets, how="cross")
               .with_columns(target_no=pl.col("week_no") + pl.col("offset"))
               .select("concept", "target_no", past_share="amount_share"))
+    if weeks is not None:
+        wanted = weekly.filter(pl.col("week_start").is_in(weeks))["week_no"].unique()
+        window = window.filter(pl.col("target_no").is_in(pl.concat([wanted, wanted - 1])))
     scored = (weekly.join(window, left_on=["concept", "week_no"], right_on=["concept", "target_no"])
               .group_by("week_start", "week_no", "concept", "amount_share")
               .agg(window_weeks=pl.len().cast(pl.Int32),
@@ -49,6 +54,8 @@ def crowding(concept_amounts: pl.DataFrame, market_amounts: pl.DataFrame) -> pl.
         rank=pl.when(pl.col("crowding").is_not_null())
         .then(pl.struct(pl.col("crowding"), pl.col("amount_share")).rank("ordinal", descending=True)
               .over("week_start").cast(pl.Int32)))
+    if weeks is not None:
+        ranked = ranked.filter(pl.col("week_start").is_in(weeks))
     return (ranked.select("week_start", "concept", "amount_share", "window_weeks", "crowding", "crowding_change",
                           "rank")
             .sort("week_start", "rank", "concept", nulls_last=True))
