@@ -68,6 +68,33 @@ def test_groups_partition_the_market_with_membership_as_of_the_day():
     assert daily.group_by("trade_date").agg(pl.col("heat").sum())["heat"].to_list() == [10_000.0] * 2
 
 
+def test_index_groups_as_of_the_day_when_stocks_leave_and_indexes_overlap():
+    membership = pl.DataFrame({
+        "index_code": ["000300", "000905", "000905", "000905"], "code": ["000001", "000001", "000002", "000003"],
+        "effective_date": [D(2024, 1, 3), D(2024, 1, 3), D(2024, 1, 3), D(2024, 1, 5)],
+    })
+    days = pl.DataFrame({"trade_date": [D(2024, 1, 5), D(2024, 1, 2), D(2024, 1, 3), D(2024, 1, 5), D(2024, 1, 3),
+                                        D(2024, 1, 5)],
+                         "code": ["000003", "000001", "000002", "000002", "000001", "000001"]})
+    # before any snapshot: others; 000001 in both 300 and 500: csi300; 000002 left CSI 500 on 01-05: others
+    assert rules.index_groups(days, membership)["index_group"].to_list() == [
+        "csi500", "others", "csi500", "others", "csi300", "csi300"]
+
+
+def test_sector_heat_counts_the_members_with_heat_that_day_in_each_of_their_sectors():
+    heat = pl.DataFrame({"trade_date": [D(2024, 1, 2)] * 2, "code": ["000001", "000002"], "heat": [10.0, 5.0]})
+    members = pl.DataFrame({
+        "trade_date": [D(2024, 1, 2)] * 6,
+        "code": ["000001", "000002", "000001", "000002", "000003", "000001"],
+        "sector_kind": ["sw_l1", "sw_l1", "concept", "concept", "concept", "concept"],
+        "sector": ["银行", "银行", "A", "A", "A", "B"],
+    })
+    # 000003 has no heat that day: not a member with heat
+    assert rules.sector_heat_daily(heat, members).rows() == [
+        (D(2024, 1, 2), "concept", "A", 2, 15.0), (D(2024, 1, 2), "concept", "B", 1, 10.0),
+        (D(2024, 1, 2), "sw_l1", "银行", 2, 15.0)]
+
+
 def test_weekly_change_and_ma2_over_a_holiday_week():
     # Three weeks: 2024-02-05 (5 days), 2024-02-12 (Spring Festival: no trading day, absent), 2024-02-19
     # (5 days), 2024-02-26 (2 days only in the data). The change compares with the previous week that has days.

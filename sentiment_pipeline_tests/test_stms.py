@@ -159,6 +159,15 @@ def test_ma20_needs_20_bars_and_uses_back_adjusted_closes():
     assert flags[19:] == [True, True]  # rising every day; the split is not a fall
 
 
+def test_a_stocks_first_bar_takes_nothing_from_the_stock_before_it():
+    """Rows are by code: 600002's first bar follows 600001's last one, a trading day earlier, yet has no weight."""
+    d1, d2 = dt.date(2024, 3, 1), dt.date(2024, 3, 4)
+    bars = bars_frame([(d2, "600002", 11.0, 10.0, 0.01, 300.0, 1e6, False),
+                       (d1, "600001", 10.0, 10.0, 0.01, 100.0, 1e6, False)])
+    features = stms.stock_features(bars)
+    assert features.select("code", "ret", "weight").rows() == [("600001", 0.0, None), ("600002", pytest.approx(0.1), None)]
+
+
 def test_ma20_bars_must_lie_within_the_lookback():
     """20 bars spread over more than 60 trading days (a long suspension) do not count, whatever was loaded."""
     days = calendar.trading_days_between(dt.date(2024, 1, 2), dt.date(2024, 12, 31))
@@ -183,6 +192,19 @@ def test_sw_membership_is_point_in_time_on_the_2021_names():
     assert got == ["基础化工", "美容护理", "石油石化", "石油石化", "煤炭", "煤炭"]
 
 
+def test_a_stock_before_its_first_classification_has_no_industry():
+    history = pl.DataFrame({
+        "code": ["600001", "600002"], "start_date": [dt.date(2015, 1, 5), dt.date(2024, 3, 4)],
+        "industry_code": [None, None], "industry_name": ["银行", "电子"], "taxonomy": ["sw2014", "sw2021"],
+    }).cast(INDUSTRY_HISTORY_SCHEMA)
+    days = pl.DataFrame({"trade_date": [dt.date(2024, 3, 4), dt.date(2024, 3, 1)] * 2,
+                         "code": ["600002", "600002", "600001", "600001"]})
+    # 600002 on 03-01 is not in 600001's industry (the classification before it in code order); rows by code, day
+    assert sectors.sw_l1_members(days, history).select("trade_date", "code", "sector").rows() == [
+        (dt.date(2024, 3, 1), "600001", "银行"), (dt.date(2024, 3, 4), "600001", "银行"),
+        (dt.date(2024, 3, 4), "600002", "电子")]
+
+
 def test_concept_boards_snapshotted_on_different_days_are_all_members():
     snaps = pl.DataFrame({"concept_name": ["A", "B", "C"], "code": ["600001", "600001", "600001"],
                           "snapshot_date": [dt.date(2024, 3, 1), dt.date(2024, 3, 5), dt.date(2024, 1, 2)]}
@@ -200,6 +222,16 @@ def test_concept_membership_comes_from_the_latest_snapshot_known_that_day():
                          "code": ["600001"] * 3 + ["600002"] * 3})
     got = sectors.concept_members(days, snaps).sort("trade_date", "code").select("trade_date", "code").rows()
     assert got == [(dt.date(2024, 3, 4), "600001"), (dt.date(2024, 3, 8), "600001"), (dt.date(2024, 3, 8), "600002")]
+
+
+def test_concept_members_are_the_snapshot_codes_trading_that_day():
+    snaps = pl.DataFrame({"concept_name": ["AI"] * 3, "code": ["600003", "600002", "600001"],
+                          "snapshot_date": [dt.date(2024, 3, 1)] * 3}).cast(CONCEPT_MEMBERSHIP_SCHEMA)
+    # 600002 is suspended on 03-04; 600003 never trades
+    days = pl.DataFrame({"trade_date": [dt.date(2024, 3, 1), dt.date(2024, 3, 1), dt.date(2024, 3, 4)],
+                         "code": ["600001", "600002", "600001"]})
+    got = sectors.concept_members(days, snaps).sort("trade_date", "code").select("trade_date", "code").rows()
+    assert got == [(dt.date(2024, 3, 1), "600001"), (dt.date(2024, 3, 1), "600002"), (dt.date(2024, 3, 4), "600001")]
 
 
 # ----------------------------------------------------------------------------------------------------- signals

@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from sentiment_pipeline.platform.partitions import week_start
+from sentiment_pipeline.stms import sectors
 
 TOTAL = 10_000.0
 # Attention components, best first. Counts (views, watchlist adds, clicks) are summed; a source without
@@ -48,31 +49,38 @@ def stock_heat(attention: pl.DataFrame) -> pl.DataFrame:
 
 def index_groups(stock_days: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     """(trade_date, code) → its index group that day: the CSI index whose latest snapshot on or before the day
-    lists it (300 before 500 before 1000 before 2000 if snapshots overlap), else 'others'."""
+    lists it (300 before 500 before 1000 before 2000 if snapshots overlap), else 'others'. Rows as in
+    `stock_days`."""
     snapshots = (membership.select("index_code", "effective_date").unique()
                  .sort("index_code", "effective_date"))
-    days = stock_days.select(pl.col("trade_date").unique().sort())
     if snapshots.is_empty():
         return stock_days.select("trade_date", "code", index_group=pl.lit("others"))
-    current = (days.join(snapshots.select("index_code").unique(), how="cross").sort("index_code", "trade_date")
+    # Groups change only on effective dates: settle each code's group from each such date on (a few thousand
+    # codes × a few dozen dates), then look every stock-day up under the latest such date before it.
+    changes = snapshots.get_column("effective_date").drop_nulls().unique().sort()
+    current = (changes.to_frame("trade_date").join(snapshots.select("index_code").unique(), how="cross")
+               .sort("index_code", "trade_date")
                .join_asof(snapshots, left_on="trade_date", right_on="effective_date", by="index_code",
                           strategy="backward", check_sortedness=False)
                .filter(pl.col("effective_date").is_not_null()))
-    members = (current.join(membership.select("index_code", "code", "effective_date"),
+    priority = {c: i for i, c in enumerate(INDEX_GROUPS)}
+    settled = (current.join(membership.select("index_code", "code", "effective_date"),
                             on=["index_code", "effective_date"])
-               .with_columns(index_group=pl.col("index_code").replace_strict(INDEX_GROUPS),
-                             priority=pl.col("index_code").replace_strict(
-                                 {c: i for i, c in enumerate(INDEX_GROUPS)}, return_dtype=pl.Int32))
-               .sort("priority").unique(["trade_date", "code"], keep="first")
-               .select("trade_date", "code", "index_group"))
-    return (stock_days.select("trade_date", "code").join(members, on=["trade_date", "code"], how="left")
-            .with_columns(pl.col("index_group").fill_null("others")))
+               .group_by("trade_date", "code")
+               .agg(priority=pl.col("index_code").replace_strict(priority, return_dtype=pl.UInt32).min()))
+    after = pl.lit(changes).search_sorted(pl.col("trade_date"), side="right").cast(pl.Int64)
+    since = pl.when(after > 0).then(pl.lit(changes).gather((after - 1).clip(lower_bound=0)))
+    row = stock_days.select(trade_date=since, code="code").select(sectors.stock_day_row(settled)).to_series()
+    group = pl.lit(pl.Series(GROUPS)).gather(settled.get_column("priority").gather(row))
+    return stock_days.select("trade_date", "code", index_group=group.fill_null("others"))
 
 
 def group_heat_daily(heat: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     """Per day and index group: member_count (stocks with heat) and heat (their sum). The groups partition the
     market, so the five heats sum to 10,000 each day; a group without members that day has heat 0."""
-    grouped = heat.join(index_groups(heat, membership), on=["trade_date", "code"])
+    grouped = (heat.select("trade_date", "code", "heat")
+               .with_columns(index_groups(heat, membership).get_column("index_group"))
+               .drop_nulls(["trade_date", "code"]))
     sums = grouped.group_by("trade_date", "index_group").agg(member_count=pl.len().cast(pl.Int32),
                                                               heat=pl.col("heat").sum())
     frame = (heat.select(pl.col("trade_date").unique())
@@ -85,10 +93,34 @@ def group_heat_daily(heat: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFra
 def sector_heat_daily(heat: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """Per day and sector (members as of the day: stms.sectors.members): member_count and heat (their sum).
     A stock in several concepts counts in each."""
-    return (heat.join(members, on=["trade_date", "code"])
-            .group_by("trade_date", "sector_kind", "sector")
-            .agg(member_count=pl.len().cast(pl.Int32), heat=pl.col("heat").sum())
-            .sort("trade_date", "sector_kind", "sector"))
+    keys = ["trade_date", "sector_kind", "sector"]
+    # Each member's heat is read from a day × code grid of the heat (no join on the (date, code) pair), and
+    # members are grouped on one number per sector-day unless a key is missing.
+    days, numbers = sectors.grid_days(heat), sectors.code_numbers(heat.get_column("code"))
+    cell = sectors.grid_cell(days, numbers)
+    filled = heat.select(cell=cell, heat="heat").drop_nulls("cell")
+    heat_at = pl.repeat(None, days.len() * numbers.categories.len(), dtype=heat.schema["heat"], eager=True)
+    heat_at.scatter(filled["cell"], filled["heat"])
+    has_heat = pl.repeat(False, heat_at.len(), dtype=pl.Boolean, eager=True)
+    has_heat.scatter(filled["cell"], True)
+    by_number = not any(members.get_column(k).has_nulls() for k in keys)
+    number, sector_day = sectors.sector_day_number(members, days) if by_number else (None, {})
+    # The sums add up in the order a join on the pair gives (it walks the longer frame: members, or heat if
+    # that is longer), so they agree with it to the last bit.
+    heat_order = {"row": sectors.stock_day_row(heat)} if heat.height > members.height else {}
+    each = (members.lazy()
+            .select(*([number] if by_number else keys), heat=pl.lit(heat_at).gather(cell),
+                    has_heat=pl.lit(has_heat).gather(cell).fill_null(False), **heat_order)
+            .collect(engine="in-memory"))
+    if not each.get_column("has_heat").all():  # members without heat that day
+        each = each.filter("has_heat")
+    if heat_order:
+        each = each.sort("row", maintain_order=True)
+    sums = dict(member_count=pl.len().cast(pl.Int32), heat=pl.col("heat").sum())
+    if not by_number:
+        return each.group_by(keys, maintain_order=True).agg(**sums).sort(keys)
+    grouped = each.group_by("number", maintain_order=True).agg(**sums).sort("number")
+    return grouped.select(**sector_day, member_count="member_count", heat="heat")
 
 
 def weekly(daily: pl.DataFrame, keys: list[str]) -> pl.DataFrame:

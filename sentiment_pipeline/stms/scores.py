@@ -14,6 +14,7 @@ import polars as pl
 
 from sentiment_pipeline.market import calendar
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
+from sentiment_pipeline.stms import sectors
 
 SHORT, LONG = 5, 20  # trading-day windows
 MA20_LOOKBACK_DAYS = 60  # a member's 20 bars for its MA20 must lie within this many trading days
@@ -34,21 +35,34 @@ def stock_features(bars: pl.DataFrame) -> pl.DataFrame:
     MA20_LOOKBACK_DAYS trading days, so the flag does not depend on how much history a run loaded.
     A stock that did not trade the previous trading day (resuming from a suspension) has no weight.
     """
-    df = bars.select(BARS_COLUMNS).join(calendar.trading_day_index(), on="trade_date").sort("code", "trade_date")
-    prev_close = pl.col("close").shift(1).over("code")
-    step = (prev_close / pl.col("pre_close")).fill_null(1.0).fill_nan(1.0)
-    traded_yesterday = pl.col("day_no").shift(1).over("code") == pl.col("day_no") - 1
+    trading_days = pl.Series(calendar.trading_days(), dtype=pl.Date)
+    df = (bars.select(BARS_COLUMNS).with_columns(day_no=sectors.day_number(trading_days).cast(pl.Int32))
+          .drop_nulls("day_no"))
+    # Sorted on one integer per (code, day) rather than on the string and the date. With the rows by code, a
+    # stock's earlier rows are the frame's earlier rows while the code is the same, so shifts need no window;
+    # the cumulative and rolling figures keep theirs (over a run number, cheaper than over the string) and
+    # add up in the same order as before.
+    numbers = sectors.code_numbers(df.get_column("code"))
+    df = df.sort(sectors.code_number("code", numbers).cast(pl.Int64) * 2**32 + pl.col("day_no"), nulls_last=False)
+    code = pl.col("code")
+
+    def earlier(column: str, rows: int) -> pl.Expr:
+        return pl.when(code.shift(rows).eq_missing(code)).then(pl.col(column).shift(rows))
+
+    step = (earlier("close", 1) / pl.col("pre_close")).fill_null(1.0).fill_nan(1.0)
+    traded_yesterday = earlier("day_no", 1) == pl.col("day_no") - 1
     df = df.with_columns(
         ret=pl.col("close") / pl.col("pre_close") - 1,
-        weight=pl.when(traded_yesterday).then(pl.col("float_mcap").shift(1).over("code")),
-        adj_close=pl.col("close") * step.log().cum_sum().over("code").exp(),
-        twentieth_bar_day=pl.col("day_no").shift(LONG - 1).over("code"),
-    )
-    ma20 = pl.col("adj_close").rolling_mean(LONG).over("code")
+        weight=pl.when(traded_yesterday).then(earlier("float_mcap", 1)),
+        log_step=step.log(),
+        twentieth_bar_day=earlier("day_no", LONG - 1),
+        stock=code.rle_id(),
+    ).with_columns(adj_close=pl.col("close") * pl.col("log_step").cum_sum().over("stock").exp())
+    ma20 = pl.col("adj_close").rolling_mean(LONG).over("stock")
     recent_enough = pl.col("twentieth_bar_day") > pl.col("day_no") - MA20_LOOKBACK_DAYS
     return df.with_columns(
         above_ma20=pl.when(recent_enough).then(pl.col("adj_close") > ma20),
-    ).drop("adj_close", "twentieth_bar_day", "day_no")
+    ).drop("log_step", "stock", "adj_close", "twentieth_bar_day", "day_no")
 
 
 # ---------------------------------------------------------------------------------------------- per sector
@@ -57,31 +71,49 @@ def stock_features(bars: pl.DataFrame) -> pl.DataFrame:
 def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows: pl.DataFrame,
                       north_flows: pl.DataFrame) -> pl.DataFrame:
     """Per (day, sector): members, float-cap weighted return and turnover, amount, flows, limit-ups, MA20."""
-    # Flows are attached per stock-day first: the member join multiplies rows by the sectors per stock.
-    per_stock = (features.select("trade_date", "code", "ret", "weight", "turnover_rate", "amount", "is_limit_up",
-                                 "above_ma20")
-                 .join(main_flows.select("trade_date", "code", "main_net_inflow"), on=["trade_date", "code"],
-                       how="left")
-                 .join(north_flows.select("trade_date", "code", "northbound_net_inflow"),
-                       on=["trade_date", "code"], how="left"))
-    df = members.lazy().join(per_stock.lazy(), on=["trade_date", "code"])
+    # Flows are attached per stock-day first: the member join multiplies rows by the sectors per stock. Every
+    # stock-day is found by its row number in per_stock (sectors.stock_day_row), not by hashing (date, code).
+    per_stock = features.select("trade_date", "code", "ret", "weight", "turnover_rate", "amount", "is_limit_up",
+                                "above_ma20")
+    row = sectors.stock_day_row(per_stock)
+
+    def on_stock_rows(flows: pl.DataFrame, column: str) -> pl.Series:
+        """flows' column on per_stock's rows, null where a stock-day has none (a left join)."""
+        found = flows.select(row, column).drop_nulls("row")
+        values = pl.repeat(None, per_stock.height, dtype=flows.schema[column], eager=True)
+        values.scatter(found["row"], found[column])
+        return values
+
+    per_stock = per_stock.with_columns(main_net_inflow=on_stock_rows(main_flows, "main_net_inflow"),
+                                       northbound_net_inflow=on_stock_rows(north_flows, "northbound_net_inflow"))
+    # What the sums need, per stock-day (cheaper than per member row), then fetched for each member by row number.
     weighted = pl.col("weight").is_not_null() & pl.col("ret").is_not_null()
     w = pl.when(weighted).then(pl.col("weight"))
     wt = pl.when(pl.col("weight").is_not_null() & pl.col("turnover_rate").is_not_null()).then(pl.col("weight"))
-    return df.group_by(KEY).agg(
-        member_count=pl.len().cast(pl.Int32),
-        ret=(w * pl.col("ret")).sum() / w.sum(),
-        turnover=(wt * pl.col("turnover_rate")).sum() / wt.sum(),
-        amount=pl.col("amount").sum(),
-        main_inflow=pl.when(pl.col("main_net_inflow").is_not_null().any()).then(pl.col("main_net_inflow").sum()),
-        north_inflow=pl.when(pl.col("northbound_net_inflow").is_not_null().any())
-        .then(pl.col("northbound_net_inflow").sum()),
+    figures = per_stock.select(w_ret=w * pl.col("ret"), w=w, wt_turnover=wt * pl.col("turnover_rate"), wt=wt,
+                               amount="amount", main="main_net_inflow", north="northbound_net_inflow",
+                               is_limit_up="is_limit_up", above_ma20="above_ma20")
+    # Streamed, as before (it keeps memory down): the float sums may differ in their last bits from run to run.
+    df = (members.lazy().select(*KEY, row).drop_nulls("row")
+          .with_columns(pl.lit(figures.get_column(c)).gather(pl.col("row")) for c in figures.columns))
+    sums = df.group_by(KEY).agg(
+        pl.len().cast(pl.Int32).alias("member_count"),
+        *(pl.col(c).sum() for c in ("w_ret", "w", "wt_turnover", "wt", "amount", "main", "north")),
+        # count() counts the non-null values
+        main_known=pl.col("main").count(), north_known=pl.col("north").count(),
         limit_up_count=pl.col("is_limit_up").sum().cast(pl.Int32),
-        ma20_member_count=pl.col("above_ma20").is_not_null().sum().cast(pl.Int32),
+        ma20_member_count=pl.col("above_ma20").count().cast(pl.Int32),
         above_ma20_count=pl.col("above_ma20").sum().cast(pl.Int32),
-    ).with_columns(
+    )
+    return sums.select(
+        *KEY, "member_count",
         # An empty weight sum (no member with yesterday's float cap) is no return, not 0/0.
-        ret=pl.col("ret").fill_nan(None), turnover=pl.col("turnover").fill_nan(None),
+        ret=(pl.col("w_ret") / pl.col("w")).fill_nan(None),
+        turnover=(pl.col("wt_turnover") / pl.col("wt")).fill_nan(None),
+        amount="amount",
+        main_inflow=pl.when(pl.col("main_known") > 0).then("main"),
+        north_inflow=pl.when(pl.col("north_known") > 0).then("north"),
+        limit_up_count="limit_up_count", ma20_member_count="ma20_member_count", above_ma20_count="above_ma20_count",
     ).collect(engine="streaming")
 
 
