@@ -13,6 +13,8 @@ import duckdb
 import polars as pl
 import pytest
 
+import shutil
+
 from sentiment_pipeline.backtest import charts
 from sentiment_pipeline.backtest.assets import assets as strategy_assets
 from sentiment_pipeline_tests.conftest import materialize_jobs
@@ -21,12 +23,7 @@ from sentiment_pipeline.platform.wiring import SCHEMA_CHECK
 STRATEGIES = sorted(a.key.path[1] for a in strategy_assets)
 # heat_rotation also writes buy-and-hold of each index beside it.
 RUN_NAMES = sorted([*STRATEGIES, *(f"heat_rotation_hold_{g}" for g in ("csi300", "csi500", "csi1000", "csi2000"))])
-FIRST_END = "2019-03-29"
-
-
-def materialize(start: str, end: str) -> dg.ExecuteInProcessResult:
-    """Days, weeks, then the backtests; returns the backtests' run."""
-    return materialize_jobs(start, end)[-1]
+FIRST_END, SECOND = dt.date(2019, 2, 22), ("2019-02-25", "2019-03-29")
 
 
 def read(db: Path, sql: str) -> pl.DataFrame:
@@ -35,25 +32,27 @@ def read(db: Path, sql: str) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory, synthetic_cache):
-    """Run 1: 2019-01-02 → 2019-03-29 with the backtests; run 2 adds April and runs them again."""
+def two_runs(tmp_path_factory, synthetic_cache, chain_db):
+    """Run 1 is the session's chain (2019-01-02 → 2019-02-22 with the backtests); run 2, on a copy of its
+    database, adds 2019-02-25 → 2019-03-29 and runs them again."""
+    chain, _, _, first = chain_db
+    before = {t: read(chain, f"select * from backtest.{t} order by all") for t in ("runs", "nav", "trades",
+                                                                                 "blocked_orders")}
     db = tmp_path_factory.mktemp("backtest") / "market.duckdb"
+    shutil.copyfile(chain, db)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SENTIMENT_SOURCE", "synthetic")
         mp.setenv("SENTIMENT_DUCKDB_PATH", str(db))
         mp.setenv("SENTIMENT_CACHE_DIR", synthetic_cache)
-        first = materialize("2019-01-02", FIRST_END)
-        before = {t: read(db, f"select * from backtest.{t} order by all") for t in ("runs", "nav", "trades",
-                                                                                      "blocked_orders")}
-        second = materialize("2019-04-01", "2019-04-30")
-    return db, first, before, second
+        second = materialize_jobs(*SECOND)[-1]
+    return chain, first, before, second, db
 
 
 def test_every_strategy_writes_its_rows_and_a_picture(two_runs):
-    db, first, before, _ = two_runs
+    db, first, before, *_ = two_runs
     runs = before["runs"]
     assert sorted(runs["strategy"]) == RUN_NAMES
-    assert (runs["start_date"] == dt.date(2019, 1, 2)).all() and (runs["end_date"] == dt.date(2019, 3, 29)).all()
+    assert (runs["start_date"] == dt.date(2019, 1, 2)).all() and (runs["end_date"] == FIRST_END).all()
     assert before["nav"].group_by("strategy").len()["len"].to_list() == [runs["days"][0]] * len(RUN_NAMES)
     assert (runs["trades"] > 0).all() and (runs["signal_days"] > 0).all()
     assert (runs["benchmark"] == "all_a official").all()  # the synthetic source stores the all-A index
@@ -83,9 +82,9 @@ def test_every_strategy_writes_its_rows_and_a_picture(two_runs):
 
 
 def test_a_rerun_replaces_the_strategys_rows(two_runs):
-    db, *_ = two_runs
+    *_, db = two_runs
     runs = read(db, "select strategy, end_date, days from backtest.runs")
-    assert runs.height == len(RUN_NAMES) and (runs["end_date"] == dt.date(2019, 4, 30)).all()
+    assert runs.height == len(RUN_NAMES) and (runs["end_date"] == dt.date(2019, 3, 29)).all()
     nav = read(db, "select strategy, count(*) n, count(distinct trade_date) d from backtest.nav group by 1")
     assert (nav["n"] == nav["d"]).all() and (nav["n"] == runs["days"][0]).all()
     comments = read(db, "select count(*) n from duckdb_columns() where schema_name = 'backtest' "
@@ -95,17 +94,17 @@ def test_a_rerun_replaces_the_strategys_rows(two_runs):
 
 
 def test_no_look_ahead_days_after_t_change_nothing_up_to_t_plus_one(two_runs):
-    """Run 2 stored April's bars, scores and phases, and recomputed every strategy. Each trade, blocked order
-    and NAV up to 2019-03-29 (the last of them: decisions of 03-28 executed at the open of 03-29) is what run
-    1 computed when nothing after 03-29 existed."""
-    db, _, before, _ = two_runs
-    cut = dt.date(2019, 3, 29)
+    """Run 2 stored five more weeks of bars, scores and phases, and recomputed every strategy. Each trade,
+    blocked order and NAV up to 2019-02-22 (the last of them: decisions of 02-21 executed at the open of 02-22)
+    is what run 1 computed when nothing after 02-22 existed."""
+    _, _, before, _, db = two_runs
+    cut = FIRST_END
     for table in ("trades", "blocked_orders", "nav"):
         after = read(db, f"select * from backtest.{table} where trade_date <= '{cut}' order by all")
         old = before[table]
         if table == "nav":  # benchmark_nav too; the frames match column for column
             old = old.filter(pl.col("trade_date") <= cut)
-        assert after.equals(old), f"backtest.{table} up to {cut} changed when April was added"
+        assert after.equals(old), f"backtest.{table} up to {cut} changed when later days were added"
 
 
 def test_cjk_font_is_found_for_the_pictures():

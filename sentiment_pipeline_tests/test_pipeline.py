@@ -8,7 +8,6 @@ from sentiment_pipeline.catalog import ASSETS
 from sentiment_pipeline.definitions import build_definitions
 from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
 from sentiment_pipeline.sources.synthetic import SyntheticSource
-from sentiment_pipeline_tests.conftest import materialize_jobs
 
 TABLES = ["raw.daily_quotes", "core.daily_bars", "sentiment.limit_ladder", "sentiment.ladder_daily",
           "sentiment.phase_daily"]
@@ -209,19 +208,19 @@ def test_bad_input_stops_the_run_names_the_problem_and_writes_nothing(pipeline_e
     assert materialized == {"raw.securities", *(f"raw.{r}" for r in RAW_DAILY + RAW_REFERENCE)}, materialized
 
 
-def test_sql_contract_matches_the_written_tables(pipeline_env):
+def test_sql_contract_matches_the_written_tables(chain_db):
     import re
     from pathlib import Path
 
-    # From the first partition, so that STMS has complete windows (its first scored day is the 20th).
-    materialize_jobs("2019-01-02", "2019-02-01")
+    # The session's chain starts at the first partition, so STMS has complete windows and every table is written.
+    db = chain_db[0]
     ddl = (Path(__file__).resolve().parents[1] / "sql" / "tables.sql").read_text()
     documented = {
         m.group(1): [tuple(line.split()[:2]) for line in m.group(2).splitlines()
                      if line.strip() and not line.strip().startswith("--")]
         for m in re.finditer(r"CREATE TABLE (\S+) \((.*?)\n\);", ddl, re.S)
     }
-    with duckdb.connect(str(pipeline_env), read_only=True) as conn:
+    with duckdb.connect(str(db), read_only=True) as conn:
         for table, columns in documented.items():
             actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
             assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
