@@ -21,7 +21,7 @@ from sentiment_pipeline.ladder import tables as ladder
 from sentiment_pipeline.market import indices
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
-from sentiment_pipeline.platform.io_manager import TableSlices
+from sentiment_pipeline.platform.io_manager import SHARED_READ, TableSlices
 from sentiment_pipeline.platform.tables import asset_key
 from sentiment_pipeline.platform.wiring import slices_asset, validated_slices
 from sentiment_pipeline.stms import tables as stms
@@ -81,9 +81,13 @@ class PhaseFollowConfig(EngineConfig):
     phases: list[str] = list(strategies.STRONG_NEXT_DAY_PHASES)
 
 
-BARS_IN = dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": PANEL_COLUMNS})
+# Inputs most strategies read whole: read once per whole-history run (platform/io_manager.py, SHARED_READ).
+BARS_IN = dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": PANEL_COLUMNS, SHARED_READ: True})
 # Delisting dates, known in advance: a holding is sold at its last close once its date has come.
-SECURITIES_IN = dg.AssetIn(asset_key(market.Securities), metadata={"columns": ["code", "delist_date"]})
+SECURITIES_IN = dg.AssetIn(asset_key(market.Securities), metadata={"columns": ["code", "delist_date"],
+                                                                  SHARED_READ: True})
+INDUSTRY_IN = dg.AssetIn(asset_key(market.IndustryHistory), metadata={SHARED_READ: True})
+CONCEPTS_IN = dg.AssetIn(asset_key(market.ConceptMembership), metadata={SHARED_READ: True})
 
 
 def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
@@ -165,9 +169,9 @@ def stms_strategy(name: str, config_type: type, description: str, title: str):
                   description=description,
                   ins={"bars": BARS_IN, "securities": SECURITIES_IN,
                        "scores": dg.AssetIn(asset_key(stms.StmsScores), metadata={"columns": [
-                           "trade_date", "sector_kind", "sector", "rank", "is_riser", "is_three_high"]}),
-                       "industry_history": dg.AssetIn(asset_key(market.IndustryHistory)),
-                       "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership))})
+                           "trade_date", "sector_kind", "sector", "rank", "is_riser", "is_three_high"],
+                           SHARED_READ: True}),
+                       "industry_history": INDUSTRY_IN, "concept_membership": CONCEPTS_IN})
     def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame,
                securities: pl.DataFrame, scores: pl.DataFrame, industry_history: pl.DataFrame,
                concept_membership: pl.DataFrame, duckdb: DuckDBResource):
@@ -209,16 +213,18 @@ PHASE_DESCRIPTION = (
               owner=OWNER, description=PHASE_DESCRIPTION,
               ins={"bars": BARS_IN, "securities": SECURITIES_IN,
                    "phases": dg.AssetIn(asset_key(ladder.PhaseDaily), metadata={"columns": [
-                       "trade_date", "phase_name"]}),
-                   "ladder_rows": dg.AssetIn(asset_key(ladder.LimitLadder), metadata={"columns": [
-                       "trade_date", "code", "eligible", "is_limit_up"]})})
+                       "trade_date", "phase_name"]})},
+              deps=[asset_key(ladder.LimitLadder)])
 def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollowConfig, bars: pl.DataFrame,
-                          securities: pl.DataFrame, phases: pl.DataFrame, ladder_rows: pl.DataFrame,
-                          duckdb: DuckDBResource):
+                          securities: pl.DataFrame, phases: pl.DataFrame, duckdb: DuckDBResource):
     unknown = set(config.phases) - set(phases["phase_name"].drop_nulls().unique().to_list())
     if unknown:
         context.log.warning(f"phase(s) never seen in sentiment.phase_daily: {sorted(unknown)}")
-    plan = strategies.limit_up_follow_plan(phases, ladder_rows, config.phases)
+    # The eligible limit-ups only (~60 a day), filtered by DuckDB: the whole ladder is every stock-day.
+    with duckdb.get_connection() as conn:
+        limit_ups = storage.query(conn, "select trade_date, code, eligible, is_limit_up from sentiment.limit_ladder "
+                                        "where eligible and is_limit_up", [])
+    plan = strategies.limit_up_follow_plan(phases, limit_ups, config.phases)
     measured = strategies.next_day_returns(plan.targets, bars).select("close_to_close", "overnight_gap",
                                                                       "open_to_open").mean()
     yield from _backtest(context, "phase_limit_up_follow", PHASE_DESCRIPTION, "情绪周期 涨停股次日跟随",
@@ -244,7 +250,7 @@ HEAT_ROTATION_DESCRIPTION = (
 @slices_asset(dg.AssetKey([GROUP, "heat_rotation"]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
               description=HEAT_ROTATION_DESCRIPTION,
               ins={"bars": dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": [
-                       "trade_date", "code", "close", "pre_close", "float_mcap"]}),
+                       "trade_date", "code", "close", "pre_close", "float_mcap"], SHARED_READ: True}),
                    "index_daily": dg.AssetIn(asset_key(market.IndexDaily)),
                    "rotation_weeks": dg.AssetIn(asset_key(heat.HeatRotation))})
 def heat_rotation(context: dg.AssetExecutionContext, config: HeatRotationConfig, bars: pl.DataFrame,
@@ -271,8 +277,7 @@ def concept_heat_strategy(name: str, side: str, config_type: type, description: 
                   description=description,
                   ins={"bars": BARS_IN, "securities": SECURITIES_IN,
                        "sector_weeks": dg.AssetIn(asset_key(heat.SectorHeatWeekly)),
-                       "industry_history": dg.AssetIn(asset_key(market.IndustryHistory)),
-                       "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership))})
+                       "industry_history": INDUSTRY_IN, "concept_membership": CONCEPTS_IN})
     def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame,
                securities: pl.DataFrame, sector_weeks: pl.DataFrame, industry_history: pl.DataFrame,
                concept_membership: pl.DataFrame, duckdb: DuckDBResource):

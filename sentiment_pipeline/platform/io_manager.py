@@ -142,19 +142,26 @@ def _comment_columns(table: str, schema, connection) -> None:
             connection.execute(f"comment on column {table}.{column.name} is {_quote(column.description)}")
 
 
-def _partitioned_run(context: InputContext) -> bool:
+# AssetIn metadata of an input several steps of a run read whole (core.daily_bars for six backtests).
+SHARED_READ = "shared_read"
+
+
+def _shared_whole_read(context: InputContext) -> bool:
+    """An input marked SHARED_READ, in a run without partitions (the whole-history job)."""
+    if not (context.definition_metadata or {}).get(SHARED_READ):
+        return False
     tags = context.step_context.dagster_run.tags
-    return any(tag in tags for tag in ("dagster/partition", "dagster/asset_partition_range_start"))
+    return not any(tag in tags for tag in ("dagster/partition", "dagster/asset_partition_range_start"))
 
 
 class SilentDbIOManager(DbIOManager):
     """DbIOManager.handle_output without its own delete (done in the handler's transaction) and metadata.
     `on_use` runs before the first read or write (it opens the run's keepalive connection).
 
-    In a run without partitions (the whole-history job) every step reads whole tables, mostly the same ones (six
-    backtests read every stored day of core.daily_bars): each table is read once and handed to every step that
-    asks for those columns or fewer, the same frame when the columns are the same (the backtest engine reuses
-    its dense panel for it). A write of a table drops its entry."""
+    In a run without partitions (the whole-history job) steps read whole tables, some the same ones (six backtests
+    read every stored day of core.daily_bars): an input marked SHARED_READ is read once and handed to every step
+    that asks for those columns or fewer, the same frame when the columns are the same (the backtest engine
+    reuses its dense panel for it). Inputs one step reads are not kept. A write of a table drops its entry."""
 
     def __init__(self, *, on_use, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -163,7 +170,7 @@ class SilentDbIOManager(DbIOManager):
 
     def load_input(self, context: InputContext):
         self._on_use()
-        if _partitioned_run(context):
+        if not _shared_whole_read(context):
             return super().load_input(context)
         table_slice = self._get_table_slice(context, context.upstream_output)
         key, dims, wanted = (table_slice.schema, table_slice.table), repr(table_slice.partition_dimensions), \
