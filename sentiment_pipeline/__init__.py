@@ -6,9 +6,10 @@ import sys
 
 
 class _PanderaWithoutPandas(importlib.abc.MetaPathFinder):
-    """pandera imports pandas whenever it is installed (akshare needs it), ~0.3 s of every command, for its pandas
-    API; the polars API the table models use does not need it (pandera's polars-only mode, the one it runs in
-    without pandas). While pandera first loads, pandas reads as absent; it imports normally afterwards."""
+    """pandera imports pandas whenever it is installed (akshare needs it), ~0.5 s of every command, for its pandas
+    API, at import and again at the first validation (to route checks of pandas frames); the polars API the table
+    models use needs neither (pandera's polars-only mode, the one it runs in without pandas). While pandera loads
+    and settles that routing, pandas reads as absent; it imports normally afterwards."""
 
     def find_spec(self, name, path=None, target=None):
         if name == "pandas" or name.startswith("pandas."):
@@ -21,6 +22,11 @@ if "pandera" not in sys.modules and "pandas" not in sys.modules:
     sys.meta_path.insert(0, _finder)
     try:
         import pandera.polars  # noqa: F401
+        from pandera.backends import register_checks
+
+        register_checks._load_get_backend_types_from_mro()  # cached: no pandas routing for checks
+    except (ImportError, AttributeError):
+        pass
     finally:
         sys.meta_path.remove(_finder)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -100,13 +99,6 @@ class TdxSource(MarketSource):
 
     def source_name(self) -> str:
         return "tdx"
-
-    def prepare(self, progress=None) -> None:
-        started = time.perf_counter()
-        bars = self._bars()  # read once per process (cached)
-        if progress and time.perf_counter() - started > 0.5:
-            progress(f"read the TongDaXin folder {self.vipdoc_dir}: {bars['code'].n_unique():,} stocks, "
-                     f"{bars.height:,} bars in {time.perf_counter() - started:.1f} s")
 
     def _bars(self) -> pl.DataFrame:
         return read_vipdoc(str(Path(self.vipdoc_dir).resolve()))
