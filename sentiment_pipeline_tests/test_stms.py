@@ -446,3 +446,10 @@ def test_a_short_window_fails_the_check_and_scores_nothing(pipeline_env):
         tables = {r[0] for r in conn.execute("select table_schema || '.' || table_name from information_schema.tables "
                                              "where table_schema not like '\\_%' escape '\\'").fetchall()}
     assert "stms.scores" not in tables and "stms.top_list" not in tables
+
+
+def test_the_window_start_is_twenty_trading_days_before_the_first_day():
+    days = calendar.trading_days()
+    first = dt.date(2024, 10, 8)  # after National Day: 20 trading days reach back into August
+    assert stms.window_start(first) == days[days.index(first) - 20] == dt.date(2024, 8, 30)
+    assert stms.window_start(calendar.FIRST_PARTITION) == days[days.index(calendar.FIRST_PARTITION) - 20]

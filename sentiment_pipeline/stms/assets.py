@@ -43,8 +43,11 @@ BARS_LOOKBACK_DAYS = stms.MA20_LOOKBACK_DAYS
 def sector_daily(context: dg.AssetExecutionContext, bars: pl.DataFrame, main_flows: pl.DataFrame,
                  north_flows: pl.DataFrame, industry_history: pl.DataFrame, concept_membership: pl.DataFrame):
     days = partition_days(context)
-    members = sectors.members(bars.select("trade_date", "code"), industry_history, concept_membership)
-    values = stms.sector_day_values(stms.stock_features(bars), members, main_flows, north_flows)
+    # Every loaded bar for the members' MA20; sector figures only from the days the range's windows reach (a
+    # day's run loads 61 days of bars and needs 21 days of sector figures).
+    features = stms.stock_features(bars).filter(pl.col("trade_date") >= stms.window_start(days[0]))
+    members = sectors.members(features.select("trade_date", "code"), industry_history, concept_membership)
+    values = stms.sector_day_values(features, members, main_flows, north_flows)
     status = stms.window_status(bars["trade_date"].unique().to_list(), days)
     daily = stms.sector_daily(values, status)
     short = status.filter(pl.col("window_status") == "short_window")

@@ -117,6 +117,13 @@ def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows:
     ).collect(engine="streaming")
 
 
+def window_start(first_day: dt.date) -> dt.date:
+    """The first day whose sector figures the windows of `first_day` and later need: LONG trading days before it
+    (20 returns, each weighted by the day before's float cap). The bars before it serve the members' MA20 only."""
+    days = calendar.trading_days()
+    return days[max(0, days.index(first_day) - LONG)]
+
+
 def window_status(loaded_days: list[dt.date], days: list[dt.date]) -> pl.DataFrame:
     """Per day: whether its 20-trading-day window is fully loaded ('complete'), would reach before the first
     partition ('before_first_partition', no score by design) or misses loaded days ('short_window').
