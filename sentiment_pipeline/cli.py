@@ -22,6 +22,7 @@ import socket
 import sys
 import time
 import warnings
+from contextlib import closing
 from pathlib import Path
 
 import dagster as dg
@@ -238,7 +239,14 @@ def main(argv: list[str] | None = None) -> int:
         run_config["ops"] = {op: {"config": {"replace_with_empty": True}} for op in _raw_daily_ops(defs, daily)}
     # Long one-time work of the source (the synthetic market's first simulation) with progress, before the runs.
     defs.resources["market_source"].prepare(_print)
-    with dg.DagsterInstance.get() as instance:
+    from sentiment_pipeline.platform.io_manager import open_database
+    from sentiment_pipeline.platform.snapshot import publish
+    from sentiment_pipeline.platform.writer_lock import writer_lock
+
+    # The command is the database's writer from its first run to its publish: it holds the lock (a second
+    # command waits here) and the file open, so its runs, the publish and the summary share one database.
+    with writer_lock(db, f"the main command (pid {os.getpid()})", on_wait=_print), \
+            closing(open_database(db)) as held, dg.DagsterInstance.get() as instance:
         for line in clear_dead_runs(instance):
             _print(line)
         if daily:
@@ -263,12 +271,11 @@ def main(argv: list[str] | None = None) -> int:
             if _execute(dg.reconstructable(_progress_history_job), instance, sorted(history),
                         {"loggers": history_loggers}):
                 return 1
-    # Consumers read the snapshot: publish it once, after the last run (platform/snapshot.py).
-    from sentiment_pipeline.platform.snapshot import publish
-
-    _print(publish(db, on_wait=_print).describe())
+        # Consumers read the snapshot: publish it once, after the last run (platform/snapshot.py).
+        _print(publish(db, on_wait=_print, conn=held).describe())
+        report = summary(db, start, end, held)
     _print(f"done in {time.perf_counter() - started:.1f} s")
-    print(summary(db, start, end), flush=True)
+    print(report, flush=True)
     return 0
 
 
@@ -348,14 +355,15 @@ def backtest_summary(conn) -> str:
     return "\n".join(out)
 
 
-def summary(db: str, start: str, end: str) -> str:
-    """Tables written in the range with rows and days, the last day's phase and STMS top three, and where to look."""
+def summary(db: str, start: str, end: str, held: duckdb.DuckDBPyConnection | None = None) -> str:
+    """Tables written in the range with rows and days, the last day's phase and STMS top three, and where to look.
+    `held`: the process's connection to the database (DuckDB refuses a second configuration for the file)."""
     from sentiment_pipeline.catalog import TABLES
     from sentiment_pipeline.platform.snapshot import snapshot_path
     from sentiment_pipeline.platform.tables import table_name
 
     lines = ["", f"{'table':<34} {'rows':>12} {'days':>6}"]
-    with duckdb.connect(db, read_only=True) as conn:
+    with (held.cursor() if held is not None else duckdb.connect(db, read_only=True)) as conn:
         existing = {f"{s}.{t}" for s, t in conn.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
         for model in TABLES:

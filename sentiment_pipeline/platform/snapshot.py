@@ -33,8 +33,9 @@ import shutil
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def _export(conn, table: str, kind: str, column: str | None, parts: set[str] | N
     target.mkdir(parents=True, exist_ok=True)
     if kind == "whole":
         path = target / "data.parquet"
-        conn.execute(f"copy (select * from live.{table}) to '{path}' ({PARQUET})")
+        conn.execute(f"copy (select * from {table}) to '{path}' ({PARQUET})")
         return {"": [str(path)]}
     if kind == "month":
         part_expr = f"strftime({column}, '%Y-%m')"
@@ -205,7 +206,7 @@ def _export(conn, table: str, kind: str, column: str | None, parts: set[str] | N
             folder = target / f"{PART}={urllib.parse.quote(part, safe='')}"
             folder.mkdir()
             path = folder / "data_0.parquet"
-            copied = conn.execute(f"copy (select * from live.{table} where {bounds([part])}) to '{path}' "
+            copied = conn.execute(f"copy (select * from {table} where {bounds([part])}) to '{path}' "
                                   f"({PARQUET})").fetchone()[0]  # COPY answers the rows it wrote
             if copied:
                 written[part] = [str(path)]
@@ -213,7 +214,7 @@ def _export(conn, table: str, kind: str, column: str | None, parts: set[str] | N
                 path.unlink(missing_ok=True)
         return written
     where = "" if parts is ALL else f"where {bounds(parts)} and {part_expr} in ({', '.join(_quote(p) for p in sorted(parts))})"
-    conn.execute(f"copy (select *, {part_expr} as {PART} from live.{table} {where}) to '{target}' "
+    conn.execute(f"copy (select *, {part_expr} as {PART} from {table} {where}) to '{target}' "
                  f"({PARQUET}, partition_by ({PART}), overwrite_or_ignore)")
     written = {}
     for folder in sorted(target.glob(f"{PART}=*")):
@@ -222,12 +223,14 @@ def _export(conn, table: str, kind: str, column: str | None, parts: set[str] | N
     return written
 
 
-def _export_all(conn, jobs: list[tuple]) -> dict[str, dict[str, list[str]]]:
-    """_export for each (table, layout, column, parts, target), two at a time on cursors of the connection: a
-    day's exports are ~25 small COPYs, each waiting on its files more than on the CPU."""
+def _export_all(conn, catalog: str, jobs: list[tuple]) -> dict[str, dict[str, list[str]]]:
+    """_export for each (table, layout, column, parts, target), two at a time on cursors of the connection (in
+    the live database `catalog`): a day's exports are ~25 small COPYs, each waiting on its files more than on
+    the CPU."""
     def one(job):
         cursor = conn.cursor()
         try:
+            cursor.execute(f"use {_identifier(catalog)}")
             return job[0], _export(cursor, *job)
         finally:
             cursor.close()
@@ -302,10 +305,29 @@ def _collect_garbage(folder: Path, manifest: dict, now: float) -> int:
     return deleted
 
 
+@contextmanager
+def _live(database: str, held: duckdb.DuckDBPyConnection | None) -> Iterator[tuple]:
+    """A connection reading the live database, and the database's name in it: a cursor of the process's own
+    connection, else a new in-memory one with the file attached read-only."""
+    if held is not None:
+        cursor = held.cursor()
+        try:
+            yield cursor, cursor.execute("select current_database()").fetchone()[0]
+        finally:
+            cursor.close()
+        return
+    with duckdb.connect() as conn:
+        conn.execute(f"attach {_quote(str(database))} as live (read_only)")
+        conn.execute("use live")
+        yield conn, "live"
+
+
 def publish(database: str | None = None, *, full: bool = False, on_wait: Callable[[str], None] | None = None,
-            force: bool = False) -> Published:
+            force: bool = False, conn: duckdb.DuckDBPyConnection | None = None) -> Published:
     """Export what changed since the last publish and swap in a new catalog (see the module's docstring).
-    `full` re-exports every table; `force` publishes a new version even when nothing changed."""
+    `full` re-exports every table; `force` publishes a new version even when nothing changed. `conn`: a
+    connection this process holds to the database (the main command's), read through instead of attaching the
+    file, which DuckDB refuses while the process has it open."""
     from sentiment_pipeline.platform.resources import database_path
 
     database = database or database_path()
@@ -324,15 +346,12 @@ def publish(database: str | None = None, *, full: bool = False, on_wait: Callabl
             for old in folder.glob("v*"):
                 if old.name[1:].isdigit() and int(old.name[1:]) >= version:
                     shutil.rmtree(old, ignore_errors=True)
-        with duckdb.connect() as conn:
-            conn.execute(f"attach {_quote(str(database))} as live (read_only)")
-            conn.execute("use live")
+        with _live(database, conn) as (conn, live_name):
             live = _live_tables(conn)
             seq = changes.last_seq(conn)
             journal = changes.changes_since(conn, previous.get("seq", 0)) if previous else []
             if previous and seq < previous.get("seq", 0):  # a new database under the old name
                 previous = {**previous, "tables": {}}
-            conn.execute("use memory")
             tables: dict[str, dict] = {}
             todo: dict[str, set[str] | None] = {}
             notes: list[str] = []
@@ -356,7 +375,7 @@ def publish(database: str | None = None, *, full: bool = False, on_wait: Callabl
             written_rows = 0
             exported: list[str] = []
             target_root = folder / f"v{version:06d}"
-            exports = _export_all(conn, [(table, tables[table]["layout"], tables[table]["column"], parts,
+            exports = _export_all(conn, live_name, [(table, tables[table]["layout"], tables[table]["column"], parts,
                                           target_root / table) for table, parts in sorted(todo.items())])
             for table, parts in sorted(todo.items()):
                 entry = tables[table]
