@@ -39,6 +39,8 @@ def two_runs(tmp_path_factory, synthetic_cache, chain_db):
     before = {t: read(chain, f"select * from backtest.{t} order by all") for t in ("runs", "nav", "trades",
                                                                                  "blocked_orders")}
     db = tmp_path_factory.mktemp("backtest") / "market.duckdb"
+    with duckdb.connect(str(chain)) as conn:  # the file alone is the database once its WAL is checkpointed
+        conn.execute("checkpoint")
     shutil.copyfile(chain, db)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SENTIMENT_SOURCE", "synthetic")

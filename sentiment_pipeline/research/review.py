@@ -40,7 +40,7 @@ def crowding(concept_amounts: pl.DataFrame, market_amounts: pl.DataFrame,
               .select("concept", "target_no", past_share="amount_share"))
     if weeks is not None:
         wanted = weekly.filter(pl.col("week_start").is_in(weeks))["week_no"].unique()
-        window = window.filter(pl.col("target_no").is_in(pl.concat([wanted, wanted - 1])))
+        window = window.filter(pl.col("target_no").is_in(pl.concat([wanted, wanted - 1]).implode()))
     scored = (weekly.join(window, left_on=["concept", "week_no"], right_on=["concept", "target_no"])
               .group_by("week_start", "week_no", "concept", "amount_share")
               .agg(window_weeks=pl.len().cast(pl.Int32),
