@@ -13,7 +13,7 @@ process group, then SIGKILLs the group at one moment:
 - `line`: right after one line of the command's output (a step's progress line, a run's header, the
   snapshot's line), i.e. while the next step computes, validates or writes;
 - `write`: inside one write transaction, after its delete and insert, before its commit (the transaction is
-  held open there; steps of the whole-history job, each in its own process, are named by their table).
+  held open there), numbered in the order of the command's writes.
 It then records whether a WAL was left, whether the database opens (read-only, then read-write as the next
 run does), each table's state against the old and the reference database (old / new / same / MIXED: see
 sentiment_pipeline_tests/kill_harness.py), then runs the same command again and compares every table with
@@ -64,7 +64,7 @@ def main() -> int:
             return 1
         old = kh.fingerprint(db, read_only=True)
         ref = tmp / "reference.duckdb"
-        shutil.copy(db, ref)
+        kh.copy_database(db, ref)
         marker = tmp / "reference-writes.log"
         reference = kh.run_cli([args.new, *select], kh.cli_env(ref, home, args.cache, pause_at="never",
                                                                  marker=marker, hook_dir=tmp / "hook"))
@@ -77,13 +77,7 @@ def main() -> int:
         moments = [("line", re.escape("published " if line.startswith("published ") else
                                       re.sub(r"\s+\(\d+\.\d s\)$", "", line)))
                    for line in reference.lines if LINE.match(line)]
-        seen_tables: set[str] = set()
-        for pid, n, tables in kh.writes(marker):
-            if pid == cli_pid:
-                moments.append(("write", str(n)))
-            elif tables.split(",")[0] not in seen_tables:  # a whole-history step's process: named by its table
-                seen_tables.add(tables.split(",")[0])
-                moments.append(("write", tables.split(",")[0]))
+        moments += [("write", str(n)) for pid, n, _ in kh.writes(marker) if pid == cli_pid]
         moments = moments[::args.every]
         print(f"{len(kh.writes(marker))} write transactions and {len(reference.lines)} output lines in a complete run of "
               f"{args.new} (--select {args.select!r}) from {args.old} stored; {len(moments)} kill moments; "
@@ -97,7 +91,7 @@ def main() -> int:
             trial = tmp / "trial.duckdb"
             for leftover in tmp.glob("trial*"):
                 leftover.unlink()
-            shutil.copy(db, trial)
+            kh.copy_database(db, trial)
             trial_marker = tmp / "trial-writes.log"
             trial_marker.unlink(missing_ok=True)
             if kind == "line":

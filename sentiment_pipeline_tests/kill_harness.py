@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,6 +47,16 @@ def instance_home(path: Path) -> Path:
     if not link.exists():
         link.symlink_to(ROOT / "dagster.yaml")
     return path
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """The database as it stands: its file and its WAL (the runs leave recent commits there: no checkpoint on
+    close, platform/io_manager.py)."""
+    shutil.copy(source, target)
+    wal, target_wal = Path(f"{source}.wal"), Path(f"{target}.wal")
+    target_wal.unlink(missing_ok=True)
+    if wal.exists():
+        shutil.copy(wal, target_wal)
 
 
 def cli_env(db: Path, home: Path, cache: str, *, pause_at: str | None = None, marker: Path | None = None,
