@@ -96,6 +96,20 @@ def test_a_publish_exports_only_the_months_the_runs_wrote(tmp_path):
         assert reader.execute("select count(*) from raw.u").fetchone()[0] == 4
 
 
+def test_a_snapshot_published_from_a_relative_path_reads_from_any_directory(tmp_path, monkeypatch):
+    """`SENTIMENT_DUCKDB_PATH=data/tdx.duckdb` is relative; the views must not be, or a reader elsewhere fails."""
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    write_days(Path("data/tdx.duckdb"), "raw.t", [dt.date(2019, 1, 2)])
+    published = snapshot.publish("data/tdx.duckdb")
+    assert Path(published.snapshot) == tmp_path / "data" / "tdx_snapshot.duckdb"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with snapshot.connect(published.snapshot) as reader:
+        assert reader.execute("select count(*) from raw.t").fetchone()[0] == 1
+
+
 def test_replaced_files_stay_for_the_retention_so_open_readers_keep_their_version(tmp_path, monkeypatch):
     db = tmp_path / "market.duckdb"
     write_days(db, "raw.t", [dt.date(2019, 1, 2)])

@@ -331,7 +331,8 @@ def publish(database: str | None = None, *, full: bool = False, on_wait: Callabl
     from sentiment_pipeline.platform.resources import database_path
 
     database = database or database_path()
-    catalog = snapshot_path(database)
+    # Absolute: the views name their files, and a consumer may connect from any directory.
+    catalog = snapshot_path(database).absolute()
     folder = files_dir(catalog)
     with writer_lock(database, "publishing the snapshot", on_wait=on_wait) as lock:
         if not os.path.exists(database):
