@@ -442,6 +442,8 @@ def test_a_short_window_fails_the_check_and_scores_nothing(pipeline_env):
     check = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
                  and e.event_specific_data.asset_check_key.name == "complete_windows")
     assert check.passed is False and check.metadata["short_window_days"].value == 5
+    # Their windows reach back to DAYS[0]: the 20 days before DAYS[20] are the ones to load.
+    assert check.metadata["days_without_bars"].value == ", ".join(str(d) for d in DAYS[:10])
     with duckdb.connect(str(pipeline_env), read_only=True) as conn:
         tables = {r[0] for r in conn.execute("select table_schema || '.' || table_name from information_schema.tables "
                                              "where table_schema not like '\\_%' escape '\\'").fetchall()}
@@ -453,3 +455,17 @@ def test_the_window_start_is_twenty_trading_days_before_the_first_day():
     first = dt.date(2024, 10, 8)  # after National Day: 20 trading days reach back into August
     assert stms.window_start(first) == days[days.index(first) - 20] == dt.date(2024, 8, 30)
     assert stms.window_start(calendar.FIRST_PARTITION) == days[days.index(calendar.FIRST_PARTITION) - 20]
+
+
+def test_the_days_missing_from_a_short_window_are_named():
+    """A gap one day long (a Friday a daily run missed) is what the error names, not the whole lookback."""
+    days = calendar.trading_days_between(dt.date(2025, 12, 1), dt.date(2026, 1, 28))
+    gap = dt.date(2026, 1, 23)
+    loaded = [d for d in days if d != gap]
+    assert stms.window_status(loaded, [dt.date(2026, 1, 28)])["window_status"].to_list() == ["short_window"]
+    assert stms.missing_window_days(loaded, [dt.date(2026, 1, 28)]) == [gap]
+    assert stms.missing_window_days(loaded, [dt.date(2026, 1, 22)]) == []  # its window ends before the gap
+    # The window's first day (LONG = 20 trading days back) counts; the day before it does not.
+    start = days.index(dt.date(2026, 1, 28)) - stms.LONG
+    assert stms.missing_window_days(days[start + 1:], [dt.date(2026, 1, 28)]) == [days[start]]
+    assert stms.missing_window_days(days[start:], [dt.date(2026, 1, 28)]) == []

@@ -48,20 +48,25 @@ def sector_daily(context: dg.AssetExecutionContext, bars: pl.DataFrame, main_flo
     features = stms.stock_features(bars).filter(pl.col("trade_date") >= stms.window_start(days[0]))
     members = sectors.members(features.select("trade_date", "code"), industry_history, concept_membership)
     values = stms.sector_day_values(features, members, main_flows, north_flows)
-    status = stms.window_status(bars["trade_date"].unique().to_list(), days)
+    loaded = bars["trade_date"].unique().to_list()
+    status = stms.window_status(loaded, days)
     daily = stms.sector_daily(values, status)
     short = status.filter(pl.col("window_status") == "short_window")
     counts = dict(status.group_by("window_status").len().iter_rows())
+    missing = stms.missing_window_days(loaded, short["trade_date"].to_list())
     if short.height:
         context.log.error(f"stms.sector_daily: {short.height} day(s) of {context.partition_key_range.start}..."
-                          f"{context.partition_key_range.end} lack loaded days in their 20-day window (materialize "
-                          f"core/daily_bars for the {BARS_LOOKBACK_DAYS} trading days before the range): "
-                          f"{', '.join(map(str, short['trade_date'].to_list()[:10]))}")
+                          f"{context.partition_key_range.end} lack loaded days in their 20-day window: "
+                          f"{', '.join(map(str, short['trade_date'].to_list()[:10]))}. core.daily_bars has no "
+                          f"bars on {len(missing)} trading day(s) of those windows: "
+                          f"{', '.join(map(str, missing[:10]))}{' …' if len(missing) > 10 else ''}; "
+                          "materialize them first")
     yield dg.AssetCheckResult(
         asset_key=SECTOR_DAILY, check_name=WINDOW_CHECK, passed=short.is_empty(),
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"short_window_days": short.height, "days_by_status": dg.MetadataValue.json(counts),
-                  "first_short_days": ", ".join(map(str, short["trade_date"].to_list()[:10]))})
+                  "first_short_days": ", ".join(map(str, short["trade_date"].to_list()[:10])),
+                  "days_without_bars": ", ".join(map(str, missing[:10]))})
     yield from validated(context, daily, t.SectorDaily, run_metadata={
         "sectors": dg.MetadataValue.json(dict(daily.group_by("sector_kind").agg(pl.col("sector").n_unique())
                                               .iter_rows())),

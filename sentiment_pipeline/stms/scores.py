@@ -144,6 +144,15 @@ def window_status(loaded_days: list[dt.date], days: list[dt.date]) -> pl.DataFra
                         orient="row")
 
 
+def missing_window_days(loaded_days: list[dt.date], short_days: list[dt.date]) -> list[dt.date]:
+    """The trading days inside the 21-day windows of `short_days` that have no loaded bars: what to load."""
+    all_days = calendar.trading_days()
+    index = {d: i for i, d in enumerate(all_days)}
+    loaded = set(loaded_days)
+    wanted = {all_days[j] for d in short_days for j in range(max(0, index[d] - LONG), index[d] + 1)}
+    return sorted(wanted - loaded)
+
+
 def sector_daily(values: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
     """Rolling 5/20-day figures per sector. A sector needs a value on every day of a window, else null."""
     day_no = calendar.trading_day_index()
