@@ -619,3 +619,23 @@ def test_a_run_whose_process_is_gone_is_marked_failed_and_others_are_left_alone(
                       "alive": dg.DagsterRunStatus.STARTED, "elsewhere": dg.DagsterRunStatus.STARTED,
                       "ui": dg.DagsterRunStatus.STARTED}
     assert len(lines) == 2 and all(line.endswith("is gone") for line in lines)
+
+
+def test_the_first_simulation_of_the_synthetic_market_says_how_far_it_is(instance_home, tmp_path, monkeypatch,
+                                                                          capsys):
+    """The first run on a new cache builds the simulated market (~20 s for seven years, a minute on a loaded
+    machine): the main command prints where it goes and each year done, then nothing once it is cached."""
+    from sentiment_pipeline import cli
+    from sentiment_pipeline.sources import synthetic_market
+
+    autumn = [d for d in synthetic_market._trading_days() if dt.date(2019, 9, 2) <= d <= dt.date(2020, 1, 10)]
+    monkeypatch.setattr(synthetic_market, "_trading_days", lambda: autumn)  # 88 days, across a year's end
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path / "new-cache"))
+    assert cli.main(["2019-12-30", "--select", "key:raw/securities", "--no-history"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^simulating the synthetic market \(seed 7\) into .*new-cache/synthetic-v\S+: one time, "
+                     r"about 20 s, then cached$", out, re.M), out
+    assert re.search(r"^simulating the synthetic market \(seed 7, one time, then cached\): 2019 done, 81 of 88 "
+                     r"trading days in \d+ s$", out, re.M), out
+    assert cli.main(["2019-12-30", "--select", "key:raw/securities", "--no-history"]) == 0
+    assert "simulating" not in capsys.readouterr().out
