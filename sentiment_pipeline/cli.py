@@ -397,7 +397,7 @@ def summary(db: str, start: str, end: str, held: duckdb.DuckDBPyConnection | Non
     lines += [
         "",
         f"database: {db}",
-        f"snapshot: {snapshot_path(db)}  (read-only copy for queries; it never blocks a run)",
+        f"snapshot: {snapshot_path(db)}  (read-only views over Parquet files for queries; it never blocks a run)",
         "try:      python -c \"from sentiment_pipeline import connect; print(connect().sql("
         "'select trade_date, phase_name, max_height, promotion_rate from sentiment.phase_daily "
         "order by trade_date desc limit 5'))\"",

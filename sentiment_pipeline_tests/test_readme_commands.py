@@ -61,7 +61,7 @@ COVERED = {
            "credentials)",
     "python -m pytest sentiment_pipeline_tests/test_faults.py": "this suite runs that file",
     "python benchmarks/faults_kill.py": "a script (50 min); test_faults.py kills the same command three times",
-    "python benchmarks/snapshot_publish.py data/market.duckdb": "a benchmark; test_snapshot.py publishes both ways",
+    "python benchmarks/snapshot_publish.py": "a benchmark (about 10 minutes); test_snapshot.py tests the publish it times",
     "python -m sentiment_pipeline.platform.snapshot": "test_snapshot.py publishes through the same function "
                                                       "(the main command calls it after its last run)",
 }
