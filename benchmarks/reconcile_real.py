@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.bars import build_daily_bars
 from sentiment_pipeline.ladder.streaks import Universe, compute_ladder, empty_seed
 from sentiment_pipeline.quality.reconcile import reconcile_limit_ups, summarize

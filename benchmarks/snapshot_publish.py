@@ -71,7 +71,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"{'history':<28} {'database':>9} {'publish of the next day':>24} {'tables':>7} {'files':>6} {'rows':>9} "
           f"{'MB':>6} {'COPY FROM DATABASE':>19} {'file copy':>10}")
-    from sentiment_pipeline.market.calendar import trading_days
+    from sentiment_pipeline.platform.calendar import trading_days
 
     days = trading_days()
     for years in args.years:

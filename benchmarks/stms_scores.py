@@ -16,9 +16,10 @@ from pathlib import Path
 
 import polars as pl
 
-from sentiment_pipeline.market import calendar
-from sentiment_pipeline.stms import scores as stms, sectors
+from sentiment_pipeline.market import membership
 from sentiment_pipeline.market.bars import build_daily_bars
+from sentiment_pipeline.platform import calendar
+from sentiment_pipeline.stms import scores as stms
 from sentiment_pipeline.sources.synthetic import SyntheticSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +36,7 @@ def main() -> None:
     history, concepts = source.industry_history(), source.concept_membership()
     print(f"  load bars and flows ({bars.height:,} stock-days): {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
-    members = sectors.members(bars.select("trade_date", "code"), history, concepts)
+    members = membership.members(bars.select("trade_date", "code"), history, concepts)
     print(f"  point-in-time membership ({members.height:,} member-days): {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     values = stms.sector_day_values(stms.stock_features(bars), members, main_flows, north_flows)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.platform.partitions import TIMEZONE, trading_day_partitions, trading_week_partitions
 from sentiment_pipeline.platform.snapshot import publish
 from sentiment_pipeline.platform.wiring import DUCKDB_POOL

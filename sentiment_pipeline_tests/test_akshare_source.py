@@ -233,7 +233,9 @@ def test_sw_history_names_level_one_in_the_taxonomy_of_its_start_date():
     df = ak.parse_industry_history(responses()["stock_industry_clf_hist_sw"])
     assert df.select("code", "industry_code", "industry_name", "taxonomy").rows() == [
         ("000002", "220301", "化工", "sw2014"), ("000002", "220301", "基础化工", "sw2021"),
-        ("300003", "740201", "煤炭", "sw2021"), ("600001", "480101", "银行", "sw2014")]
+        ("300003", "740201", "煤炭", "sw2021"), ("600001", "480101", "银行", "sw2014"),
+        # in force across 2021-07-30 without a new row there: its SW2021 name from then on
+        ("600001", "480101", "银行", "sw2021")]
 
 
 def test_margin_is_converted_from_yi_to_yuan():

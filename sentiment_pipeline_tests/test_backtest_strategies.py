@@ -51,9 +51,10 @@ def test_baskets_weight_members_by_float_cap_and_sectors_equally():
                                                            "000006"],
                          "float_mcap": [100.0, 300.0, 50.0, None, 10.0, 20.0]})
     industry = pl.DataFrame({"code": ["000001", "000002", "000003", "000004", "000005", "000006"],
-                             "start_date": [dt.date(2020, 1, 1)] * 5 + [dt.date(2023, 8, 30)],
+                             "start_date": [dt.date(2021, 7, 30)] * 5 + [dt.date(2023, 8, 30)],
                              "industry_code": ["480000", "480000", "270000", "270000", "280000", "480000"],
-                             "industry_name": ["银行", "银行", "电子", "电子", "汽车", "银行"]})
+                             "industry_name": ["银行", "银行", "电子", "电子", "汽车", "银行"],
+                             "taxonomy": ["sw2021"] * 6})
     concepts = pl.DataFrame({"concept_name": ["K1", "K1"], "code": ["000005", "000001"],
                              "snapshot_date": [dt.date(2023, 8, 1)] * 2})
     chosen = pl.DataFrame({"trade_date": [day] * 3, "sector_kind": ["sw_l1", "sw_l1", "concept"],

@@ -29,7 +29,7 @@ def test_sql_contract_is_generated_from_the_table_models():
 
 def test_every_table_has_a_name_a_key_and_a_description_per_column():
     names = [tables.table_name(m) for m in TABLES]
-    assert len(names) == len(set(names)) == 39
+    assert len(names) == len(set(names)) == 40
     for model in TABLES:
         schema = model.to_schema()
         assert re.fullmatch(r"(raw|core|sentiment|quality|stms|heat|research|review|backtest)\.[a-z_0-9]+", schema.name), schema.name
@@ -76,8 +76,11 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
         assert "dagster/code_references" in node.metadata, key
     checks = {c: graph.get_check_spec(c) for c in graph.asset_check_keys}
     schema_checks = [spec for c, spec in checks.items() if c.name == SCHEMA_CHECK]
-    assert len(schema_checks) == 35 + 9 and all(spec.blocking for spec in schema_checks)
+    assert len(schema_checks) == 36 + 9 and all(spec.blocking for spec in schema_checks)
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "complete_windows")].blocking
+    assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "sw_l1_taxonomy")].blocking
+    assert not checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "sw_l1_complete")].blocking
+    assert not checks[dg.AssetCheckKey(dg.AssetKey(["core", "index_groups"]), "csi_list_size")].blocking
     assert not checks[dg.AssetCheckKey(dg.AssetKey(["quality", "limit_up_reconciliation"]),
                                        "limit_up_agreement")].blocking
     job = defs.resolve_job_def(JOB_NAME)
@@ -108,8 +111,12 @@ class BarsOnlySource(SyntheticSource):
 
 def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_why():
     kept, left_out = feedable(ASSETS, BarsOnlySource(seed=7, cache_dir="unused"))
-    assert left_out["raw/main_fund_flows"] == "source 'bars_only' does not provide main_fund_flows"
-    # STMS needs flows and memberships: left out with the first missing input it reaches.
+    # Flows are empty by design without them (STMS's B is then 0); memberships are not: STMS needs them and is
+    # left out with the first missing one it reaches.
+    assert "raw/main_fund_flows" not in left_out and "raw/northbound_flows" not in left_out
+    assert left_out["stms/scores"] in {f"source 'bars_only' does not provide {d}"
+                                       for d in ("industry_history", "concept_membership")}
+    assert left_out["core/index_groups"] == "source 'bars_only' does not provide index_membership"
     assert {"stms/sector_daily", "stms/scores", "stms/top_list", "backtest/stms_top_sw"} <= left_out.keys()
     # Heat needs attention: every heat asset and the heat backtests go, with that reason.
     assert left_out["heat/stock_daily"] == left_out["heat/weekly_monitor"] == (
@@ -117,6 +124,7 @@ def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_
     assert {"backtest/heat_rotation", "backtest/concept_heat_top", "backtest/concept_heat_bottom"} <= left_out.keys()
     kept_keys = {k.to_user_string() for a in kept for k in a.keys}
     assert kept_keys == {"raw/securities", "raw/daily_quotes", "raw/limit_up_pools", "core/daily_bars",
+                         "raw/main_fund_flows", "raw/northbound_flows",
                          "sentiment/limit_ladder", "sentiment/ladder_daily", "sentiment/phase_daily",
                          "quality/limit_up_reconciliation", "quality/limit_up_disagreements",
                          "backtest/phase_limit_up_follow"}  # the benchmark is then computed from the bars

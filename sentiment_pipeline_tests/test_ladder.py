@@ -106,7 +106,7 @@ def test_a_ranges_seed_reads_a_month_and_finds_a_stock_suspended_for_longer():
     import duckdb
 
     from sentiment_pipeline.ladder.assets import SEED_WINDOW_DAYS, ladder_state_before
-    from sentiment_pipeline.market import calendar
+    from sentiment_pipeline.platform import calendar
 
     day = D(2024, 6, 3)
     before = [d for d in calendar.trading_days() if d < day]

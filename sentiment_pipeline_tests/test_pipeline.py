@@ -65,13 +65,16 @@ def test_definitions_list_assets_partitions_and_checks(pipeline_env):
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"raw/securities", "raw/daily_quotes", "core/daily_bars", "sentiment/limit_ladder",
+    assert keys == {"raw/securities", "raw/daily_quotes", "core/daily_bars", "core/index_groups", "sentiment/limit_ladder",
                     "sentiment/ladder_daily", "sentiment/phase_daily", *(f"raw/{r}" for r in RAW_DAILY),
                     *(f"raw/{r}" for r in RAW_REFERENCE), *QUALITY, *STMS, *BACKTEST, *HEAT_DAILY, *HEAT_WEEKLY,
                     "research/market_daily", *RESEARCH, *REVIEW}
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert {(k, "schema_valid") for k in keys} | {("quality/limit_up_reconciliation", "limit_up_agreement"),
-                                                  ("stms/sector_daily", "complete_windows")} == checks
+                                                  ("stms/sector_daily", "complete_windows"),
+                                                  ("stms/sector_daily", "sw_l1_taxonomy"),
+                                                  ("stms/sector_daily", "sw_l1_complete"),
+                                                  ("core/index_groups", "csi_list_size")} == checks
     for key in keys:
         node = graph.get(dg.AssetKey.from_user_string(key))
         unpartitioned = key in ("raw/securities", *BACKTEST, *RESEARCH) or key.removeprefix("raw/") in RAW_REFERENCE
@@ -86,7 +89,7 @@ def test_materialize_a_range_then_query_and_rerun_identically(pipeline_env):
     result = run(defs, "2019-03-01", "2019-03-08")
     assert result.success
     checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 18
+    assert len(checks) == 20  # a schema check per asset (18), the reconciliation's agreement, the CSI list sizes
     assert all(e.event_specific_data.passed for e in checks if e.event_specific_data.asset_check_key.name == "schema_valid")
     # The synthetic vendor's pool agrees on every limit-up; the rest is runs older than our history
     # (the range has no stored past) and new listings, which the vendor leaves out of its pool.
@@ -224,4 +227,4 @@ def test_sql_contract_matches_the_written_tables(chain_db):
         for table, columns in documented.items():
             actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
             assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
-    assert len(documented) == 39
+    assert len(documented) == 40

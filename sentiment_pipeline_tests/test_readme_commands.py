@@ -111,8 +111,8 @@ def test_main_command_then_a_selected_month(shell):
     done = shell("bash scripts/run.sh")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "44 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
-    assert len(re.findall(r"^  ✓ ", out, re.M)) == 39  # 23 daily steps (the reconciliation writes two tables), 6 weekly, the research tables (one step), 9 backtests
+    assert "45 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
+    assert len(re.findall(r"^  ✓ ", out, re.M)) == 40  # 24 daily steps (the reconciliation writes two tables), 6 weekly, the research tables (one step), 9 backtests
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
     assert re.search(r"^2019-06-28: STMS top 3 sw_l1: .+ · .+ · .+$", out, re.M)
@@ -177,7 +177,8 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
     done = shell(command)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "skipped raw/main_fund_flows: source 'tdx' does not provide main_fund_flows" in out
+    assert "skipped core/index_groups: source 'tdx' does not provide index_membership" in out
+    assert "raw.main_fund_flows: source tdx does not provide main_fund_flows; the table gets no rows" in out
     assert "skipped stms/scores: source 'tdx' does not provide" in out
     assert "skipped backtest/stms_top_sw: source 'tdx' does not provide" in out
     assert "19 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
@@ -223,7 +224,7 @@ def test_dagster_dev_serves_the_assets(shell, tmp_path):
                 pass
             time.sleep(1)
         assert nodes, (tmp_path / "dev.log").read_text()[-3000:]
-        assert len(nodes) == 44
+        assert len(nodes) == 45
         assert all({"duckdb", "polars"} <= set(n["kinds"]) for n in nodes)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

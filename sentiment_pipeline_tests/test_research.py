@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.platform.tables import empty_frame
 from sentiment_pipeline.research import report, review, rules, tables
 

@@ -8,9 +8,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from sentiment_pipeline.market import calendar
-from sentiment_pipeline.stms import scores as stms, sectors
 from sentiment_pipeline.definitions import build_definitions
+from sentiment_pipeline.market import membership
+from sentiment_pipeline.platform import calendar
+from sentiment_pipeline.stms import scores as stms
 from sentiment_pipeline.sources.base import (
     CONCEPT_MEMBERSHIP_SCHEMA,
     INDUSTRY_HISTORY_SCHEMA,
@@ -56,11 +57,12 @@ def test_c2_bands_at_their_edges():
 
 def daily_frame(rows):
     """Sector-day rows with complete windows; unspecified figures neutral."""
-    base = {"ret_5d": 0.0, "ret_20d": 0.0, "turnover_5d": 1.0, "turnover_20d": 1.0, "limit_up_share": 0.0,
-            "above_ma20_share": 0.0, "main_inflow_share_5d": None, "north_inflow_share_5d": None,
-            "window_status": "complete", "sector_kind": "sw_l1"}
+    base = {"ret_5d": 0.0, "ret_20d": 0.0, "turnover_5d": 1.0, "turnover_20d": 1.0, "amount_5d": 5.0,
+            "amount_20d": 20.0, "limit_up_share": 0.0, "above_ma20_share": 0.0, "main_inflow_share_5d": None,
+            "north_inflow_share_5d": None, "window_status": "complete", "sector_kind": "sw_l1"}
     return pl.DataFrame([{**base, **r} for r in rows], schema_overrides={
-        "main_inflow_share_5d": pl.Float64, "north_inflow_share_5d": pl.Float64})
+        "main_inflow_share_5d": pl.Float64, "north_inflow_share_5d": pl.Float64, "turnover_5d": pl.Float64,
+        "turnover_20d": pl.Float64})
 
 
 def test_inflow_percentile_ranks_average_ties_and_zero_non_positive_shares():
@@ -179,28 +181,38 @@ def test_ma20_bars_must_lie_within_the_lookback():
 # ------------------------------------------------------------------------------------------------- membership
 
 
-def test_sw_membership_is_point_in_time_on_the_2021_names():
+def test_sw_membership_is_point_in_time_in_the_taxonomy_of_the_day():
+    switch = dt.date(2021, 7, 30)
     history = pl.DataFrame({
-        "code": ["600001", "600001", "600002", "600003"],
-        "start_date": [dt.date(2015, 1, 5), dt.date(2021, 7, 30), dt.date(2015, 1, 5), dt.date(2015, 1, 5)],
-        "industry_code": ["220101", "770101", "210101", None],
-        "industry_name": ["化工", "美容护理", "采掘", "采掘"], "taxonomy": ["sw2014", "sw2021", "sw2014", "sw2014"],
+        "code": ["600001", "600001", "600002", "600002", "600003", "600004", "600004"],
+        "start_date": [dt.date(2015, 1, 5), switch, dt.date(2015, 1, 5), switch, dt.date(2015, 1, 5),
+                       dt.date(2015, 1, 5), dt.date(2021, 7, 31)],
+        "industry_code": ["220101", "770101", "210101", "740101", None, None, None],
+        "industry_name": ["化工", "美容护理", "采掘", "煤炭", "采掘", "银行", None],
+        "taxonomy": ["sw2014", "sw2021", "sw2014", "sw2021", "sw2014", "sw2014", "sw2021"],
     }).cast(INDUSTRY_HISTORY_SCHEMA)
-    days = pl.DataFrame({"trade_date": [dt.date(2021, 7, 29), dt.date(2021, 7, 30)] * 3,
-                         "code": ["600001"] * 2 + ["600002"] * 2 + ["600003"] * 2})
-    got = sectors.sw_l1_members(days, history).sort("code", "trade_date")["sector"].to_list()
-    assert got == ["基础化工", "美容护理", "石油石化", "石油石化", "煤炭", "煤炭"]
+    days = pl.DataFrame({"trade_date": [dt.date(2021, 7, 29), switch, dt.date(2021, 8, 2)] * 4,
+                         "code": ["600001"] * 3 + ["600002"] * 3 + ["600003"] * 3 + ["600004"] * 3})
+    got = membership.sw_l1_members(days, history).select("trade_date", "code", "sector").rows()
+    # SW2014 names on 07-29, SW2021 from 07-30. 600003 has no SW2021 row: unclassified from 07-30, not guessed;
+    # 600004's SW2014 row is not carried into SW2021, and its row without an industry leaves it unclassified.
+    assert got == [(dt.date(2021, 7, 29), "600001", "化工"), (switch, "600001", "美容护理"),
+                   (dt.date(2021, 8, 2), "600001", "美容护理"), (dt.date(2021, 7, 29), "600002", "采掘"),
+                   (switch, "600002", "煤炭"), (dt.date(2021, 8, 2), "600002", "煤炭"),
+                   (dt.date(2021, 7, 29), "600003", "采掘"), (dt.date(2021, 7, 29), "600004", "银行")]
+    unclassified = membership.unclassified_days(days, membership.sw_l1_members(days, history))
+    assert unclassified.rows() == [(dt.date(2021, 7, 29), 0), (switch, 2), (dt.date(2021, 8, 2), 2)]
 
 
 def test_a_stock_before_its_first_classification_has_no_industry():
     history = pl.DataFrame({
-        "code": ["600001", "600002"], "start_date": [dt.date(2015, 1, 5), dt.date(2024, 3, 4)],
-        "industry_code": [None, None], "industry_name": ["银行", "电子"], "taxonomy": ["sw2014", "sw2021"],
+        "code": ["600001", "600002"], "start_date": [dt.date(2022, 1, 5), dt.date(2024, 3, 4)],
+        "industry_code": [None, None], "industry_name": ["银行", "电子"], "taxonomy": ["sw2021", "sw2021"],
     }).cast(INDUSTRY_HISTORY_SCHEMA)
     days = pl.DataFrame({"trade_date": [dt.date(2024, 3, 4), dt.date(2024, 3, 1)] * 2,
                          "code": ["600002", "600002", "600001", "600001"]})
     # 600002 on 03-01 is not in 600001's industry (the classification before it in code order); rows by code, day
-    assert sectors.sw_l1_members(days, history).select("trade_date", "code", "sector").rows() == [
+    assert membership.sw_l1_members(days, history).select("trade_date", "code", "sector").rows() == [
         (dt.date(2024, 3, 1), "600001", "银行"), (dt.date(2024, 3, 4), "600001", "银行"),
         (dt.date(2024, 3, 4), "600002", "电子")]
 
@@ -211,7 +223,7 @@ def test_concept_boards_snapshotted_on_different_days_are_all_members():
                          ).cast(CONCEPT_MEMBERSHIP_SCHEMA)
     days = pl.DataFrame({"trade_date": [dt.date(2024, 3, 6)], "code": ["600001"]})
     # A and B were snapshotted two days apart; C was last seen over a month before the newest snapshot: gone
-    assert sorted(sectors.concept_members(days, snaps)["sector"].to_list()) == ["A", "B"]
+    assert sorted(membership.concept_members(days, snaps)["sector"].to_list()) == ["A", "B"]
 
 
 def test_concept_membership_comes_from_the_latest_snapshot_known_that_day():
@@ -220,8 +232,15 @@ def test_concept_membership_comes_from_the_latest_snapshot_known_that_day():
                          ).cast(CONCEPT_MEMBERSHIP_SCHEMA)
     days = pl.DataFrame({"trade_date": [dt.date(2024, 2, 29), dt.date(2024, 3, 4), dt.date(2024, 3, 8)] * 2,
                          "code": ["600001"] * 3 + ["600002"] * 3})
-    got = sectors.concept_members(days, snaps).sort("trade_date", "code").select("trade_date", "code").rows()
-    assert got == [(dt.date(2024, 3, 4), "600001"), (dt.date(2024, 3, 8), "600001"), (dt.date(2024, 3, 8), "600002")]
+    got = membership.concept_members(days, snaps).sort("trade_date", "code").select("trade_date", "code").rows()
+    # 02-29 precedes every snapshot: it takes the first (look-ahead, labelled by concept_look_ahead)
+    assert got == [(dt.date(2024, 2, 29), "600001"), (dt.date(2024, 3, 4), "600001"), (dt.date(2024, 3, 8), "600001"),
+                   (dt.date(2024, 3, 8), "600002")]
+    assert membership.concept_look_ahead([dt.date(2024, 2, 29), dt.date(2024, 3, 4)], snaps) == {
+        "concept_membership_as_of": "2024-03-01 … 2024-03-08", "concept_look_ahead_days": 1,
+        "concept_look_ahead": "1 of 2 day(s) precede the first concept snapshot (2024-03-01): their concept "
+                              "membership is from the future (look-ahead and survivorship)"}
+    assert membership.concept_look_ahead([dt.date(2024, 3, 4)], snaps)["concept_look_ahead_days"] == 0
 
 
 def test_concept_members_are_the_snapshot_codes_trading_that_day():
@@ -230,7 +249,7 @@ def test_concept_members_are_the_snapshot_codes_trading_that_day():
     # 600002 is suspended on 03-04; 600003 never trades
     days = pl.DataFrame({"trade_date": [dt.date(2024, 3, 1), dt.date(2024, 3, 1), dt.date(2024, 3, 4)],
                          "code": ["600001", "600002", "600001"]})
-    got = sectors.concept_members(days, snaps).sort("trade_date", "code").select("trade_date", "code").rows()
+    got = membership.concept_members(days, snaps).sort("trade_date", "code").select("trade_date", "code").rows()
     assert got == [(dt.date(2024, 3, 1), "600001"), (dt.date(2024, 3, 1), "600002"), (dt.date(2024, 3, 4), "600001")]
 
 
@@ -247,7 +266,7 @@ def ranking(days_ranks: dict[int, list[str]]) -> pl.DataFrame:
             rows.append({"trade_date": days[k], "sector_kind": "sw_l1", "sector": sector, "a1": 0.0, "a2": 0.0,
                          "b1": 0.0, "b2": 0.0, "c1": 0.0, "c2": 0.0, "score_a": score, "score_b": score,
                          "score_c": score, "stms": score, "rank": r, "sector_count": len(order),
-                         "b_components": "main"})
+                         "b_components": "main", "a2_basis": "turnover"})
     return pl.DataFrame(rows).cast({"rank": pl.Int32, "sector_count": pl.Int32}), days
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.bars import build_daily_bars
 from sentiment_pipeline.ladder.streaks import compute_ladder, empty_seed, ladder_daily
 from sentiment_pipeline.ladder.phases import PHASE_CODES, classify_phases

@@ -135,13 +135,14 @@ CREATE TABLE raw.index_membership (
     weight         DOUBLE   -- fraction of the index; null for synthetic
 );
 
--- SW level-1 classification history, named in the taxonomy of each start date. Unpartitioned: rewritten whole.
--- Row key: (code, start_date, taxonomy).
+-- SW level-1 classification history, named in the taxonomy of each start date: one industry per stock and day (a
+-- classification holds until the stock's next start_date). Unpartitioned: rewritten whole. Row key: (code,
+-- start_date).
 CREATE TABLE raw.industry_history (
     code          VARCHAR, -- NOT NULL: 6-digit exchange code
-    start_date    DATE,    -- NOT NULL: first day of this classification
-    industry_code VARCHAR, -- SW level-1 code such as '480000'; null for synthetic
-    industry_name VARCHAR, -- NOT NULL: SW level-1 name, e.g. '化工' (2014 taxonomy), '基础化工' (2021)
+    start_date    DATE,    -- NOT NULL: first day of this classification (in force until the code's next start_date)
+    industry_code VARCHAR, -- SW industry code such as '480301'; null for synthetic
+    industry_name VARCHAR, -- SW level-1 name in the taxonomy of start_date, e.g. '化工' (SW2014), '基础化工' (SW2021); null: the stock has no level-1 industry from start_date on (unclassified, never guessed)
     taxonomy      VARCHAR  -- NOT NULL: the SW taxonomy the name is from: the 2014 one before 2021-07-30, the 2021 one from then on [one of 'sw2014', 'sw2021']
 );
 
@@ -151,6 +152,19 @@ CREATE TABLE raw.concept_membership (
     concept_name  VARCHAR, -- NOT NULL: concept board name, e.g. '人工智能'
     code          VARCHAR, -- NOT NULL: the member's 6-digit code
     snapshot_date DATE     -- NOT NULL: day of the snapshot; synthetic: one snapshot dated 2019-01-02
+);
+
+-- Per trading day, each CSI index's list in force and how many of its members traded: the index groups heat and
+-- the benchmarks compare. A list of another size than 300 / 500 / 1,000 fails the check csi_list_size (a
+-- warning); an index without a list that day has no row (no CSI 2000 list in the membership folder: no CSI 2000
+-- rows). Row key: (trade_date, index_code).
+CREATE TABLE core.index_groups (
+    trade_date          DATE,    -- NOT NULL: trading day
+    index_code          VARCHAR, -- NOT NULL: the CSI index: 000300, 000905, 000852, 932000 (CSI 2000, where a source lists it) [one of '000300', '000852', '000905', '932000']
+    list_date           DATE,    -- NOT NULL: effective date of the list in force that day (raw.index_membership)
+    list_size           INTEGER, -- NOT NULL: members in that list
+    members_with_bar    INTEGER, -- NOT NULL: members with a bar that day
+    members_without_bar INTEGER  -- NOT NULL: members without a bar that day (suspended, or delisted before the next review)
 );
 
 -- Per stock and day: the ladder (连板): limit flags, streak, opening-run flag and eligibility for the sentiment
@@ -242,16 +256,18 @@ CREATE TABLE quality.limit_up_disagreements (
 );
 
 -- Per sector and day: the float-cap weighted figures of STMS, the sector trend momentum score of note 002
--- (domain.md §7), and their 5/20-day windows. Sectors are SW level-1 industries on the 2021 names (28 before
--- 2021-07-30, 31 after) and concept boards, with membership as known that day; windows count trading days, and a
--- day whose 20-day window (21 days of bars) reaches before the first partition has no score, by design. Row key:
--- (trade_date, sector_kind, sector).
+-- (domain.md §7), and their 5/20-day windows. Sectors are SW level-1 industries named in the taxonomy of the day
+-- (28 SW2014 industries before 2021-07-30, 31 SW2021 ones from then on) and concept boards, with membership as
+-- known that day (concepts before their first snapshot: that snapshot, look-ahead, said in the metadata);
+-- windows count trading days, and a day whose 20-day window (21 days of bars) reaches before the first partition
+-- has no score, by design. Row key: (trade_date, sector_kind, sector).
 CREATE TABLE stms.sector_daily (
     trade_date            DATE,    -- NOT NULL: trading day
     sector_kind           VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
     sector                VARCHAR, -- NOT NULL: sector name, e.g. '银行', '人工智能'
     member_count          INTEGER, -- NOT NULL: members with a bar that day
-    ret                   DOUBLE,  -- float-cap weighted return (weights: float cap on the previous trading day); null without a weighted member
+    ret                   DOUBLE,  -- return: float-cap weighted (weights: float cap on the previous trading day), or equal-weighted over the members that traded the day before when no member has a float cap (return_weighting)
+    return_weighting      VARCHAR, -- how ret weights the members: 'float_cap' where the source has float caps, 'equal' where it has none (TongDaXin); null without a member that traded the day before [one of 'float_cap', 'equal']
     ret_5d                DOUBLE,  -- ret compounded over the last 5 trading days; null unless all 5 exist
     ret_20d               DOUBLE,  -- ret compounded over the last 20 trading days; null unless the window is complete and all 20 exist
     turnover              DOUBLE,  -- float-cap weighted turnover, fraction; null without a weighted member
@@ -259,6 +275,7 @@ CREATE TABLE stms.sector_daily (
     turnover_20d          DOUBLE,  -- mean turnover over 20 trading days; null unless the window is complete and all 20 exist
     amount                DOUBLE,  -- members' amount traded, CNY
     amount_5d             DOUBLE,  -- amount over 5 trading days, CNY; null unless all 5 exist
+    amount_20d            DOUBLE,  -- amount over 20 trading days, CNY; null unless the window is complete and all 20 exist
     main_inflow_5d        DOUBLE,  -- main-force net inflow over 5 trading days, CNY; null unless all 5 have data
     north_inflow_5d       DOUBLE,  -- northbound net inflow over 5 trading days, CNY; null unless all 5 have data
     main_inflow_share_5d  DOUBLE,  -- main_inflow_5d / amount_5d; null when either is missing
@@ -278,7 +295,8 @@ CREATE TABLE stms.scores (
     sector_kind    VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
     sector         VARCHAR, -- NOT NULL: sector name
     a1             DOUBLE,  -- NOT NULL: band from ret_5d vs ret_20d [one of 0.0, 50.0, 75.0, 100.0]
-    a2             DOUBLE,  -- NOT NULL: band from turnover_5d / turnover_20d [one of 0.0, 50.0, 75.0, 100.0]
+    a2             DOUBLE,  -- NOT NULL: band from turnover_5d / turnover_20d, or from the mean amounts' ratio (a2_basis) [one of 0.0, 50.0, 75.0, 100.0]
+    a2_basis       VARCHAR, -- NOT NULL: what a2 compares: 'turnover' (the note's rule), or 'amount' (the 5-day over the 20-day mean amount) where the source has no turnover rate: float-cap weighted turnover is amount over float cap, so with the float cap steady over 20 days the two ratios agree [one of 'turnover', 'amount']
     b1             DOUBLE,  -- NOT NULL: north_inflow_share_5d > 0: its ascending percentile rank among the kind × 100, else 0
     b2             DOUBLE,  -- NOT NULL: main_inflow_share_5d, the same (a sector without flow data ranks as zero)
     c1             DOUBLE,  -- NOT NULL: band from limit_up_share [one of 0.0, 50.0, 75.0, 100.0]

@@ -14,11 +14,11 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from sentiment_pipeline.backtest import charts, engine, report, strategies
+from sentiment_pipeline.backtest import charts, engine, metrics, report, strategies
 from sentiment_pipeline.backtest import tables as t
 from sentiment_pipeline.heat import tables as heat
 from sentiment_pipeline.ladder import tables as ladder
-from sentiment_pipeline.market import indices
+from sentiment_pipeline.market import indices, membership
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import SHARED_READ, TableSlices
@@ -100,10 +100,32 @@ def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     return series, f"all_a {label}"
 
 
+def index_reference(index_daily: pl.DataFrame, days: list, code: str = "000300") -> dict:
+    """Buying a stored index (the CSI 300 by default, its price series without dividends) over the backtest's days,
+    bought at the first close as the benchmark is: its annual return, drawdown and Sharpe; {} when not stored."""
+    series = indices.index_returns(index_daily, code)
+    if series.is_empty() or not days:
+        return {}
+    on_days = pl.DataFrame({"trade_date": days}).join(series, on="trade_date", how="left")
+    returns = on_days["return"].fill_null(0.0).to_numpy().copy()
+    returns[0] = 0.0
+    m = metrics.return_metrics(days, returns)
+    pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
+    return {f"index_{code}_annual_return_pct": pct(m.annual_return), f"index_{code}_max_drawdown_pct": pct(m.max_drawdown),
+            f"index_{code}_sharpe": None if m.sharpe is None else round(m.sharpe, 3),
+            f"index_{code}_days_without_close": int(on_days["return"].null_count()) - 1}
+
+
+def _stored_index(conn) -> pl.DataFrame:
+    return (storage.query(conn, "select trade_date, index_code, pre_close, close from raw.index_daily "
+                                "where index_code = '000300' order by trade_date", [])
+            if storage.table_exists(conn, "raw.index_daily") else pl.DataFrame())
+
+
 def _backtest(context: dg.AssetExecutionContext, name: str, description: str, title: str, config: EngineConfig,
               plan: strategies.Plan, bars: pl.DataFrame, securities: pl.DataFrame | None, duckdb: DuckDBResource,
               signal_returns: dict | None = None, panel: pl.DataFrame | None = None,
-              rules: engine.Rules | None = None, references: tuple = ()):
+              rules: engine.Rules | None = None, references: tuple = (), labels: dict | None = None):
     """Run the plan (on `panel`, default the bars) and `references` — (name, description, plan) reference
     portfolios on the same panel, such as buy-and-hold — and yield their rows of the backtest tables."""
     started = time.perf_counter()
@@ -111,6 +133,7 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
     rules = rules or config.rules()
     with duckdb.get_connection() as conn:
         benchmark, label = _benchmark(conn, bars)
+        reference_index = _stored_index(conn)
     chart = Path(duckdb.database).parent / "reports" / "backtest" / f"{name}.png"
     runs = [(name, description, plan, str(chart), signal_returns),
             *((n, d, p, None, None) for n, d, p in references)]
@@ -130,8 +153,9 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
                             "show as boxes")
     names = tuple(r[0] for r in runs)
     yield from validated_slices(context, TableSlices(frames, "strategy", names),
-                                metadata=_run_metadata(parts[0][t.BacktestRuns].row(0, named=True), chart,
-                                                       [p[t.BacktestRuns].row(0, named=True) for p in parts[1:]]))
+                                metadata={**_run_metadata(parts[0][t.BacktestRuns].row(0, named=True), chart,
+                                                          [p[t.BacktestRuns].row(0, named=True) for p in parts[1:]]),
+                                          **index_reference(reference_index, days), **(labels or {})})
 
 
 def _run_metadata(run: dict, chart: Path, references: list[dict] = ()) -> dict:
@@ -177,7 +201,9 @@ def stms_strategy(name: str, config_type: type, description: str, title: str):
                concept_membership: pl.DataFrame, duckdb: DuckDBResource):
         plan = strategies.stms_sector_plan(scores, bars, industry_history, concept_membership, kind=config.kind,
                                            signal=config.signal, top_n=config.top_n, rebalance=config.rebalance)
-        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb)
+        labels = (membership.concept_look_ahead(sorted(scores["trade_date"].unique().to_list()), concept_membership)
+                  if config.kind == "concept" else {})
+        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb, labels=labels)
 
     return _asset
 
@@ -283,7 +309,8 @@ def concept_heat_strategy(name: str, side: str, config_type: type, description: 
                concept_membership: pl.DataFrame, duckdb: DuckDBResource):
         plan = strategies.concept_heat_plan(sector_weeks, bars, industry_history, concept_membership, side=side,
                                             n=config.n)
-        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb)
+        labels = membership.concept_look_ahead(sorted(sector_weeks["week_end"].unique().to_list()), concept_membership)
+        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb, labels=labels)
 
     return _asset
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sentiment_pipeline.market import calendar
-from sentiment_pipeline.stms import sectors
+from sentiment_pipeline.market import membership
+from sentiment_pipeline.platform import calendar
 
 TARGET_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "weight": pl.Float64}
 SIGNALS = ("stms", "risers", "three_highs")
@@ -71,13 +71,13 @@ def sector_baskets(chosen: pl.DataFrame, bars: pl.DataFrame, industry_history: p
     if industry.height:
         # Only the stock-days of stocks ever classified in a sector chosen that day: a fraction of the market,
         # where classifying every stock of every chosen day held ~0.5 GiB at once over seven years.
-        ever_in = (industry_history.select("code", sector=sectors.sw_l1_name_2021()).drop_nulls().unique()
+        ever_in = (industry_history.select("code", sector="industry_name").drop_nulls().unique()
                    .join(industry.select("trade_date", "sector"), on="sector").select("trade_date", "code").unique())
-        parts.append(sectors.sw_l1_members(stock_days.join(ever_in, on=["trade_date", "code"], how="semi"),
-                                           industry_history))
+        parts.append(membership.sw_l1_members(stock_days.join(ever_in, on=["trade_date", "code"], how="semi"),
+                                              industry_history))
     if concept.height:
-        parts.append(sectors.concept_members(stock_days, concept_membership,
-                                             only=concept.select("trade_date", concept_name="sector")))
+        parts.append(membership.concept_members(stock_days, concept_membership,
+                                                only=concept.select("trade_date", concept_name="sector")))
     if not parts:
         return pl.DataFrame(schema=TARGET_SCHEMA)
     members = (pl.concat(parts).join(chosen.select("trade_date", "sector_kind", "sector"),

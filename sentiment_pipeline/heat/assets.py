@@ -7,11 +7,11 @@ import polars as pl
 
 from sentiment_pipeline.heat import rules
 from sentiment_pipeline.heat import tables as t
+from sentiment_pipeline.market import membership
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform.partitions import partition_weeks
 from sentiment_pipeline.platform.tables import asset_key
 from sentiment_pipeline.platform.wiring import table_asset, validated
-from sentiment_pipeline.stms import sectors
 
 OWNER = "team:market-heat"
 GROUP = "heat"
@@ -58,11 +58,12 @@ def group_daily(context: dg.AssetExecutionContext, heat: pl.DataFrame, index_mem
                   "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership))})
 def sector_daily(context: dg.AssetExecutionContext, heat: pl.DataFrame, industry_history: pl.DataFrame,
                  concept_membership: pl.DataFrame):
-    members = sectors.members(heat.select("trade_date", "code"), industry_history, concept_membership)
+    members = membership.members(heat.select("trade_date", "code"), industry_history, concept_membership)
     table = rules.sector_heat_daily(heat, members)
     yield from validated(context, table, t.SectorHeatDaily, run_metadata={
         "sectors": dg.MetadataValue.json(dict(table.group_by("sector_kind").agg(pl.col("sector").n_unique())
-                                              .iter_rows()))})
+                                              .iter_rows())),
+        **membership.concept_look_ahead(sorted(heat["trade_date"].unique().to_list()), concept_membership)})
 
 
 def _this_run(context: dg.AssetExecutionContext, weekly: pl.DataFrame) -> pl.DataFrame:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from sentiment_pipeline.market import membership as point_in_time
 from sentiment_pipeline.platform.partitions import week_start
-from sentiment_pipeline.stms import sectors
 
 TOTAL = 10_000.0
 # Attention components, best first. Counts (views, watchlist adds, clicks) are summed; a source without
@@ -70,7 +70,7 @@ def index_groups(stock_days: pl.DataFrame, membership: pl.DataFrame) -> pl.DataF
                .agg(priority=pl.col("index_code").replace_strict(priority, return_dtype=pl.UInt32).min()))
     after = pl.lit(changes).search_sorted(pl.col("trade_date"), side="right").cast(pl.Int64)
     since = pl.when(after > 0).then(pl.lit(changes).gather((after - 1).clip(lower_bound=0)))
-    row = stock_days.select(trade_date=since, code="code").select(sectors.stock_day_row(settled)).to_series()
+    row = stock_days.select(trade_date=since, code="code").select(point_in_time.stock_day_row(settled)).to_series()
     group = pl.lit(pl.Series(GROUPS)).gather(settled.get_column("priority").gather(row))
     return stock_days.select("trade_date", "code", index_group=group.fill_null("others"))
 
@@ -91,23 +91,23 @@ def group_heat_daily(heat: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFra
 
 
 def sector_heat_daily(heat: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
-    """Per day and sector (members as of the day: stms.sectors.members): member_count and heat (their sum).
+    """Per day and sector (members as of the day: market.membership.members): member_count and heat (their sum).
     A stock in several concepts counts in each."""
     keys = ["trade_date", "sector_kind", "sector"]
     # Each member's heat is read from a day × code grid of the heat (no join on the (date, code) pair), and
     # members are grouped on one number per sector-day unless a key is missing.
-    days, numbers = sectors.grid_days(heat), sectors.code_numbers(heat.get_column("code"))
-    cell = sectors.grid_cell(days, numbers)
+    days, numbers = point_in_time.grid_days(heat), point_in_time.code_numbers(heat.get_column("code"))
+    cell = point_in_time.grid_cell(days, numbers)
     filled = heat.select(cell=cell, heat="heat").drop_nulls("cell")
     heat_at = pl.repeat(None, days.len() * numbers.categories.len(), dtype=heat.schema["heat"], eager=True)
     heat_at.scatter(filled["cell"], filled["heat"])
     has_heat = pl.repeat(False, heat_at.len(), dtype=pl.Boolean, eager=True)
     has_heat.scatter(filled["cell"], True)
     by_number = not any(members.get_column(k).has_nulls() for k in keys)
-    number, sector_day = sectors.sector_day_number(members, days) if by_number else (None, {})
+    number, sector_day = point_in_time.sector_day_number(members, days) if by_number else (None, {})
     # The sums add up in the order a join on the pair gives (it walks the longer frame: members, or heat if
     # that is longer), so they agree with it to the last bit.
-    heat_order = {"row": sectors.stock_day_row(heat)} if heat.height > members.height else {}
+    heat_order = {"row": point_in_time.stock_day_row(heat)} if heat.height > members.height else {}
     each = (members.lazy()
             .select(*([number] if by_number else keys), heat=pl.lit(heat_at).gather(cell),
                     has_heat=pl.lit(has_heat).gather(cell).fill_null(False), **heat_order)

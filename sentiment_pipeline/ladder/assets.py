@@ -11,7 +11,7 @@ from dagster_duckdb import DuckDBResource
 from sentiment_pipeline.ladder import tables as t
 from sentiment_pipeline.ladder.phases import classify_phases
 from sentiment_pipeline.ladder.streaks import Universe, compute_ladder, empty_seed, ladder_daily, latest_state
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.tables import DailyBars
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.partitions import partition_dates, partition_days

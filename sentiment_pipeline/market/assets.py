@@ -11,10 +11,11 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.market import membership
 from sentiment_pipeline.market import tables as t
 from sentiment_pipeline.market.bars import build_daily_bars
-from sentiment_pipeline.platform import storage
+from sentiment_pipeline.market.membership import INDEX_LIST_SIZE
+from sentiment_pipeline.platform import calendar, storage
 from sentiment_pipeline.platform.tables import asset_key, table_name
 from sentiment_pipeline.platform.partitions import partition_dates, partition_days
 from sentiment_pipeline.platform.wiring import range_label, table_asset, validated
@@ -139,6 +140,44 @@ def daily_bars(context: dg.AssetExecutionContext, quotes: pl.DataFrame, securiti
         "limit_ups": int(df["is_limit_up"].sum()), "no_limit_rows": int(df["limit_up_price"].null_count())})
 
 
+def _index_group_metadata(df: pl.DataFrame) -> dict:
+    """Per day: each index's members without a bar that day ('000300 3 · 000905 7')."""
+    days: dict = {}
+    for day, index_code, missing in df.select("trade_date", "index_code", "members_without_bar").iter_rows():
+        entry = days.setdefault(day, {"members_without_bar": ""})
+        entry["members_without_bar"] += f"{' · ' if entry['members_without_bar'] else ''}{index_code} {missing}"
+    return days
+
+
+LIST_SIZE_CHECK = "csi_list_size"
+
+
+@table_asset(t.IndexGroups, group="core", owner=OWNER,
+             ins={"bars": dg.AssetIn(asset_key(t.DailyBars), metadata={"columns": ["trade_date", "code"]}),
+                  "index_membership": dg.AssetIn(asset_key(t.IndexMembership))},
+             check_specs=[dg.AssetCheckSpec(
+                 LIST_SIZE_CHECK, asset=asset_key(t.IndexGroups),
+                 description="the CSI 300 / 500 / 1000 list in force holds 300 / 500 / 1,000 codes every day (a "
+                             "warning: a list cut short upstream, or a partial one such as a test's)")])
+def index_groups(context: dg.AssetExecutionContext, bars: pl.DataFrame, index_membership: pl.DataFrame):
+    df = membership.index_group_days(bars, index_membership)
+    nominal = pl.col("index_code").replace_strict(INDEX_LIST_SIZE, default=None, return_dtype=pl.Int32)
+    off_size = (df.filter((pl.col("index_code") != "932000") & (pl.col("list_size") != nominal))
+                .select("index_code", "list_date", "list_size").unique().sort("index_code", "list_date"))
+    yield dg.AssetCheckResult(
+        asset_key=asset_key(t.IndexGroups), check_name=LIST_SIZE_CHECK, passed=off_size.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"lists_off_size": off_size.height,
+                  "first_lists_off_size": "; ".join(f"{c} {d} {n}" for c, d, n in off_size.head(5).iter_rows())})
+    missing = sorted(set(INDEX_LIST_SIZE) - set(df["index_code"].unique().to_list()))
+    if missing:
+        context.log.info(f"core.index_groups: no list in force for {', '.join(missing)} in "
+                         f"{range_label(context)} (the source or membership folder has none)")
+    yield from validated(context, df, t.IndexGroups, day_metadata=_index_group_metadata, run_metadata={
+        "indexes_without_list": ", ".join(missing),
+        "most_members_without_bar": int(df["members_without_bar"].max() or 0) if df.height else 0})
+
+
 class RawDatasetConfig(dg.Config):
     """What to do with stored rows the source's answer lacks."""
 
@@ -178,16 +217,30 @@ def _raw_daily_asset(model, method: str, expected_until: dt.date | None = None):
         keys = partition_days(context)
         df = fetched(context, table, lambda: getattr(_prepared(context, market_source), method)(start, end)).filter(
             pl.col("trade_date").is_in(keys))
-        expected = [d for d in keys if expected_until is None or d <= expected_until]
-        missing = _warn_missing_days(context, table, market_source, df, expected)
+        if market_source.implements(method):
+            expected = [d for d in keys if expected_until is None or d <= expected_until]
+            missing = _warn_missing_days(context, table, market_source, df, expected)
+        else:  # by design, said once rather than as a missing day each
+            context.log.info(f"{table}: source {market_source.source_name()} does not provide {method}; the table "
+                             "gets no rows and what reads it is computed without it")
+            missing = []
         kept_days = 0
         if not config.replace_with_empty:
             with duckdb.get_connection() as conn:
                 df, kept_days = _keep_stored_days(context, table, market_source, df, keys, conn)
         yield from validated(context, df, model, run_metadata={
-            "days_without_rows": len(missing), "stored_days_kept": kept_days, **_source_report(market_source)})
+            "days_without_rows": len(missing), "stored_days_kept": kept_days, "origin": market_source.origin(method),
+            **_source_report(market_source)})
 
     return raw_daily
+
+
+def _reference_dates(df: pl.DataFrame) -> dict:
+    """The dates a reference table's rows are known as of: its first and last snapshot or list."""
+    column = next((c for c in ("snapshot_date", "effective_date", "start_date") if c in df.columns), None)
+    if column is None or df.is_empty():
+        return {}
+    return {"membership_first_date": str(df[column].min()), "membership_as_of": str(df[column].max())}
 
 
 def _raw_reference_asset(model, method: str):
@@ -207,8 +260,9 @@ def _raw_reference_asset(model, method: str):
                 "stored rows. To replace them with nothing: --replace-with-empty (the main command) or the "
                 "asset's config replace_with_empty: true")
             df, kept = stored, True
-        yield from validated(context, df, model, stored=stored,
-                             run_metadata={"stored_rows_kept": kept, **_source_report(market_source)})
+        yield from validated(context, df, model, stored=stored, run_metadata={
+            "stored_rows_kept": kept, "origin": market_source.origin(method), **_reference_dates(df),
+            **_source_report(market_source)})
 
     return raw_reference
 
@@ -225,8 +279,9 @@ raw_datasets = [
     _raw_reference_asset(t.ConceptMembership, "concept_membership"),
 ]
 
-assets = [raw_securities, raw_daily_quotes, daily_bars, *raw_datasets]
+assets = [raw_securities, raw_daily_quotes, daily_bars, index_groups, *raw_datasets]
 # The datasets whose op takes RawDatasetConfig (the main command's --replace-with-empty).
 RAW_SIDE_DATASETS = {key for asset in raw_datasets for key in asset.keys}
 TABLES = [t.Securities, t.RawDailyQuotes, t.DailyBars, t.LimitUpPools, t.MainFundFlows, t.NorthboundFlows,
-          t.Attention, t.IndexDaily, t.MarginBalance, t.IndexMembership, t.IndustryHistory, t.ConceptMembership]
+          t.Attention, t.IndexDaily, t.MarginBalance, t.IndexMembership, t.IndustryHistory, t.ConceptMembership,
+          t.IndexGroups]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.limits import board_of, exchange_of, limit_flags, limit_prices
 
 CORE_COLUMNS = (

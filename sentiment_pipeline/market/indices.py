@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.sources.base import ALL_A_INDEX
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pandera.polars as pa
 import polars as pl
 
+from sentiment_pipeline.market.membership import INDEX_LIST_SIZE, SW2014_L1, SW2021_L1, sw_taxonomy_of
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 
 CODE = {"str_matches": r"^\d{6}$"}  # 6-digit exchange code
@@ -257,10 +258,14 @@ class IndustryHistory(pa.DataFrameModel):
     """raw.industry_history: SW level-1 industry of each stock from start_date on, in that date's taxonomy."""
 
     code: str = pa.Field(**CODE, description="6-digit exchange code")
-    start_date: dt.date = pa.Field(description="first day of this classification")
+    start_date: dt.date = pa.Field(description="first day of this classification (in force until the code's next "
+                                               "start_date)")
     industry_code: str = pa.Field(nullable=True,
-                                  description="SW level-1 code such as '480000'; null for synthetic")
-    industry_name: str = pa.Field(description="SW level-1 name, e.g. '化工' (2014 taxonomy), '基础化工' (2021)")
+                                  description="SW industry code such as '480301'; null for synthetic")
+    industry_name: str = pa.Field(
+        nullable=True,
+        description="SW level-1 name in the taxonomy of start_date, e.g. '化工' (SW2014), '基础化工' (SW2021); null: "
+                    "the stock has no level-1 industry from start_date on (unclassified, never guessed)")
     taxonomy: str = pa.Field(
         isin=["sw2014", "sw2021"],
         description="the SW taxonomy the name is from: the 2014 one before 2021-07-30, the 2021 one from then on",
@@ -268,10 +273,22 @@ class IndustryHistory(pa.DataFrameModel):
 
     class Config:
         name = "raw.industry_history"
-        description = ("SW level-1 classification history, named in the taxonomy of each start date. "
+        description = ("SW level-1 classification history, named in the taxonomy of each start date: one industry "
+                       "per stock and day (a classification holds until the stock's next start_date). "
                        "Unpartitioned: rewritten whole.")
         strict = True
-        unique = ["code", "start_date", "taxonomy"]
+        unique = ["code", "start_date"]
+
+    @pa.dataframe_check(error="taxonomy is sw2014 before 2021-07-30 and sw2021 from then on")
+    def taxonomy_of_the_day(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("taxonomy") == sw_taxonomy_of(pl.col("start_date")))
+
+    @pa.dataframe_check(error="industry_name is one of its taxonomy's level-1 industries (28 in SW2014, 31 in "
+                              "SW2021)")
+    def name_in_taxonomy(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        name, taxonomy = pl.col("industry_name"), pl.col("taxonomy")
+        return data.lazyframe.select(name.is_null() | pl.when(taxonomy == "sw2014").then(name.is_in(sorted(SW2014_L1)))
+                                     .otherwise(name.is_in(sorted(SW2021_L1))))
 
 
 class ConceptMembership(pa.DataFrameModel):
@@ -286,3 +303,29 @@ class ConceptMembership(pa.DataFrameModel):
         description = "Concept board members as seen in each snapshot. Unpartitioned: rewritten whole."
         strict = True
         unique = ["concept_name", "code", "snapshot_date"]
+
+
+class IndexGroups(pa.DataFrameModel):
+    """core.index_groups: per trading day and CSI index, the list in force and its members with a bar."""
+
+    trade_date: dt.date = pa.Field(description="trading day")
+    index_code: str = pa.Field(isin=sorted(INDEX_LIST_SIZE), description="the CSI index: 000300, 000905, 000852, "
+                                                                         "932000 (CSI 2000, where a source lists it)")
+    list_date: dt.date = pa.Field(description="effective date of the list in force that day (raw.index_membership)")
+    list_size: pl.Int32 = pa.Field(ge=1, description="members in that list")
+    members_with_bar: pl.Int32 = pa.Field(ge=0, description="members with a bar that day")
+    members_without_bar: pl.Int32 = pa.Field(
+        ge=0, description="members without a bar that day (suspended, or delisted before the next review)")
+
+    class Config:
+        name = "core.index_groups"
+        description = ("Per trading day, each CSI index's list in force and how many of its members traded: the "
+                       "index groups heat and the benchmarks compare. A list of another size than 300 / 500 / 1,000 "
+                       "fails the check csi_list_size (a warning); an index without a list that day has no row (no "
+                       "CSI 2000 list in the membership folder: no CSI 2000 rows).")
+        strict = True
+        unique = ["trade_date", "index_code"]
+
+    @pa.dataframe_check(error="members_with_bar + members_without_bar = list_size")
+    def members_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("members_with_bar") + pl.col("members_without_bar") == pl.col("list_size"))

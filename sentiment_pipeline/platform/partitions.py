@@ -7,7 +7,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 
 TIMEZONE = "Asia/Shanghai"
 

@@ -38,18 +38,20 @@ def source_name() -> str:
 def source_from_env() -> MarketSource:
     name = source_name()
     env = os.environ.get
+    # Membership files for the reference datasets a source lacks (TongDaXin has none of its own).
+    membership = {"membership_dir": env("SENTIMENT_MEMBERSHIP_DIR") or None}
     if name == "synthetic":
         from sentiment_pipeline.sources.synthetic import SyntheticSource
 
         return SyntheticSource(seed=int(env("SENTIMENT_SYNTHETIC_SEED", "7")),
-                               cache_dir=env("SENTIMENT_CACHE_DIR", str(PROJECT_ROOT / "data" / "cache")))
+                               cache_dir=env("SENTIMENT_CACHE_DIR", str(PROJECT_ROOT / "data" / "cache")), **membership)
     if name == "tdx":
         from sentiment_pipeline.sources.tdx import TdxSource
 
         vipdoc = env("SENTIMENT_TDX_DIR")
         if not vipdoc:
             raise ValueError("SENTIMENT_SOURCE=tdx needs SENTIMENT_TDX_DIR, the path of a TongDaXin vipdoc folder")
-        return TdxSource(vipdoc_dir=vipdoc, ths_dir=env("SENTIMENT_THS_DIR") or None)
+        return TdxSource(vipdoc_dir=vipdoc, ths_dir=env("SENTIMENT_THS_DIR") or None, **membership)
     if name == "akshare":
         from sentiment_pipeline.sources.akshare_source import AkshareSource
 
@@ -58,5 +60,6 @@ def source_from_env() -> MarketSource:
             mode=env("SENTIMENT_AKSHARE_MODE", "live"),
             eastmoney_rate=float(env("SENTIMENT_EASTMONEY_RATE", "0.5")),
             other_rate=float(env("SENTIMENT_OTHER_RATE", "1.0")),
+            **membership,
         )
     raise ValueError(f"SENTIMENT_SOURCE={name!r} is not one of {', '.join(SOURCES)}")

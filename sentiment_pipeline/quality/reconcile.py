@@ -17,7 +17,7 @@ import datetime as dt
 
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.limits import board_of
 
 NEW_LISTING_DAYS = 5  # listing days on which publishers treat limits differently (no limit, or left out)

@@ -14,7 +14,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline.ladder import tables as ladder
-from sentiment_pipeline.market import calendar, indices
+from sentiment_pipeline.market import indices
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import replace_tables

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 
 HORIZONS = (1, 5, 10, 20)
 PATH_DAYS = 20

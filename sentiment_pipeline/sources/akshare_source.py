@@ -22,9 +22,9 @@ import pandas as pd
 import polars as pl
 from pydantic import PrivateAttr
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.limits import board_of, exchange_of
-from sentiment_pipeline.stms.sectors import SW_L1_BY_PREFIX, SW_TAXONOMY_CHANGE
+from sentiment_pipeline.market.membership import SW_L1_BY_PREFIX, SW_TAXONOMY_CHANGE
 from sentiment_pipeline.sources.akshare_schema import UPSTREAM_COLUMNS
 from sentiment_pipeline.sources.base import (
     ALL_A_INDEX,
@@ -349,9 +349,16 @@ def parse_industry_history(frame: pd.DataFrame) -> pl.DataFrame:
                    industry_code=pl.col("industry_code").cast(pl.String)).with_columns(
         taxonomy=pl.when(pl.col("start_date") < SW_TAXONOMY_CHANGE).then(pl.lit("sw2014")).otherwise(pl.lit("sw2021")),
     )
+    # A classification in force across 2021-07-30 (Shenwan starts no row there when the industry stayed) goes on
+    # under its SW2021 name from then on.
+    at_switch = (df.filter(pl.col("start_date") < SW_TAXONOMY_CHANGE).sort("code", "start_date")
+                 .group_by("code").last()
+                 .join(df.filter(pl.col("start_date") == SW_TAXONOMY_CHANGE), on="code", how="anti")
+                 .with_columns(start_date=pl.lit(SW_TAXONOMY_CHANGE), taxonomy=pl.lit("sw2021")))
     p = pl.col("industry_code").str.slice(0, 2)
-    df = df.with_columns(industry_name=pl.when(pl.col("taxonomy") == "sw2014")
-                         .then(p.replace_strict(old, default=None)).otherwise(p.replace_strict(new, default=None)))
+    df = pl.concat([df, at_switch.select(df.columns)]).with_columns(
+        industry_name=pl.when(pl.col("taxonomy") == "sw2014")
+        .then(p.replace_strict(old, default=None)).otherwise(p.replace_strict(new, default=None)))
     return conform(df.sort("code", "start_date"), INDUSTRY_HISTORY_SCHEMA)
 
 

@@ -85,10 +85,18 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 DATASETS = ("securities", "daily_quotes", "limit_up_pools", "main_fund_flows", "northbound_flows", "attention",
             "index_membership", "industry_history", "concept_membership", "index_daily", "margin_balance")
+# Datasets a source without them still answers, with no rows: the tables downstream are computed without them
+# (no pool → the reconciliation records 'no pool' days; no flows → STMS's B is 0, b_components 'none').
+EMPTY_WHEN_ABSENT = ("limit_up_pools", "main_fund_flows", "northbound_flows")
+# Reference datasets a membership folder (SENTIMENT_MEMBERSHIP_DIR) supplies to a source without them.
+MEMBERSHIP_DATASETS = ("industry_history", "index_membership", "concept_membership")
 
 
 class MarketSource(dg.ConfigurableResource):
     """Market data for the pipeline. Downstream assets never know which implementation ran."""
+
+    # A folder of membership files (sources/membership_folder.py) for the MEMBERSHIP_DATASETS this source lacks.
+    membership_dir: str | None = None
 
     def source_name(self) -> str:
         raise NotImplementedError
@@ -96,10 +104,23 @@ class MarketSource(dg.ConfigurableResource):
     def _unsupported(self, dataset: str) -> NotImplementedError:
         return NotImplementedError(f"source {self.source_name()!r} does not provide {dataset}")
 
+    def implements(self, dataset: str) -> bool:
+        """Whether this source's own data has `dataset` (one of DATASETS)."""
+        return getattr(type(self), dataset) is not getattr(MarketSource, dataset)
+
     def provides(self, dataset: str) -> bool:
-        """Whether this source implements `dataset` (one of DATASETS). A source without published pools still
-        provides limit_up_pools: empty pools, so the reconciliation records 'no pool' days."""
-        return dataset == "limit_up_pools" or getattr(type(self), dataset) is not getattr(MarketSource, dataset)
+        """Whether the pipeline gets `dataset` from this source: its own data, a membership folder, or rows-less
+        answers for the EMPTY_WHEN_ABSENT datasets."""
+        return (self.implements(dataset) or dataset in EMPTY_WHEN_ABSENT
+                or (dataset in MEMBERSHIP_DATASETS and bool(self.membership_dir)))
+
+    def origin(self, dataset: str) -> str:
+        """Where `dataset` comes from, for metadata: the source, the membership folder, or nowhere."""
+        if self.implements(dataset):
+            return f"source {self.source_name()}"
+        if dataset in MEMBERSHIP_DATASETS and self.membership_dir:
+            return f"membership folder {self.membership_dir}"
+        return f"none: source {self.source_name()} does not provide {dataset}"
 
     def missing_datasets(self) -> list[str]:
         return [d for d in DATASETS if not self.provides(d)]
@@ -119,28 +140,36 @@ class MarketSource(dg.ConfigurableResource):
         return empty_pools()
 
     def main_fund_flows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Per stock and day: main-force net inflow (MAIN_FLOW_SCHEMA)."""
-        raise self._unsupported("main_fund_flows")
+        """Per stock and day: main-force net inflow (MAIN_FLOW_SCHEMA); no rows by default."""
+        return empty_frame(MAIN_FLOW_SCHEMA)
 
     def northbound_flows(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        """Per stock and day up to 2024-08-16: northbound net inflow (NORTHBOUND_SCHEMA)."""
-        raise self._unsupported("northbound_flows")
+        """Per stock and day up to 2024-08-16: northbound net inflow (NORTHBOUND_SCHEMA); no rows by default."""
+        return empty_frame(NORTHBOUND_SCHEMA)
 
     def attention(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Per stock and day: the attention components the source has (ATTENTION_SCHEMA)."""
         raise self._unsupported("attention")
 
+    def _membership(self, dataset: str) -> pl.DataFrame:
+        if not self.membership_dir:
+            raise self._unsupported(dataset)
+        from sentiment_pipeline.sources import membership_folder
+
+        return getattr(membership_folder, dataset)(self.membership_dir)
+
     def index_membership(self) -> pl.DataFrame:
-        """CSI 300/500/1000/2000 membership snapshots (INDEX_MEMBERSHIP_SCHEMA)."""
-        raise self._unsupported("index_membership")
+        """CSI 300/500/1000/2000 membership snapshots (INDEX_MEMBERSHIP_SCHEMA); the membership folder's lists
+        for a source without its own."""
+        return self._membership("index_membership")
 
     def industry_history(self) -> pl.DataFrame:
-        """SW level-1 classification history (INDUSTRY_HISTORY_SCHEMA)."""
-        raise self._unsupported("industry_history")
+        """SW level-1 classification history (INDUSTRY_HISTORY_SCHEMA); the folder's for a source without."""
+        return self._membership("industry_history")
 
     def concept_membership(self) -> pl.DataFrame:
-        """Concept board membership snapshots (CONCEPT_MEMBERSHIP_SCHEMA)."""
-        raise self._unsupported("concept_membership")
+        """Concept board membership snapshots (CONCEPT_MEMBERSHIP_SCHEMA); the folder's for a source without."""
+        return self._membership("concept_membership")
 
     def index_daily(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Index series (INDEX_DAILY_SCHEMA); the whole market is index_code ALL_A_INDEX."""

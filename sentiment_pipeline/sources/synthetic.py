@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.sources.base import (
     ATTENTION_SCHEMA,
     CONCEPT_MEMBERSHIP_SCHEMA,

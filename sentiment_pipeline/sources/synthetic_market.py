@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.limits import BOARDS, BSE_OPEN, STAR_OPEN, limit_bp_arrays, limit_fen
-from sentiment_pipeline.stms.sectors import SW_TAXONOMY_CHANGE
+from sentiment_pipeline.market.membership import SW_TAXONOMY_CHANGE
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 
 GENERATOR_VERSION = 6

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.limits import board_of, exchange_of
 from sentiment_pipeline.sources.base import (INDEX_DAILY_SCHEMA, RAW_QUOTE_SCHEMA, SECURITIES_SCHEMA, MarketSource,
                                              conform)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from sentiment_pipeline.market import calendar
+from sentiment_pipeline.market import membership
+from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
-from sentiment_pipeline.stms import sectors
 
 SHORT, LONG = 5, 20  # trading-day windows
 MA20_LOOKBACK_DAYS = 60  # a member's 20 bars for its MA20 must lie within this many trading days
@@ -36,14 +36,14 @@ def stock_features(bars: pl.DataFrame) -> pl.DataFrame:
     A stock that did not trade the previous trading day (resuming from a suspension) has no weight.
     """
     trading_days = pl.Series(calendar.trading_days(), dtype=pl.Date)
-    df = (bars.select(BARS_COLUMNS).with_columns(day_no=sectors.day_number(trading_days).cast(pl.Int32))
+    df = (bars.select(BARS_COLUMNS).with_columns(day_no=membership.day_number(trading_days).cast(pl.Int32))
           .drop_nulls("day_no"))
     # Sorted on one integer per (code, day) rather than on the string and the date. With the rows by code, a
     # stock's earlier rows are the frame's earlier rows while the code is the same, so shifts need no window;
     # the cumulative and rolling figures keep theirs (over a run number, cheaper than over the string) and
     # add up in the same order as before.
-    numbers = sectors.code_numbers(df.get_column("code"))
-    df = df.sort(sectors.code_number("code", numbers).cast(pl.Int64) * 2**32 + pl.col("day_no"), nulls_last=False)
+    numbers = membership.code_numbers(df.get_column("code"))
+    df = df.sort(membership.code_number("code", numbers).cast(pl.Int64) * 2**32 + pl.col("day_no"), nulls_last=False)
     code = pl.col("code")
 
     def earlier(column: str, rows: int) -> pl.Expr:
@@ -54,6 +54,7 @@ def stock_features(bars: pl.DataFrame) -> pl.DataFrame:
     df = df.with_columns(
         ret=pl.col("close") / pl.col("pre_close") - 1,
         weight=pl.when(traded_yesterday).then(earlier("float_mcap", 1)),
+        traded_yesterday=traded_yesterday.fill_null(False),
         log_step=step.log(),
         twentieth_bar_day=earlier("day_no", LONG - 1),
         stock=code.rle_id(),
@@ -72,10 +73,10 @@ def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows:
                       north_flows: pl.DataFrame) -> pl.DataFrame:
     """Per (day, sector): members, float-cap weighted return and turnover, amount, flows, limit-ups, MA20."""
     # Flows are attached per stock-day first: the member join multiplies rows by the sectors per stock. Every
-    # stock-day is found by its row number in per_stock (sectors.stock_day_row), not by hashing (date, code).
-    per_stock = features.select("trade_date", "code", "ret", "weight", "turnover_rate", "amount", "is_limit_up",
-                                "above_ma20")
-    row = sectors.stock_day_row(per_stock)
+    # stock-day is found by its row number in per_stock (membership.stock_day_row), not by hashing (date, code).
+    per_stock = features.select("trade_date", "code", "ret", "weight", "traded_yesterday", "turnover_rate",
+                                "amount", "is_limit_up", "above_ma20")
+    row = membership.stock_day_row(per_stock)
 
     def on_stock_rows(flows: pl.DataFrame, column: str) -> pl.Series:
         """flows' column on per_stock's rows, null where a stock-day has none (a left join)."""
@@ -90,7 +91,11 @@ def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows:
     weighted = pl.col("weight").is_not_null() & pl.col("ret").is_not_null()
     w = pl.when(weighted).then(pl.col("weight"))
     wt = pl.when(pl.col("weight").is_not_null() & pl.col("turnover_rate").is_not_null()).then(pl.col("weight"))
-    figures = per_stock.select(w_ret=w * pl.col("ret"), w=w, wt_turnover=wt * pl.col("turnover_rate"), wt=wt,
+    # Equal weights stand in where no member has a float cap (a source without them): members that traded the
+    # day before, as the float-cap weights count them.
+    e = pl.when(pl.col("traded_yesterday") & pl.col("ret").is_not_null()).then(1.0)
+    figures = per_stock.select(w_ret=w * pl.col("ret"), w=w, e_ret=e * pl.col("ret"), e=e,
+                               wt_turnover=wt * pl.col("turnover_rate"), wt=wt,
                                amount="amount", main="main_net_inflow", north="northbound_net_inflow",
                                is_limit_up="is_limit_up", above_ma20="above_ma20")
     # Streamed, as before (it keeps memory down): the float sums may differ in their last bits from run to run.
@@ -98,7 +103,7 @@ def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows:
           .with_columns(pl.lit(figures.get_column(c)).gather(pl.col("row")) for c in figures.columns))
     sums = df.group_by(KEY).agg(
         pl.len().cast(pl.Int32).alias("member_count"),
-        *(pl.col(c).sum() for c in ("w_ret", "w", "wt_turnover", "wt", "amount", "main", "north")),
+        *(pl.col(c).sum() for c in ("w_ret", "w", "e_ret", "e", "wt_turnover", "wt", "amount", "main", "north")),
         # count() counts the non-null values
         main_known=pl.col("main").count(), north_known=pl.col("north").count(),
         limit_up_count=pl.col("is_limit_up").sum().cast(pl.Int32),
@@ -108,7 +113,9 @@ def sector_day_values(features: pl.DataFrame, members: pl.DataFrame, main_flows:
     return sums.select(
         *KEY, "member_count",
         # An empty weight sum (no member with yesterday's float cap) is no return, not 0/0.
-        ret=(pl.col("w_ret") / pl.col("w")).fill_nan(None),
+        ret=pl.when(pl.col("w") > 0).then(pl.col("w_ret") / pl.col("w"))
+        .when(pl.col("e") > 0).then(pl.col("e_ret") / pl.col("e")),
+        return_weighting=pl.when(pl.col("w") > 0).then(pl.lit("float_cap")).when(pl.col("e") > 0).then(pl.lit("equal")),
         turnover=(pl.col("wt_turnover") / pl.col("wt")).fill_nan(None),
         amount="amount",
         main_inflow=pl.when(pl.col("main_known") > 0).then("main"),
@@ -166,7 +173,8 @@ def sector_daily(values: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
             pl.when(full).then(log_ret.sum().exp() - 1).alias("ret" + suffix),
             pl.when((pl.len() == n) & (pl.col("turnover").null_count() == 0)).then(pl.col("turnover").mean())
             .alias("turnover" + suffix),
-            pl.when(pl.len() == n).then(pl.col("amount").sum()).alias("amount" + suffix),
+            pl.when((pl.len() == n) & (pl.col("amount").null_count() == 0)).then(pl.col("amount").sum())
+            .alias("amount" + suffix),
             pl.when((pl.len() == n) & (pl.col("main_inflow").null_count() == 0)).then(pl.col("main_inflow").sum())
             .alias("main_inflow" + suffix),
             pl.when((pl.len() == n) & (pl.col("north_inflow").null_count() == 0)).then(pl.col("north_inflow").sum())
@@ -178,7 +186,7 @@ def sector_daily(values: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
         rolled.append(df.rolling(index_column="day_no", period=f"{n}i", group_by=["sector_kind", "sector"])
                       .agg(window(n)))
     out = (df.join(rolled[0], on=["sector_kind", "sector", "day_no"])
-           .join(rolled[1].select("sector_kind", "sector", "day_no", "ret_20d", "turnover_20d"),
+           .join(rolled[1].select("sector_kind", "sector", "day_no", "ret_20d", "turnover_20d", "amount_20d"),
                  on=["sector_kind", "sector", "day_no"])
            .join(status, on="trade_date"))
     complete = pl.col("window_status") == "complete"
@@ -186,6 +194,7 @@ def sector_daily(values: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
     out = out.with_columns(
         ret_20d=pl.when(complete).then(pl.col("ret_20d")),
         turnover_20d=pl.when(complete).then(pl.col("turnover_20d")),
+        amount_20d=pl.when(complete).then(pl.col("amount_20d")),
         main_inflow_share_5d=share("main_inflow_5d", "amount_5d"),
         # Per-stock northbound data ended on 2024-08-16: no share afterwards, by design.
         north_inflow_share_5d=pl.when(pl.col("trade_date") <= NORTHBOUND_LAST_DAY)
@@ -198,8 +207,8 @@ def sector_daily(values: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
 
 
 SECTOR_DAILY_COLUMNS = [
-    "trade_date", "sector_kind", "sector", "member_count", "ret", "ret_5d", "ret_20d", "turnover", "turnover_5d",
-    "turnover_20d", "amount", "amount_5d", "main_inflow_5d", "north_inflow_5d", "main_inflow_share_5d",
+    "trade_date", "sector_kind", "sector", "member_count", "ret", "return_weighting", "ret_5d", "ret_20d", "turnover",
+    "turnover_5d", "turnover_20d", "amount", "amount_5d", "amount_20d", "main_inflow_5d", "north_inflow_5d", "main_inflow_share_5d",
     "north_inflow_share_5d", "limit_up_count", "limit_up_share", "above_ma20_share", "ma20_excluded_count",
     "window_days", "window_status",
 ]
@@ -238,7 +247,9 @@ def inflow_score(col: str) -> pl.Expr:
     return pl.when(pl.col(col) > 0).then(percentile_rank(col) * 100).otherwise(0.0)
 
 
-WINDOW_FIGURES = ["ret_5d", "ret_20d", "turnover_5d", "turnover_20d"]
+WINDOW_FIGURES = ["ret_5d", "ret_20d"]
+TURNOVER_KNOWN = pl.col("turnover_5d").is_not_null() & pl.col("turnover_20d").is_not_null()
+AMOUNT_KNOWN = pl.col("amount_5d").is_not_null() & (pl.col("amount_20d") > 0)
 
 
 def score_sectors(daily: pl.DataFrame) -> pl.DataFrame:
@@ -247,12 +258,18 @@ def score_sectors(daily: pl.DataFrame) -> pl.DataFrame:
     A sector without its 5/20-day figures (one that has not existed for 20 trading days, or has no weighted
     member) is not scored rather than scored on missing data."""
     df = daily.filter((pl.col("window_status") == "complete") & pl.all_horizontal(
-        pl.col(c).is_not_null() for c in WINDOW_FIGURES))
+        pl.col(c).is_not_null() for c in WINDOW_FIGURES) & (TURNOVER_KNOWN | AMOUNT_KNOWN))
+    # A2 compares turnover where the source has it, else the mean amounts (float-cap weighted turnover is amount
+    # over float cap: with the float cap steady over 20 days the two ratios agree).
+    a2_basis = pl.when(TURNOVER_KNOWN).then(pl.lit("turnover")).otherwise(pl.lit("amount"))
+    a2_ratio = pl.when(TURNOVER_KNOWN).then(pl.col("turnover_5d") / pl.col("turnover_20d")).otherwise(
+        (pl.col("amount_5d") / SHORT) / (pl.col("amount_20d") / LONG))
     known = {flow: pl.col(f"{flow}_inflow_share_5d").is_not_null().any().over("trade_date", "sector_kind")
              for flow in ("north", "main")}
     df = df.with_columns(
         a1=band_a1(pl.col("ret_5d"), pl.col("ret_20d")),
-        a2=band_a2(pl.col("turnover_5d") / pl.col("turnover_20d")),
+        a2=band_a2(a2_ratio),
+        a2_basis=a2_basis,
         b1=inflow_score("north_inflow_share_5d"),
         b2=inflow_score("main_inflow_share_5d"),
         c1=band_c1(pl.col("limit_up_share")),
@@ -340,7 +357,7 @@ def add_signals(scores: pl.DataFrame, rules: SignalRules = SignalRules()) -> pl.
 
 
 SCORE_COLUMNS = [
-    "trade_date", "sector_kind", "sector", "a1", "a2", "b1", "b2", "c1", "c2", "score_a", "score_b", "score_c",
+    "trade_date", "sector_kind", "sector", "a1", "a2", "a2_basis", "b1", "b2", "c1", "c2", "score_a", "score_b", "score_c",
     "stms", "rank", "sector_count", "b_components", "rank_change_1d", "rank_change_2d", "rank_change_3d",
     "is_riser", "riser_days", "is_three_high", "structure", "structure_note",
 ]
@@ -351,3 +368,21 @@ TOP_LIST_COLUMNS = ["trade_date", "sector_kind", "rank", "sector", "stms", "scor
 def top_list(scores: pl.DataFrame, size: int = 10) -> pl.DataFrame:
     """The daily top `size` per kind, as a consumer reads it."""
     return scores.filter(pl.col("rank") <= size).select(TOP_LIST_COLUMNS).sort("trade_date", "sector_kind", "rank")
+
+
+def taxonomy_mismatches(daily: pl.DataFrame) -> pl.DataFrame:
+    """Days whose SW level-1 sectors are not exactly their taxonomy's (28 SW2014 industries before 2021-07-30,
+    31 SW2021 ones from then on): trade_date, sectors, unknown (names outside it), absent (its names missing)."""
+    sw = daily.filter(pl.col("sector_kind") == "sw_l1")
+    if sw.is_empty():
+        return pl.DataFrame(schema={"trade_date": pl.Date, "sectors": pl.UInt32, "unknown": pl.String,
+                                    "absent": pl.String})
+    taxonomy = membership.sw_taxonomy_of(pl.col("trade_date"))
+    expected = pl.when(taxonomy == "sw2014").then(pl.lit(sorted(membership.SW2014_L1))).otherwise(
+        pl.lit(sorted(membership.SW2021_L1)))
+    per_day = sw.group_by("trade_date").agg(names=pl.col("sector").unique().sort()).with_columns(expected=expected)
+    return (per_day.with_columns(sectors=pl.col("names").list.len(),
+                                 unknown=pl.col("names").list.set_difference("expected").list.join(" "),
+                                 absent=pl.col("expected").list.set_difference("names").list.join(" "))
+            .filter((pl.col("unknown") != "") | (pl.col("absent") != ""))
+            .select("trade_date", "sectors", "unknown", "absent").sort("trade_date"))

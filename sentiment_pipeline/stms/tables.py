@@ -22,8 +22,13 @@ class SectorDaily(pa.DataFrameModel):
     member_count: pl.Int32 = pa.Field(ge=1, description="members with a bar that day")
     ret: float = pa.Field(
         gt=-1, nullable=True,
-        description="float-cap weighted return (weights: float cap on the previous trading day); "
-                    "null without a weighted member",
+        description="return: float-cap weighted (weights: float cap on the previous trading day), or equal-weighted "
+                    "over the members that traded the day before when no member has a float cap (return_weighting)",
+    )
+    return_weighting: str = pa.Field(
+        isin=["float_cap", "equal"], nullable=True,
+        description="how ret weights the members: 'float_cap' where the source has float caps, 'equal' where it "
+                    "has none (TongDaXin); null without a member that traded the day before",
     )
     ret_5d: float = pa.Field(gt=-1, nullable=True,
                              description="ret compounded over the last 5 trading days; null unless all 5 exist")
@@ -43,6 +48,9 @@ class SectorDaily(pa.DataFrameModel):
     amount: float = pa.Field(ge=0, nullable=True, description="members' amount traded, CNY")
     amount_5d: float = pa.Field(ge=0, nullable=True,
                                 description="amount over 5 trading days, CNY; null unless all 5 exist")
+    amount_20d: float = pa.Field(
+        ge=0, nullable=True,
+        description="amount over 20 trading days, CNY; null unless the window is complete and all 20 exist")
     main_inflow_5d: float = pa.Field(
         nullable=True, description="main-force net inflow over 5 trading days, CNY; null unless all 5 have data"
     )
@@ -75,8 +83,10 @@ class SectorDaily(pa.DataFrameModel):
         name = "stms.sector_daily"
         description = (
             "Per sector and day: the float-cap weighted figures of STMS, the sector trend momentum score of note "
-            "002 (domain.md §7), and their 5/20-day windows. Sectors are SW level-1 industries on the 2021 names "
-            "(28 before 2021-07-30, 31 after) and concept boards, with membership as known that day; windows "
+            "002 (domain.md §7), and their 5/20-day windows. Sectors are SW level-1 industries named in the "
+            "taxonomy of the day (28 SW2014 industries before 2021-07-30, 31 SW2021 ones from then on) and concept "
+            "boards, with membership as known that day (concepts before their first snapshot: that snapshot, "
+            "look-ahead, said in the metadata); windows "
             "count trading days, and a day whose 20-day window (21 days of bars) reaches before the first "
             "partition has no score, by design."
         )
@@ -95,7 +105,14 @@ class StmsScores(pa.DataFrameModel):
     sector_kind: str = pa.Field(isin=["sw_l1", "concept"], description="SW level-1 industry or concept board")
     sector: str = pa.Field(description="sector name")
     a1: float = pa.Field(isin=[0.0, 50.0, 75.0, 100.0], description="band from ret_5d vs ret_20d")
-    a2: float = pa.Field(isin=[0.0, 50.0, 75.0, 100.0], description="band from turnover_5d / turnover_20d")
+    a2: float = pa.Field(isin=[0.0, 50.0, 75.0, 100.0],
+                         description="band from turnover_5d / turnover_20d, or from the mean amounts' ratio "
+                                     "(a2_basis)")
+    a2_basis: str = pa.Field(
+        isin=["turnover", "amount"],
+        description="what a2 compares: 'turnover' (the note's rule), or 'amount' (the 5-day over the 20-day mean "
+                    "amount) where the source has no turnover rate: float-cap weighted turnover is amount over float "
+                    "cap, so with the float cap steady over 20 days the two ratios agree")
     b1: float = pa.Field(
         **_SCORE,
         description="north_inflow_share_5d > 0: its ascending percentile rank among the kind × 100, else 0",

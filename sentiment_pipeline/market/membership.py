@@ -1,5 +1,7 @@
-"""Point-in-time sector membership: SW level-1 industries (2014 and 2021 taxonomies on one set of names)
-and concept boards from membership snapshots. A stock's sector on day t is the one known on day t."""
+"""Point-in-time membership, the market's reference data every domain above it reads: SW level-1 industries
+(SW2014 names before 2021-07-30, SW2021 names from then on) and concept boards from membership snapshots. A
+stock's sector on day t is the one known on day t, except that days before the first concept snapshot take
+that snapshot (look-ahead, labelled where it is used)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import datetime as dt
 import polars as pl
 
 SW_TAXONOMY_CHANGE = dt.date(2021, 7, 30)
-# SW level-1 by the first two digits of the industry code: (2014 taxonomy name, 2021 taxonomy name).
+# SW level-1 by the first two digits of the industry code: (SW2014 name, SW2021 name).
 SW_L1_BY_PREFIX = {
     "11": ("农林牧渔", "农林牧渔"), "21": ("采掘", None), "22": ("化工", "基础化工"), "23": ("钢铁", "钢铁"),
     "24": ("有色金属", "有色金属"), "27": ("电子", "电子"), "28": ("汽车", "汽车"), "33": ("家用电器", "家用电器"),
@@ -20,22 +22,16 @@ SW_L1_BY_PREFIX = {
     "65": ("国防军工", "国防军工"), "71": ("计算机", "计算机"), "72": ("传媒", "传媒"), "73": ("通信", "通信"),
     "74": (None, "煤炭"), "75": (None, "石油石化"), "76": (None, "环保"), "77": (None, "美容护理"),
 }
-# 2014 names renamed in 2021. 采掘 was split: its oil sub-industries (2101 开采, 2104 服务) went to 石油石化, the
-# rest to 煤炭; without a level-2 code it maps to 煤炭. 化工 and 公用事业 also lost parts (美容护理, 环保),
-# which therefore have no members before 2021-07-30.
-SW_2014_TO_2021 = {"化工": "基础化工", "纺织服装": "纺织服饰", "商业贸易": "商贸零售", "休闲服务": "社会服务",
-                   "电气设备": "电力设备", "采掘": "煤炭"}
-OIL_SUBINDUSTRIES = ("2101", "2104")
+SW2014_L1 = frozenset(old for old, _ in SW_L1_BY_PREFIX.values() if old)  # 28 industries
+SW2021_L1 = frozenset(new for _, new in SW_L1_BY_PREFIX.values() if new)  # 31 industries
+
+
+def sw_taxonomy_of(day: pl.Expr) -> pl.Expr:
+    """The SW taxonomy in force on `day`: 'sw2014' before 2021-07-30, 'sw2021' from then on."""
+    return pl.when(day < SW_TAXONOMY_CHANGE).then(pl.lit("sw2014")).otherwise(pl.lit("sw2021"))
+
 
 MEMBER_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "sector_kind": pl.String, "sector": pl.String}
-
-
-def sw_l1_name_2021() -> pl.Expr:
-    """The industry_name of an industry_history row on the 2021 set of names."""
-    name = pl.col("industry_name")
-    oil = pl.col("industry_code").fill_null("").str.slice(0, 4).is_in(list(OIL_SUBINDUSTRIES))
-    return (pl.when((name == "采掘") & oil).then(pl.lit("石油石化"))
-            .otherwise(name.replace(SW_2014_TO_2021)))
 
 
 def code_numbers(codes: pl.Series) -> pl.Enum:
@@ -110,10 +106,12 @@ def sector_day_number(members: pl.DataFrame, days: pl.Series) -> tuple[pl.Expr, 
 
 
 def sw_l1_members(stock_days: pl.DataFrame, industry_history: pl.DataFrame) -> pl.DataFrame:
-    """(trade_date, code) → its SW level-1 industry known that day: the latest classification starting on or
-    before it. Stocks without one are left out. Rows come by code, then day."""
-    history = (industry_history.select("code", "start_date", sector=sw_l1_name_2021())
-               .drop_nulls().unique(["code", "start_date"], keep="last"))
+    """(trade_date, code) → its SW level-1 industry that day: the latest classification starting on or before
+    it, named in the taxonomy of that day. A stock whose latest row has no industry, or a row of the other
+    taxonomy (an SW2014 row still in force after 2021-07-30), is unclassified that day and left out, not
+    guessed. Rows come by code, then day."""
+    history = (industry_history.select("code", "start_date", sector="industry_name", taxonomy="taxonomy")
+               .drop_nulls(["code", "start_date"]).unique(["code", "start_date"], keep="last"))
     numbers = code_numbers(stock_days.get_column("code"))
 
     # One integer per (code, date) in that order, so the as-of join needs no `by` (hashing every code); a
@@ -122,11 +120,22 @@ def sw_l1_members(stock_days: pl.DataFrame, industry_history: pl.DataFrame) -> p
         return code_number("code", numbers).cast(pl.Int64) * 2**32 + pl.col(date).cast(pl.Int32) + 2**31
 
     days = stock_days.select("trade_date", "code", key=key("trade_date")).drop_nulls("key").sort("key")
-    known = history.select(known=key("start_date"), sector="sector").drop_nulls("known").sort("known")
+    known = history.select(known=key("start_date"), sector="sector", taxonomy="taxonomy").drop_nulls("known").sort(
+        "known")
     joined = days.join_asof(known, left_on="key", right_on="known", strategy="backward")
     same_code = pl.col("known") // 2**32 == pl.col("key") // 2**32
-    return joined.filter(same_code).select(
+    in_force = same_code & pl.col("sector").is_not_null() & (pl.col("taxonomy") == sw_taxonomy_of(pl.col("trade_date")))
+    return joined.filter(in_force).select(
         "trade_date", "code", sector_kind=pl.lit("sw_l1"), sector="sector").cast(MEMBER_SCHEMA)
+
+
+def unclassified_days(stock_days: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Per day: the stock-days of `stock_days` without an SW level-1 industry in `members` (trade_date,
+    unclassified)."""
+    classified = members.filter(pl.col("sector_kind") == "sw_l1").group_by("trade_date").len("classified")
+    return (stock_days.group_by("trade_date").len("stocks").join(classified, on="trade_date", how="left")
+            .select("trade_date", unclassified=(pl.col("stocks") - pl.col("classified").fill_null(0)).cast(pl.Int64))
+            .sort("trade_date"))
 
 
 # A board whose latest snapshot is this much older than the newest snapshot known that day has left upstream.
@@ -137,19 +146,22 @@ def concept_members(stock_days: pl.DataFrame, concept_membership: pl.DataFrame,
                     only: pl.DataFrame | None = None) -> pl.DataFrame:
     """(trade_date, code) → every concept board it belongs to in that board's latest snapshot taken on or
     before the day (boards are snapshotted one by one, so their dates differ). A board missing from the
-    snapshots for more than CONCEPT_STALE_DAYS before the newest one is gone. No members before the first.
+    snapshots for more than CONCEPT_STALE_DAYS before the newest one is gone. Days before the first snapshot
+    take the first (membership from the future: look-ahead, which concept_look_ahead counts for labels).
     `only` (trade_date, concept_name) restricts the answer to those boards on those days."""
     boards = concept_membership.select("concept_name", "snapshot_date").unique().sort("concept_name", "snapshot_date")
     days = stock_days.select(pl.col("trade_date").unique().sort())
     if boards.is_empty() or days.is_empty():
         return pl.DataFrame(schema=MEMBER_SCHEMA)
-    newest = days.join_asof(boards.select(pl.col("snapshot_date").unique().sort().alias("newest")),
-                            left_on="trade_date", right_on="newest", strategy="backward")
+    as_of = pl.max_horizontal("trade_date", pl.lit(boards["snapshot_date"].min()))
+    newest = days.with_columns(as_of=as_of).join_asof(
+        boards.select(pl.col("snapshot_date").unique().sort().alias("newest")),
+        left_on="as_of", right_on="newest", strategy="backward").drop("as_of")
     pairs = (days.join(boards.select("concept_name").unique(), how="cross") if only is None
              else only.select("trade_date", "concept_name").unique())
-    per_board = (pairs.sort("concept_name", "trade_date")
-                 .join_asof(boards.rename({"snapshot_date": "snap"}), left_on="trade_date", right_on="snap",
-                            by="concept_name", strategy="backward", check_sortedness=False)
+    per_board = (pairs.sort("concept_name", "trade_date").with_columns(as_of=as_of)
+                 .join_asof(boards.rename({"snapshot_date": "snap"}), left_on="as_of", right_on="snap",
+                            by="concept_name", strategy="backward", check_sortedness=False).drop("as_of")
                  .join(newest, on="trade_date", maintain_order="left")
                  .filter(pl.col("snap").is_not_null()
                          & (pl.col("snap") >= pl.col("newest") - pl.duration(days=CONCEPT_STALE_DAYS))))
@@ -187,7 +199,49 @@ def concept_members(stock_days: pl.DataFrame, concept_membership: pl.DataFrame,
     return found
 
 
+def concept_look_ahead(days: list[dt.date], concept_membership: pl.DataFrame) -> dict:
+    """Labels for results built on concept membership over `days`: the snapshot dates used and how many of the
+    days precede the first snapshot (their membership is from the future)."""
+    if concept_membership.is_empty() or not days:
+        return {}
+    first, last = concept_membership["snapshot_date"].min(), concept_membership["snapshot_date"].max()
+    before = sum(d < first for d in days)
+    return {"concept_membership_as_of": str(last) if first == last else f"{first} … {last}",
+            "concept_look_ahead_days": before,
+            **({"concept_look_ahead": f"{before} of {len(days)} day(s) precede the first concept snapshot "
+                f"({first}): their concept membership is from the future (look-ahead and survivorship)"}
+               if before else {})}
+
+
 def members(stock_days: pl.DataFrame, industry_history: pl.DataFrame,
             concept_membership: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([sw_l1_members(stock_days, industry_history),
                       concept_members(stock_days, concept_membership)])
+
+
+# The CSI indexes' list sizes (CSI 2000 only where a source has its list).
+INDEX_LIST_SIZE = {"000300": 300, "000905": 500, "000852": 1000, "932000": 2000}
+
+
+def index_group_days(stock_days: pl.DataFrame, index_membership: pl.DataFrame) -> pl.DataFrame:
+    """Per trading day of `stock_days` and CSI index with a list in force: the list's effective date, its size
+    and how many of its members have a bar that day (the rest are suspended or gone)."""
+    days = stock_days.select(pl.col("trade_date").unique().sort())
+    lists = index_membership.group_by("index_code", "effective_date").agg(list_size=pl.len().cast(pl.Int32))
+    if days.is_empty() or lists.is_empty():
+        return pl.DataFrame(schema={"trade_date": pl.Date, "index_code": pl.String, "list_date": pl.Date,
+                                    "list_size": pl.Int32, "members_with_bar": pl.Int32,
+                                    "members_without_bar": pl.Int32})
+    in_force = (days.join(lists.select("index_code").unique(), how="cross").sort("index_code", "trade_date")
+                .join_asof(lists.sort("index_code", "effective_date"), left_on="trade_date",
+                           right_on="effective_date", by="index_code", strategy="backward", check_sortedness=False)
+                .drop_nulls("effective_date"))
+    with_bar = (in_force.join(index_membership.select("index_code", "effective_date", "code"),
+                              on=["index_code", "effective_date"])
+                .join(stock_days.select("trade_date", "code"), on=["trade_date", "code"], how="semi")
+                .group_by("trade_date", "index_code").agg(members_with_bar=pl.len().cast(pl.Int32)))
+    return (in_force.join(with_bar, on=["trade_date", "index_code"], how="left")
+            .select("trade_date", "index_code", list_date="effective_date", list_size="list_size",
+                    members_with_bar=pl.col("members_with_bar").fill_null(0),
+                    members_without_bar=pl.col("list_size") - pl.col("members_with_bar").fill_null(0))
+            .sort("trade_date", "index_code"))
