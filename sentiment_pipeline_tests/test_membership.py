@@ -4,6 +4,7 @@ dates, concept snapshots), a TongDaXin source completed by them, and STMS on it 
 from __future__ import annotations
 
 import datetime as dt
+import unittest.mock as mock
 
 import dagster as dg
 import duckdb
@@ -222,3 +223,64 @@ def test_stms_on_tdx_bars_without_flows_or_float_caps(membership_dir, tmp_path, 
     # rising stock closes above its MA20 → 100; C1 0. STMS = 0.4 (A1 + 100) / 2 + 0.3 C2 / 2.
     assert day.sort("rank").select("sector", "stms").rows() == [("医药生物", 45.0), ("电气设备", 35.0), ("房地产", 20.0)]
     assert groups is None  # no CSI list in force before the first one's effective date (2019-06-17)
+
+
+# ------------------------------------------------------------------------------------- the real folder, if present
+
+REAL_MEMBERSHIP = REAL_DATA / "membership"
+real = pytest.mark.skipif(not REAL_MEMBERSHIP.is_dir(), reason="../shared/data/real is absent")
+
+
+@real
+def test_the_real_sw_history_gives_28_industries_before_the_switch_and_31_after():
+    history = folder.industry_history(REAL_MEMBERSHIP)
+    codes = history["code"].unique().to_list()
+    for day, expected in ((dt.date(2021, 7, 29), membership.SW2014_L1), (SWITCH, membership.SW2021_L1)):
+        members = membership.sw_l1_members(pl.DataFrame({"trade_date": [day] * len(codes), "code": codes}), history)
+        assert set(members["sector"]) == expected and len(expected) == (28 if day < SWITCH else 31)
+        assert members.group_by("code").len()["len"].max() == 1  # one industry per stock and day
+    on = dict(membership.sw_l1_members(pl.DataFrame({"trade_date": [dt.date(2022, 3, 1)] * 3,
+                                                     "code": ["600519", "000001", "300750"]}), history)
+              .select("code", "sector").iter_rows())
+    assert on == {"600519": "食品饮料", "000001": "银行", "300750": "电力设备"}
+    assert industry_on(history, dt.date(2021, 7, 29), ("300750",)) == {"300750": "电气设备"}
+
+
+@real
+def test_the_real_csi_lists_hold_their_sizes_from_their_effective_dates():
+    lists = folder.index_membership(REAL_MEMBERSHIP)
+    sizes = lists.filter(pl.col("effective_date").is_between(dt.date(2018, 1, 1), dt.date(2023, 2, 24))).group_by(
+        "index_code", "effective_date").len()
+    assert dict(sizes.group_by("index_code").agg(pl.col("len").unique()).select(
+        "index_code", pl.col("len").list.first()).iter_rows()) == {"000300": 300, "000905": 500, "000852": 1000}
+    assert sizes.filter(pl.col("index_code") == "000300")["effective_date"].sort().to_list()[:4] == [
+        dt.date(2018, 6, 11), dt.date(2018, 12, 17), dt.date(2019, 6, 17), dt.date(2019, 12, 16)]
+
+
+def test_the_csi_300_index_file_is_bought_at_the_first_close_over_the_backtest_days():
+    from sentiment_pipeline.backtest.assets import index_reference
+
+    days = calendar.trading_days_between(dt.date(2019, 1, 2), dt.date(2019, 1, 7))  # 4 days
+    index = pl.DataFrame({"trade_date": days[:3], "index_code": ["000300"] * 3, "pre_close": [None] * 3,
+                          "close": [100.0, 110.0, 99.0]}, schema_overrides={"pre_close": pl.Float64})
+    ref = index_reference(index, days)
+    # +10%, −10%, then no close on the fourth day (counted, taken as flat): drawdown 99 / 110 − 1
+    assert ref["index_000300_max_drawdown_pct"] == -10.0 and ref["index_000300_days_without_close"] == 1
+    assert ref["index_000300_annual_return_pct"] == pytest.approx(100 * (0.99 ** (252 / 4) - 1), abs=0.01)
+    assert index_reference(index.clear(), days) == {}
+
+
+def test_a_weekly_review_before_the_concept_snapshot_says_its_concepts_look_ahead():
+    from sentiment_pipeline.research import report
+
+    note = report.look_ahead_note(dt.date(2021, 7, 30), dt.date(2025, 12, 13))
+    assert "2025-12-13" in note and "look-ahead" in note
+    assert report.look_ahead_note(dt.date(2025, 12, 19), dt.date(2025, 12, 13)) is None
+    assert report.look_ahead_note(dt.date(2021, 7, 30), None) is None
+    week = {"week_start": dt.date(2021, 7, 26), "week_end": dt.date(2021, 7, 30), "trading_days": 5, "phases": "",
+            "max_height": 3}
+    crowded = pl.DataFrame({"rank": [1], "concept": ["锂电池"], "amount_share": [0.02], "crowding": [97.0],
+                            "crowding_change": [None]}, schema_overrides={"crowding_change": pl.Float64})
+    with mock.patch.object(report, "figure_rows", return_value=[]):
+        assert note in report.markdown(week, crowded, None, note)
+        assert note not in report.markdown(week, crowded, None, None)

@@ -28,6 +28,10 @@ TDX_RESEARCH = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/
 SERVE = ("DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_USER=dagster DAGSTER_PG_PASSWORD=secret DAGSTER_PG_DB=dagster "
          "bash scripts/serve.sh")
 CLAIMS = "python -m sentiment_pipeline.research.claims data/tdx.duckdb"
+TDX_MEMBERSHIP = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/vipdoc SENTIMENT_MEMBERSHIP_DIR=../shared/"
+                  "data/real/membership SENTIMENT_DUCKDB_PATH=data/tdx_membership.duckdb python -m sentiment_pipeline.cli "
+                  "2019-01-02...2023-02-24")
+STMS_REPORT = "python -m sentiment_pipeline.stms.report data/tdx_membership.duckdb"
 
 # How each README command is covered; a command missing here fails test_every_readme_command_is_covered.
 COVERED = {
@@ -54,6 +58,8 @@ COVERED = {
     CONFIGURED: "test_main_command_then_a_selected_month",
     TDX_RESEARCH: "minutes on the real folder; test_tdx_folder_runs_what_it_can_feed runs the same over 34 days",
     CLAIMS: "test_tdx_folder_runs_what_it_can_feed (on that database)",
+    TDX_MEMBERSHIP: "test_tdx_with_membership_runs_stms_and_the_sector_backtests (over three months)",
+    STMS_REPORT: "test_tdx_with_membership_runs_stms_and_the_sector_backtests (on that database)",
     "sudo -u postgres createuser --pwprompt dagster": "a server's one-time setup (interactive); "
                                                       "test_production.py creates its role and database",
     "sudo -u postgres createdb --owner dagster dagster": "the same",
@@ -181,7 +187,7 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
     assert "raw.main_fund_flows: source tdx does not provide main_fund_flows; the table gets no rows" in out
     assert "skipped stms/scores: source 'tdx' does not provide" in out
     assert "skipped backtest/stms_top_sw: source 'tdx' does not provide" in out
-    assert "19 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
+    assert "21 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
     assert re.search(r"^phase_limit_up_follow\s+2023-01-03 → 2023-02-24", out, re.M)
     with duckdb.connect(str(tmp_path / "tdx.duckdb"), read_only=True) as conn:
         found = conn.execute("select sum(both_count), sum(pool_count) from quality.limit_up_reconciliation").fetchone()
@@ -189,6 +195,32 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
     claims = shell(CLAIMS.replace("data/tdx.duckdb", str(tmp_path / "tdx.duckdb")))
     assert claims.returncode == 0, claims.stderr[-3000:]
     assert "| 中证2000:主线加速期与冰点蓄势期短期胜率较高 | no CSI 2000 series stored |" in claims.stdout
+
+
+@pytest.mark.skipif(not (REAL_DATA / "membership").is_dir(), reason="../shared/data/real is absent")
+def test_tdx_with_membership_runs_stms_and_the_sector_backtests(shell, tmp_path):
+    # As pasted, over 2019-01-02 → 2019-03-29 (the whole folder takes 90 s) and into the test's folder.
+    db = tmp_path / "tdx_membership.duckdb"
+    command = TDX_MEMBERSHIP.replace("data/tdx_membership.duckdb", str(db)).replace("2023-02-24", "2019-03-29")
+    done = shell(command)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "skipped heat/stock_daily: source 'tdx' does not provide attention" in out
+    assert "skipped stms" not in out and "skipped backtest/stms_top_sw" not in out
+    assert re.search(r"^stms_top_sw_weekly\s+2019-01-02 → 2019-03-29", out, re.M)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        sectors = conn.execute("select count(distinct sector) from stms.scores where sector_kind = 'sw_l1'").fetchone()
+        first = conn.execute("select min(trade_date) from stms.scores").fetchone()[0]
+        weighting = conn.execute("select distinct return_weighting, b_components, a2_basis from stms.sector_daily "
+                                 "join stms.scores using (trade_date, sector_kind, sector)").fetchall()
+        groups = conn.execute("select index_code, list_size from core.index_groups where trade_date = '2019-03-29' "
+                              "order by 1").fetchall()
+    assert sectors == (28,) and str(first) == "2019-01-30"  # the 21st trading day: the first complete window
+    assert weighting == [("equal", "none", "amount")]
+    assert groups == [("000300", 300), ("000852", 1000), ("000905", 500)]
+    report = shell(STMS_REPORT.replace("data/tdx_membership.duckdb", str(db)))
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert "look-ahead and survivorship" in report.stdout and "| CSI 300 index file" in report.stdout
 
 
 def test_dagster_dev_serves_the_assets(shell, tmp_path):

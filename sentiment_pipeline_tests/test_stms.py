@@ -5,6 +5,7 @@ import math
 
 import dagster as dg
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
@@ -488,3 +489,41 @@ def test_the_days_missing_from_a_short_window_are_named():
     start = days.index(dt.date(2026, 1, 28)) - stms.LONG
     assert stms.missing_window_days(days[start + 1:], [dt.date(2026, 1, 28)]) == [days[start]]
     assert stms.missing_window_days(days[start:], [dt.date(2026, 1, 28)]) == []
+
+
+# ------------------------------------------------------------------------------------------------------ report
+
+
+def test_the_next_day_spread_compares_the_top_sectors_with_all_of_them():
+    from sentiment_pipeline.stms import report
+
+    d0, d1, d2 = dt.date(2024, 3, 1), dt.date(2024, 3, 4), dt.date(2024, 3, 5)
+    scores = pl.DataFrame({"trade_date": [d0] * 3 + [d1] * 3, "sector_kind": ["sw_l1"] * 6,
+                           "sector": ["A", "B", "C"] * 2, "rank": [1, 2, 3, 3, 2, 1]})
+    daily = pl.DataFrame({"trade_date": [d0] * 3 + [d1] * 3 + [d2] * 3, "sector_kind": ["sw_l1"] * 9,
+                          "sector": ["A", "B", "C"] * 3,
+                          "ret": [0.0, 0.0, 0.0, 0.03, 0.0, -0.03, 0.01, 0.02, 0.06]})
+    spread = report.next_day_spread(scores, daily, top=1)
+    # d0's top (A) earns 3% on d1 against a 0% mean; d1's top (C) 6% on d2 against 3%; d2 has no next day
+    assert spread["trade_date"].to_list() == [d0, d1]
+    assert spread.select("top", "all", "spread").to_numpy().ravel().tolist() == pytest.approx(
+        [0.03, 0.0, 0.03, 0.06, 0.03, 0.03])
+    assert report.spread_test(spread["spread"])["verdict"] == "n/a (too few days)"
+    rng = np.random.default_rng(1)
+    positive = report.spread_test(pl.Series(0.002 + rng.normal(0, 0.001, 60)))
+    assert positive["days"] == 60 and positive["p"] < 0.05 and positive["verdict"] == "top sectors beat the rest"
+    assert report.spread_test(pl.Series(rng.normal(0, 0.01, 60)))["verdict"] == "no difference at 5%"
+
+
+def test_the_stms_report_reads_a_database_and_says_where_it_comes_from(chain_db, capsys):
+    from sentiment_pipeline.stms import report
+
+    db, *_ = chain_db
+    assert report.main([str(db), "--days", "2019-02-22"]) == 0
+    out = capsys.readouterr().out
+    assert "- bars: 2019-01-02 →" in out and "no stored day precedes it" in out
+    assert "| stms_top_sw |" in out and "| all-A (all_a official) |" in out
+    assert "| CSI 300 index file (price, bought at the first close) |" in out
+    assert "| 2019-02-22 |" in out
+    # the synthetic concept snapshot is dated on the first day: no look-ahead said
+    assert "look-ahead" not in out

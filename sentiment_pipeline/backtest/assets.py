@@ -113,7 +113,7 @@ def index_reference(index_daily: pl.DataFrame, days: list, code: str = "000300")
     pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
     return {f"index_{code}_annual_return_pct": pct(m.annual_return), f"index_{code}_max_drawdown_pct": pct(m.max_drawdown),
             f"index_{code}_sharpe": None if m.sharpe is None else round(m.sharpe, 3),
-            f"index_{code}_days_without_close": int(on_days["return"].null_count()) - 1}
+            f"index_{code}_days_without_close": int(on_days["return"][1:].null_count())}
 
 
 def _stored_index(conn) -> pl.DataFrame:

@@ -35,6 +35,16 @@ def cjk_font() -> str | None:
     from matplotlib import font_manager
 
     have = {f.name for f in font_manager.fontManager.ttflist}
+    if not have & set(CJK_FONTS):
+        # matplotlib caches its font list once: a font installed since (apt-get install fonts-noto-cjk, as the
+        # warning advises) is not in it until the cache is rebuilt; add the CJK files it would have found.
+        for path in font_manager.findSystemFonts():
+            if "CJK" in path:
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        have = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in have), None)
 
 

@@ -193,13 +193,20 @@ def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckd
                              "select trade_date, sector as concept, amount from stms.sector_daily "
                              "where sector_kind = 'concept' and amount is not null and trade_date between ? and ?",
                              first, last)
+        membership = _optional(conn, "raw.concept_membership", "select min(snapshot_date) as first_snapshot, "
+                               "max(snapshot_date) as last_snapshot from raw.concept_membership where ? <= ?", first, last)
     weeks = partition_weeks(context)
     if concepts.is_empty():
         context.log.warning("review.crowding: no concept amounts stored (stms.sector_daily); no rows")
         table = empty_frame(t.Crowding)
     else:
         table = review.crowding(concepts, market_days, weeks)
-    yield from validated(context, table, t.Crowding, day_metadata=lambda df: {
+    labels = {}
+    if membership.height and membership["first_snapshot"][0] is not None:
+        # weeks with days before the first snapshot: their concept membership is from the future
+        ahead = sum(w < membership["first_snapshot"][0] for w in weeks)
+        labels = {"concept_membership_as_of": str(membership["last_snapshot"][0]), "concept_look_ahead_weeks": ahead}
+    yield from validated(context, table, t.Crowding, run_metadata=labels, day_metadata=lambda df: {
         w: {"top5": " · ".join(f"{c} {v:.0f}" for c, v in part.head(5).select("concept", "crowding").iter_rows())}
         for (w,), part in df.filter(pl.col("rank").is_not_null()).sort("rank")
         .group_by("week_start", maintain_order=True)})
@@ -233,6 +240,9 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
                           first, last)
         margin = _optional(conn, "raw.margin_balance", "select trade_date, margin_balance from raw.margin_balance "
                            "where trade_date between ? and ?", first, last)
+        snapshots = _optional(conn, "raw.concept_membership", "select min(snapshot_date) as first_snapshot from "
+                              "raw.concept_membership where ? <= ?", first, last)
+    first_snapshot = snapshots["first_snapshot"][0] if snapshots.height else None
     flows = flows if flows.height else pl.DataFrame(schema={"trade_date": pl.Date, "main_net_inflow": pl.Float64})
     margin = margin if margin.height else empty_frame(market.MarginBalance)
     crowded = crowded if crowded.height else empty_frame(t.Crowding)
@@ -251,14 +261,15 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
     for week in table.iter_rows(named=True):
         top = crowded.filter((pl.col("week_start") == week["week_start"]) & (pl.col("rank") <= review.TOP_CONCEPTS)
                              ).sort("rank")
+        note = report.look_ahead_note(week["week_end"], first_snapshot)
         path = None
         if week["week_start"] in rendered:
             window = days.filter(pl.col("trade_date") <= week["week_end"]).tail(report.CHART_DAYS)
             path = folder / f"{week['week_start']}.html"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(report.html_report(week, top, window, source), encoding="utf-8")
+            path.write_text(report.html_report(week, top, window, source, note), encoding="utf-8")
         summaries[week["week_start"]] = {
-            "review": dg.MetadataValue.md(report.markdown(week, top, str(path) if path else None)),
+            "review": dg.MetadataValue.md(report.markdown(week, top, str(path) if path else None, note)),
             "report": dg.MetadataValue.path(str(path)) if path else
             ("rendered when the week is complete" if week["week_start"] not in complete else
              f"not rendered (not among the run's last {config.report_weeks} complete weeks)")}

@@ -170,7 +170,14 @@ def figure_rows(week: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def markdown(week: dict, crowded: pl.DataFrame, path: str | None) -> str:
+def look_ahead_note(week_end, first_snapshot) -> str | None:
+    """The line a week's concepts carry when their membership snapshot postdates the week."""
+    if first_snapshot is None or week_end >= first_snapshot:
+        return None
+    return f"概念成分取自 {first_snapshot} 的快照,晚于本周:含前视与幸存者偏差(look-ahead),不作为证据。"
+
+
+def markdown(week: dict, crowded: pl.DataFrame, path: str | None, concept_note: str | None = None) -> str:
     """The week at a glance, for the UI."""
     lines = [f"**{week['week_start']} 周** (交易日 {week['trading_days']},至 {week['week_end']})", "",
              "| 指标 | 本周 | 较上周 |", "|---|---|---|"]
@@ -180,12 +187,14 @@ def markdown(week: dict, crowded: pl.DataFrame, path: str | None) -> str:
         lines += ["", "拥挤度前五的概念:" + " · ".join(
             f"{c} {v:.0f}" + ("" if d is None else f" ({d:+.0f})")
             for c, v, d in crowded.select("concept", "crowding", "crowding_change").iter_rows())]
+        lines += [concept_note] if concept_note else []
     if path:
         lines += ["", f"报告:`{path}`"]
     return "\n".join(lines)
 
 
-def html_report(week: dict, crowded: pl.DataFrame, days: pl.DataFrame, all_a_source: str) -> str:
+def html_report(week: dict, crowded: pl.DataFrame, days: pl.DataFrame, all_a_source: str,
+                concept_note: str | None = None) -> str:
     """The self-contained page: figures, phases, crowded concepts and the charts."""
     images = charts(days, crowded)
     e = html.escape
@@ -213,6 +222,7 @@ img {{ width: 100%; margin: 6px 0; }} .phase {{ font-size: 16px; }}
 <table><tr><th>指标</th><th>本周</th><th>较上周</th></tr>{rows}</table>
 <h2>拥挤度最高的五个概念</h2>
 {'<table><tr><th>#</th><th>概念</th><th>成交占比</th><th>拥挤度</th><th>较上周</th></tr>' + concept_rows + '</table>' if crowded.height else '<p>数据源无概念成交数据。</p>'}
+{f'<p class="sub"><b>{e(concept_note)}</b></p>' if concept_note and crowded.height else ''}
 <h2>近 {days.height} 个交易日</h2>
 {image}
 <p class="sub">拥挤度:概念成交额占全市场之比在其自身近 52 周中的分位(0–100)。情绪周期见 domain.md §3。</p>
