@@ -132,3 +132,7 @@ def test_computed_all_a_weights_by_previous_day_float_cap_else_equal():
     # Without any float cap (a TongDaXin folder), equal weights.
     series, _ = indices.all_a_returns(pl.DataFrame(), bars.with_columns(pl.lit(None, pl.Float64).alias("float_mcap")))
     assert dict(series.iter_rows())[DAYS[2]] == pytest.approx(0.1 / 3)
+    # 000003's day 2 as its listing day (its return over the offer price): in neither average
+    listed = bars.with_columns(float_mcap=pl.lit(None, pl.Float64),
+                               listing_age=pl.when(pl.col("code") == "000003").then(1).otherwise(100).cast(pl.Int32))
+    assert dict(indices.all_a_returns(pl.DataFrame(), listed)[0].iter_rows())[DAYS[2]] == pytest.approx(0.0)

@@ -29,7 +29,7 @@ def test_sql_contract_is_generated_from_the_table_models():
 
 def test_every_table_has_a_name_a_key_and_a_description_per_column():
     names = [tables.table_name(m) for m in TABLES]
-    assert len(names) == len(set(names)) == 40
+    assert len(names) == len(set(names)) == 41
     for model in TABLES:
         schema = model.to_schema()
         assert re.fullmatch(r"(raw|core|sentiment|quality|stms|heat|research|review|backtest)\.[a-z_0-9]+", schema.name), schema.name
@@ -76,7 +76,7 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
         assert "dagster/code_references" in node.metadata, key
     checks = {c: graph.get_check_spec(c) for c in graph.asset_check_keys}
     schema_checks = [spec for c, spec in checks.items() if c.name == SCHEMA_CHECK]
-    assert len(schema_checks) == 36 + 9 and all(spec.blocking for spec in schema_checks)
+    assert len(schema_checks) == 37 + 9 and all(spec.blocking for spec in schema_checks)
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "complete_windows")].blocking
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "sw_l1_taxonomy")].blocking
     assert not checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "sw_l1_complete")].blocking
@@ -124,7 +124,7 @@ def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_
     assert {"backtest/heat_rotation", "backtest/concept_heat_top", "backtest/concept_heat_bottom"} <= left_out.keys()
     kept_keys = {k.to_user_string() for a in kept for k in a.keys}
     assert kept_keys == {"raw/securities", "raw/daily_quotes", "raw/limit_up_pools", "core/daily_bars",
-                         "raw/main_fund_flows", "raw/northbound_flows",
+                         "raw/main_fund_flows", "raw/northbound_flows", "raw/suspensions",
                          "sentiment/limit_ladder", "sentiment/ladder_daily", "sentiment/phase_daily",
                          "quality/limit_up_reconciliation", "quality/limit_up_disagreements",
                          "backtest/phase_limit_up_follow"}  # the benchmark is then computed from the bars

@@ -485,7 +485,7 @@ def test_replay_miss_raises_raw_response_missing(make_fetcher, store):
         fetcher.fetch(SPOT_KEY, "stock_zh_a_spot_em", never_called)
     assert str(raised.value) == (
         f"replay mode: no stored response stock_zh_a_spot_em/date=2024-01-02/_all.parquet under {store.root} "
-        "(run once with SENTIMENT_AKSHARE_MODE=live to fetch it)")
+        "(run once in live mode to fetch it)")
     assert fetcher.stats.network_calls == 0
     assert not store.has(SPOT_KEY)
 

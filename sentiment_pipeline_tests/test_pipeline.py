@@ -13,7 +13,8 @@ TABLES = ["raw.daily_quotes", "core.daily_bars", "sentiment.limit_ladder", "sent
           "sentiment.phase_daily"]
 
 
-RAW_DAILY = ["limit_up_pools", "main_fund_flows", "northbound_flows", "attention", "index_daily", "margin_balance"]
+RAW_DAILY = ["limit_up_pools", "main_fund_flows", "northbound_flows", "attention", "index_daily", "margin_balance",
+             "suspensions"]
 RAW_REFERENCE = ["index_membership", "industry_history", "concept_membership"]
 QUALITY = ["quality/limit_up_reconciliation", "quality/limit_up_disagreements"]
 STMS = ["stms/sector_daily", "stms/scores", "stms/top_list"]
@@ -89,7 +90,7 @@ def test_materialize_a_range_then_query_and_rerun_identically(pipeline_env):
     result = run(defs, "2019-03-01", "2019-03-08")
     assert result.success
     checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 20  # a schema check per asset (18), the reconciliation's agreement, the CSI list sizes
+    assert len(checks) == 21  # a schema check per asset (19), the reconciliation's agreement, the CSI list sizes
     assert all(e.event_specific_data.passed for e in checks if e.event_specific_data.asset_check_key.name == "schema_valid")
     # The synthetic vendor's pool agrees on every limit-up; the rest is runs older than our history
     # (the range has no stored past) and new listings, which the vendor leaves out of its pool.
@@ -227,4 +228,4 @@ def test_sql_contract_matches_the_written_tables(chain_db):
         for table, columns in documented.items():
             actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
             assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
-    assert len(documented) == 40
+    assert len(documented) == 41

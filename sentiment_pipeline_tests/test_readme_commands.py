@@ -1,6 +1,7 @@
 """Every command in the README's bash blocks works as pasted: the ones that need no network run here, in the
 activated environment, against a temporary instance and database; the others say why they do not."""
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -32,6 +33,12 @@ TDX_MEMBERSHIP = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/td
                   "data/real/membership SENTIMENT_DUCKDB_PATH=data/tdx_membership.duckdb python -m sentiment_pipeline.cli "
                   "2019-01-02...2023-02-24")
 STMS_REPORT = "python -m sentiment_pipeline.stms.report data/tdx_membership.duckdb"
+BAOSTOCK = ("SENTIMENT_SOURCE=baostock SENTIMENT_BAOSTOCK_DIR=../shared/data/real/baostock "
+            "SENTIMENT_DUCKDB_PATH=data/baostock.duckdb python -m sentiment_pipeline.cli 2020-08-03...2020-09-30")
+TDX_BAOSTOCK = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/vipdoc SENTIMENT_BAOSTOCK_DIR=../shared/"
+                "data/real/baostock SENTIMENT_DUCKDB_PATH=data/tdx_baostock.duckdb python -m sentiment_pipeline.cli "
+                "2020-08-03...2020-09-30")
+CROSS_SOURCE = "python -m sentiment_pipeline.quality.cross_source ../shared/data/real/tdx/vipdoc ../shared/data/real/baostock"
 
 # How each README command is covered; a command missing here fails test_every_readme_command_is_covered.
 COVERED = {
@@ -60,6 +67,13 @@ COVERED = {
     CLAIMS: "test_tdx_folder_runs_what_it_can_feed (on that database)",
     TDX_MEMBERSHIP: "test_tdx_with_membership_runs_stms_and_the_sector_backtests (over three months)",
     STMS_REPORT: "test_tdx_with_membership_runs_stms_and_the_sector_backtests (on that database)",
+    BAOSTOCK: "test_baostock_and_tdx_completed_by_it_store_the_exchange_reference_closes",
+    TDX_BAOSTOCK: "test_baostock_and_tdx_completed_by_it_store_the_exchange_reference_closes",
+    CROSS_SOURCE: "test_baostock_and_tdx_completed_by_it_store_the_exchange_reference_closes",
+    "python benchmarks/baostock_bias.py": "a benchmark (3 minutes on the real data); test_baostock.py tests what it "
+                                          "compares",
+    "export SENTIMENT_SOURCE=baostock": "network (baostock's server); test_baostock.py runs the live source on "
+                                        "recorded answers",
     "sudo -u postgres createuser --pwprompt dagster": "a server's one-time setup (interactive); "
                                                       "test_production.py creates its role and database",
     "sudo -u postgres createdb --owner dagster dagster": "the same",
@@ -117,8 +131,8 @@ def test_main_command_then_a_selected_month(shell):
     done = shell("bash scripts/run.sh")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "45 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
-    assert len(re.findall(r"^  ✓ ", out, re.M)) == 40  # 24 daily steps (the reconciliation writes two tables), 6 weekly, the research tables (one step), 9 backtests
+    assert "46 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
+    assert len(re.findall(r"^  ✓ ", out, re.M)) == 41  # 25 daily steps (the reconciliation writes two tables), 6 weekly, the research tables (one step), 9 backtests
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
     assert re.search(r"^2019-06-28: STMS top 3 sw_l1: .+ · .+ · .+$", out, re.M)
@@ -187,7 +201,7 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
     assert "raw.main_fund_flows: source tdx does not provide main_fund_flows; the table gets no rows" in out
     assert "skipped stms/scores: source 'tdx' does not provide" in out
     assert "skipped backtest/stms_top_sw: source 'tdx' does not provide" in out
-    assert "21 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
+    assert "22 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
     assert re.search(r"^phase_limit_up_follow\s+2023-01-03 → 2023-02-24", out, re.M)
     with duckdb.connect(str(tmp_path / "tdx.duckdb"), read_only=True) as conn:
         found = conn.execute("select sum(both_count), sum(pool_count) from quality.limit_up_reconciliation").fetchone()
@@ -223,6 +237,42 @@ def test_tdx_with_membership_runs_stms_and_the_sector_backtests(shell, tmp_path)
     assert "look-ahead and survivorship" in report.stdout and "| CSI 300 index file" in report.stdout
 
 
+@pytest.mark.skipif(not (REAL_DATA / "baostock").is_dir(), reason="../shared/data/real is absent")
+def test_baostock_and_tdx_completed_by_it_store_the_exchange_reference_closes(shell, tmp_path):
+    import polars as pl
+
+    raw = pl.read_parquet(REAL_DATA / "baostock" / "sz_daily_2020_2022.parquet").filter(
+        pl.col("date").is_between(pl.date(2020, 8, 3), pl.date(2020, 9, 30))).select(
+        trade_date="date", code=pl.col("code").str.slice(3), bs_pre_close="preclose", bs_st=pl.col("isST") == 1,
+        traded=pl.col("tradestatus") == 1)
+    for command, name in ((BAOSTOCK, "baostock"), (TDX_BAOSTOCK, "tdx_baostock")):
+        db = tmp_path / f"{name}.duckdb"
+        done = shell(command.replace(f"data/{name}.duckdb", str(db)))
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        with duckdb.connect(str(db), read_only=True) as conn:
+            bars = pl.from_arrow(conn.sql("select trade_date, code, pre_close, is_st, board, is_limit_up, "
+                                          "limit_up_price from core.daily_bars").arrow())
+            suspended = pl.from_arrow(conn.sql("select trade_date, code from raw.suspensions").arrow())
+        shenzhen = bars.join(raw, on=["trade_date", "code"])
+        # every Shenzhen stock-day baostock has: its reference close and ST flag; no bar on a suspended day (the
+        # folder lacks 23 of these stocks, 979 stock-days: it holds the stocks listed when it was downloaded)
+        assert shenzhen.height == raw.filter("traded").height - (979 if name == "tdx_baostock" else 0)
+        assert (shenzhen["pre_close"] == shenzhen["bs_pre_close"]).all()
+        assert (shenzhen["is_st"] == shenzhen["bs_st"]).all()
+        assert suspended.sort(pl.all()).equals(raw.filter(~pl.col("traded")).select("trade_date", "code").sort(pl.all()))
+        # the dated rules: ChiNext at ±20% from 2020-08-24 (ST too), ±10% before; main-board ST ±5%
+        chinext = shenzhen.filter((pl.col("board") == "chinext") & pl.col("limit_up_price").is_not_null())
+        ratio = (chinext["limit_up_price"] / chinext["pre_close"]).round(2)
+        after = chinext["trade_date"] >= dt.date(2020, 8, 24)
+        # before: ±10% (ST ±5%), and +44% on the listing day of a listing before the registration rules
+        assert set(ratio.filter(after).unique()) == {1.2} and set(ratio.filter(~after).unique()) <= {1.1, 1.05, 1.44}
+        main_st = shenzhen.filter((pl.col("board") == "main") & pl.col("is_st") & pl.col("limit_up_price").is_not_null())
+        assert set((main_st["limit_up_price"] / main_st["pre_close"]).round(2).unique()) == {1.05}
+    report = shell(CROSS_SOURCE)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert "open 0, high 0, low 0, close 0, volume 0," in report.stdout and "unexplained 0" in report.stdout
+
+
 def test_dagster_dev_serves_the_assets(shell, tmp_path):
     """`dagster dev` as pasted (after activation) starts, loads the code location and lists every asset."""
     import os
@@ -256,7 +306,7 @@ def test_dagster_dev_serves_the_assets(shell, tmp_path):
                 pass
             time.sleep(1)
         assert nodes, (tmp_path / "dev.log").read_text()[-3000:]
-        assert len(nodes) == 45
+        assert len(nodes) == 46
         assert all({"duckdb", "polars"} <= set(n["kinds"]) for n in nodes)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

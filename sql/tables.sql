@@ -167,6 +167,16 @@ CREATE TABLE core.index_groups (
     members_without_bar INTEGER  -- NOT NULL: members without a bar that day (suspended, or delisted before the next review)
 );
 
+-- Suspended stock-days as the source lists them (baostock's tradestatus 0): a suspension is not a traded bar, so
+-- these days have no row in raw.daily_quotes. Empty for a source that does not list them (a day without a bar is
+-- then the only sign). Row key: (trade_date, code).
+CREATE TABLE raw.suspensions (
+    trade_date DATE,    -- NOT NULL: trading day
+    code       VARCHAR, -- NOT NULL: 6-digit exchange code
+    pre_close  DOUBLE,  -- the day's reference close, CNY
+    is_st      BOOLEAN  -- ST or *ST that day
+);
+
 -- Per stock and day: the ladder (连板): limit flags, streak, opening-run flag and eligibility for the sentiment
 -- statistics. Row key: (trade_date, code).
 CREATE TABLE sentiment.limit_ladder (

@@ -30,7 +30,7 @@ OWNER = "team:strategy-research"
 GROUP = "backtest"
 DEFAULT_RULES = engine.Rules()
 PANEL_COLUMNS = ["trade_date", "code", "open", "close", "pre_close", "limit_up_price", "limit_down_price",
-                 "float_mcap"]
+                 "float_mcap", "listing_age"]
 
 
 class EngineConfig(dg.Config):

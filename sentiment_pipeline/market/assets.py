@@ -123,7 +123,16 @@ def raw_daily_quotes(context: dg.AssetExecutionContext, market_source: MarketSou
     _warn_off_calendar(context, "raw.daily_quotes", market_source, df)
     df = df.filter(pl.col("trade_date").is_in(keys))
     _no_empty_days(context, "raw.daily_quotes", market_source, df, keys)
-    yield from validated(context, df, t.RawDailyQuotes, run_metadata=_source_report(market_source))
+    corrections = market_source.quote_corrections(start, end)
+    day_metadata, totals = None, {}
+    if corrections is not None:
+        corrections = corrections.filter(pl.col("trade_date").is_in(keys))
+        by_day = {row.pop("trade_date"): row for row in corrections.iter_rows(named=True)}
+        day_metadata = lambda _df: by_day  # noqa: E731
+        totals = {f"{c}_total": int(corrections[c].sum()) for c in corrections.columns if c != "trade_date"}
+        context.log.info("raw.daily_quotes: " + ", ".join(f"{k.removesuffix('_total')} {v:,}" for k, v in totals.items()))
+    yield from validated(context, df, t.RawDailyQuotes, day_metadata=day_metadata,
+                         run_metadata={**totals, **_source_report(market_source)})
 
 
 def _limit_counts(df: pl.DataFrame) -> dict:
@@ -274,6 +283,7 @@ raw_datasets = [
     _raw_daily_asset(t.Attention, "attention"),
     _raw_daily_asset(t.IndexDaily, "index_daily"),
     _raw_daily_asset(t.MarginBalance, "margin_balance"),
+    _raw_daily_asset(t.Suspensions, "suspensions"),
     _raw_reference_asset(t.IndexMembership, "index_membership"),
     _raw_reference_asset(t.IndustryHistory, "industry_history"),
     _raw_reference_asset(t.ConceptMembership, "concept_membership"),
@@ -284,4 +294,4 @@ assets = [raw_securities, raw_daily_quotes, daily_bars, index_groups, *raw_datas
 RAW_SIDE_DATASETS = {key for asset in raw_datasets for key in asset.keys}
 TABLES = [t.Securities, t.RawDailyQuotes, t.DailyBars, t.LimitUpPools, t.MainFundFlows, t.NorthboundFlows,
           t.Attention, t.IndexDaily, t.MarginBalance, t.IndexMembership, t.IndustryHistory, t.ConceptMembership,
-          t.IndexGroups]
+          t.IndexGroups, t.Suspensions]

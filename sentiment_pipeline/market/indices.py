@@ -28,12 +28,15 @@ def all_a_returns(index_daily: pl.DataFrame, bars: pl.DataFrame) -> tuple[pl.Dat
     if official.height:
         return official, "official"
     day_no = calendar.trading_day_index()
-    stocks = (bars.select("trade_date", "code", "close", "pre_close", "float_mcap")
+    # A listing day's return is over the offer price (a source with reference closes has it, e.g. +200% for a
+    # registration IPO): an index adds a new listing later, so neither average counts it.
+    listing_day = (pl.col("listing_age") == 1).fill_null(False) if "listing_age" in bars.columns else pl.lit(False)
+    stocks = (bars.select("trade_date", "code", "close", "pre_close", "float_mcap", listing_day=listing_day)
               .join(day_no, on="trade_date").sort("code", "trade_date")
               .with_columns(ret=pl.col("close") / pl.col("pre_close") - 1,
                             weight=pl.when(pl.col("day_no").shift(1).over("code") == pl.col("day_no") - 1)
                             .then(pl.col("float_mcap").shift(1).over("code")))
-              .filter(pl.col("ret").is_not_null()))
+              .filter(pl.col("ret").is_not_null() & ~pl.col("listing_day")))
     daily = stocks.group_by("trade_date").agg(
         weighted=(pl.col("ret") * pl.col("weight")).sum() / pl.col("weight").sum(),
         equal=pl.col("ret").mean(), weighed=pl.col("weight").is_not_null().any())

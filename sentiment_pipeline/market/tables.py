@@ -237,6 +237,23 @@ class MarginBalance(pa.DataFrameModel):
         unique = ["trade_date"]
 
 
+class Suspensions(pa.DataFrameModel):
+    """raw.suspensions: stock-days the exchange suspended (no bar), where the source lists them (baostock)."""
+
+    trade_date: dt.date = pa.Field(description="trading day")
+    code: str = pa.Field(**CODE, description="6-digit exchange code")
+    pre_close: float = pa.Field(gt=0, nullable=True, description="the day's reference close, CNY")
+    is_st: bool = pa.Field(nullable=True, description="ST or *ST that day")
+
+    class Config:
+        name = "raw.suspensions"
+        description = ("Suspended stock-days as the source lists them (baostock's tradestatus 0): a suspension is "
+                       "not a traded bar, so these days have no row in raw.daily_quotes. Empty for a source that "
+                       "does not list them (a day without a bar is then the only sign).")
+        strict = True
+        unique = ["trade_date", "code"]
+
+
 class IndexMembership(pa.DataFrameModel):
     """raw.index_membership: CSI 300/500/1000/2000 members from the snapshot effective on effective_date."""
 

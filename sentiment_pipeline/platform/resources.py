@@ -8,7 +8,7 @@ from pathlib import Path
 from sentiment_pipeline.sources.base import MarketSource
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("synthetic", "tdx", "akshare")
+SOURCES = ("synthetic", "tdx", "akshare", "baostock")
 
 
 def database_path() -> str:
@@ -51,7 +51,14 @@ def source_from_env() -> MarketSource:
         vipdoc = env("SENTIMENT_TDX_DIR")
         if not vipdoc:
             raise ValueError("SENTIMENT_SOURCE=tdx needs SENTIMENT_TDX_DIR, the path of a TongDaXin vipdoc folder")
-        return TdxSource(vipdoc_dir=vipdoc, ths_dir=env("SENTIMENT_THS_DIR") or None, **membership)
+        return TdxSource(vipdoc_dir=vipdoc, ths_dir=env("SENTIMENT_THS_DIR") or None,
+                         baostock_dir=env("SENTIMENT_BAOSTOCK_DIR") or None, **membership)
+    if name == "baostock":
+        from sentiment_pipeline.sources.baostock_source import BaostockSource
+
+        return BaostockSource(data_dir=env("SENTIMENT_BAOSTOCK_DIR") or None,
+                              store_dir=str(Path(env("SENTIMENT_RAW_DIR", str(PROJECT_ROOT / "data" / "raw"))) / "baostock"),
+                              mode=env("SENTIMENT_BAOSTOCK_MODE", "live"), **membership)
     if name == "akshare":
         from sentiment_pipeline.sources.akshare_source import AkshareSource
 

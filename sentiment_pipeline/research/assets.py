@@ -52,7 +52,8 @@ class MarketDailyConfig(dg.Config):
 
 @table_asset(t.MarketDaily, group="research", owner=OWNER, ins={
     "bars": dg.AssetIn(asset_key(market.DailyBars), partition_mapping=AROUND_THE_DAY,
-                       metadata={"columns": ["trade_date", "code", "close", "pre_close", "float_mcap", "amount"]}),
+                       metadata={"columns": ["trade_date", "code", "close", "pre_close", "float_mcap", "amount",
+                                                     "listing_age"]}),
     "index_daily": dg.AssetIn(asset_key(market.IndexDaily), partition_mapping=AROUND_THE_DAY),
     "limit_ladder": dg.AssetIn(asset_key(ladder.LimitLadder), partition_mapping=AROUND_THE_DAY,
                                metadata={"columns": ["trade_date", "code", "eligible", "is_limit_up"]}),

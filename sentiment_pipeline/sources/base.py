@@ -58,6 +58,10 @@ INDEX_DAILY_SCHEMA: dict[str, pl.DataType] = {
     "close": pl.Float64(), "amount": pl.Float64(),
 }
 MARGIN_SCHEMA: dict[str, pl.DataType] = {"trade_date": pl.Date(), "margin_balance": pl.Float64()}
+# A stock-day on which the exchange suspended trading: no bar; the reference close and ST flag of the day.
+SUSPENSION_SCHEMA: dict[str, pl.DataType] = {
+    "trade_date": pl.Date(), "code": pl.String(), "pre_close": pl.Float64(), "is_st": pl.Boolean(),
+}
 
 SECURITIES_SCHEMA: dict[str, pl.DataType] = {
     "code": pl.String(),
@@ -84,10 +88,11 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 DATASETS = ("securities", "daily_quotes", "limit_up_pools", "main_fund_flows", "northbound_flows", "attention",
-            "index_membership", "industry_history", "concept_membership", "index_daily", "margin_balance")
+            "index_membership", "industry_history", "concept_membership", "index_daily", "margin_balance",
+            "suspensions")
 # Datasets a source without them still answers, with no rows: the tables downstream are computed without them
 # (no pool → the reconciliation records 'no pool' days; no flows → STMS's B is 0, b_components 'none').
-EMPTY_WHEN_ABSENT = ("limit_up_pools", "main_fund_flows", "northbound_flows")
+EMPTY_WHEN_ABSENT = ("limit_up_pools", "main_fund_flows", "northbound_flows", "suspensions")
 # Reference datasets a membership folder (SENTIMENT_MEMBERSHIP_DIR) supplies to a source without them.
 MEMBERSHIP_DATASETS = ("industry_history", "index_membership", "concept_membership")
 
@@ -178,6 +183,16 @@ class MarketSource(dg.ConfigurableResource):
     def margin_balance(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Whole-market margin balance (融资融券余额, CNY) (MARGIN_SCHEMA)."""
         raise self._unsupported("margin_balance")
+
+    def suspensions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        """Suspended stock-days (SUSPENSION_SCHEMA) where the source lists them; no rows by default (a source
+        without them: a suspension is a day without a bar)."""
+        return empty_frame(SUSPENSION_SCHEMA)
+
+    def quote_corrections(self, start: dt.date, end: dt.date) -> pl.DataFrame | None:
+        """Per day, what reference data changed in this source's bars (a tdx folder completed by baostock's
+        reference closes and ST flags): trade_date and counts; None when nothing completes the bars."""
+        return None
 
     def prepare(self, progress: Callable[[str], None] | None = None) -> None:
         """Long one-time work before the first fetch (simulating the synthetic market, reading a folder),

@@ -50,6 +50,11 @@ FUNCTION_HOSTS = {
     "stock_zh_index_hist_csindex": "www.csindex.com.cn",
     "stock_industry_clf_hist_sw": "www.swsresearch.com",
     "sw_index_first_info": "legulegu.com",
+    # baostock: one server for every call
+    "query_history_k_data_plus": "baostock.com",
+    "query_stock_basic": "baostock.com",
+    "query_hs300_stocks": "baostock.com",
+    "query_zz500_stocks": "baostock.com",
 }
 # Requests per second. East Money bans IPs after bursts (docs/akshare.md), so its hosts get one call every 2 s.
 DEFAULT_HOST_RATES = {host: (0.5 if host.endswith("eastmoney.com") else 1.0) for host in set(FUNCTION_HOSTS.values())}
@@ -62,6 +67,11 @@ RETRYABLE_MESSAGES = ("RemoteDisconnected", "Connection aborted", "Max retries e
 
 class UpstreamError(RuntimeError):
     """Base of every error the live source raises on purpose."""
+
+
+def qualified(function: str) -> str:
+    """The library a fetched function belongs to, with it: 'akshare.stock_zh_a_hist', 'baostock.query_…'."""
+    return f"{'baostock' if FUNCTION_HOSTS.get(function) == 'baostock.com' else 'akshare'}.{function}"
 
 
 class UpstreamSchemaChanged(UpstreamError):
@@ -83,12 +93,12 @@ class UpstreamSchemaChanged(UpstreamError):
 class RawResponseMissing(UpstreamError):
     def __init__(self, key: RawKey, store: RawStore):
         super().__init__(f"replay mode: no stored response {key} under {store.root} "
-                         "(run once with SENTIMENT_AKSHARE_MODE=live to fetch it)")
+                         "(run once in live mode to fetch it)")
 
 
 class FetchFailed(UpstreamError):
     def __init__(self, function: str, key: RawKey, attempts: int, last: BaseException):
-        super().__init__(f"akshare.{function} for {key} failed after {attempts} attempt(s): "
+        super().__init__(f"{qualified(function)} for {key} failed after {attempts} attempt(s): "
                          f"{type(last).__name__}: {last}")
 
 
@@ -242,7 +252,7 @@ class Fetcher:
                 delay = self.retry.delay(attempt, self.rng)
                 self.stats.retries += 1
                 self.stats.backoff_seconds += delay
-                log.warning("akshare.%s for %s: %s: %s; retry %d/%d in %.1f s", function, key, type(exc).__name__,
+                log.warning("%s for %s: %s: %s; retry %d/%d in %.1f s", qualified(function), key, type(exc).__name__,
                             exc, attempt, self.retry.max_attempts - 1, delay)
                 self.clock.sleep(delay)
                 continue

@@ -54,6 +54,36 @@ def read_index_files(vipdoc: str) -> pl.DataFrame:
                        pre_close="pre_close", close="close", amount="amount")
 
 
+# A reference close this far from the previous record's close is a correction (prices are in fen).
+PRICE_TOLERANCE = 0.005
+
+
+def completed_by_baostock(quotes: pl.DataFrame, baostock_rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """TongDaXin bars with baostock's reference close and ST flag where baostock has the stock-day, and without
+    the stock-days baostock lists as suspended; and per day what changed: covered (stock-days baostock has),
+    pre_close_corrected (a reference close other than the previous record's close: ex-rights days, or a
+    previous record the folder lacks), st_flagged, suspended_dropped."""
+    ref = baostock_rows.select(trade_date="date", code=pl.col("code").str.split(".").list.last(),
+                               bs_pre_close="preclose", bs_st=pl.col("isST") == 1, bs_suspended=pl.col("tradestatus") == 0)
+    joined = quotes.join(ref, on=["trade_date", "code"], how="left")
+    covered = pl.col("bs_pre_close").is_not_null() | pl.col("bs_suspended").is_not_null()
+    corrected = (pl.col("bs_pre_close").is_not_null() & ~pl.col("bs_suspended").fill_null(False)
+                 & ((pl.col("pre_close") - pl.col("bs_pre_close")).abs() >= PRICE_TOLERANCE).fill_null(True))
+    flagged = joined.with_columns(covered=covered, corrected=corrected,
+                                  suspended=pl.col("bs_suspended").fill_null(False),
+                                  st=pl.col("bs_st").fill_null(False) & ~pl.col("bs_suspended").fill_null(False))
+    report = (flagged.group_by("trade_date").agg(
+        covered=pl.col("covered").sum().cast(pl.Int64), pre_close_corrected=pl.col("corrected").sum().cast(pl.Int64),
+        st_flagged=pl.col("st").sum().cast(pl.Int64), suspended_dropped=pl.col("suspended").sum().cast(pl.Int64))
+        .sort("trade_date"))
+    completed = (flagged.filter(~pl.col("suspended"))
+                 # the folder has no ST flags: baostock's where it covers the stock-day, unknown elsewhere
+                 .with_columns(pre_close=pl.coalesce("bs_pre_close", "pre_close"),
+                               is_st=pl.when(pl.col("covered")).then(pl.col("bs_st")))
+                 .drop("bs_pre_close", "bs_st", "bs_suspended", "covered", "corrected", "suspended", "st"))
+    return completed, report
+
+
 class TdxFolderError(ValueError):
     """The TongDaXin folder itself is damaged or incomplete."""
 
@@ -96,6 +126,9 @@ class TdxSource(MarketSource):
 
     vipdoc_dir: str
     ths_dir: str | None = None  # optional folder of THS pool CSVs (YYYY-limit_up.csv, YYYY-broken.csv)
+    # optional folder of baostock output: the exchange's reference closes and ST flags where it covers a
+    # stock-day, and its suspended days (not traded bars)
+    baostock_dir: str | None = None
 
     def source_name(self) -> str:
         return "tdx"
@@ -120,7 +153,29 @@ class TdxSource(MarketSource):
     def daily_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         bars = self._bars()
         self._check_no_missing_days(bars, start, end)
-        return conform(bars.filter(pl.col("trade_date").is_between(start, end)), RAW_QUOTE_SCHEMA)
+        quotes = bars.filter(pl.col("trade_date").is_between(start, end))
+        if self.baostock_dir:
+            quotes = completed_by_baostock(quotes, self._baostock(start, end))[0]
+        return conform(quotes, RAW_QUOTE_SCHEMA)
+
+    def _baostock(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        from sentiment_pipeline.sources.baostock_source import read_folder
+
+        rows = read_folder(str(Path(self.baostock_dir).resolve()))
+        return rows.filter(pl.col("date").is_between(start, end))
+
+    def suspensions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
+        if not self.baostock_dir:
+            return super().suspensions(start, end)
+        from sentiment_pipeline.sources.baostock_source import quotes_and_suspensions
+
+        return quotes_and_suspensions(self._baostock(start, end))[1]
+
+    def quote_corrections(self, start: dt.date, end: dt.date) -> pl.DataFrame | None:
+        if not self.baostock_dir:
+            return None
+        quotes = self._bars().filter(pl.col("trade_date").is_between(start, end))
+        return completed_by_baostock(quotes, self._baostock(start, end))[1]
 
     def _check_no_missing_days(self, bars: pl.DataFrame, start: dt.date, end: dt.date) -> None:
         """A trading day inside the folder's span that no stock file has is a gap in the folder (a suspension is
