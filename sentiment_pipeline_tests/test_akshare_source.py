@@ -45,11 +45,25 @@ HIST = {
 
 
 def hist(symbol, period, start_date, end_date, adjust, timeout=None):
-    assert (period, adjust) == ("daily", "")
-    rows = [{"日期": d, "股票代码": symbol, "开盘": c - chg / 2, "收盘": c, "最高": max(c, c - chg / 2),
-             "最低": min(c, c - chg / 2) - 0.01, "成交量": 1000, "成交额": 1e6, "涨跌额": chg, "换手率": 1.5}
-            for d, (c, chg) in zip(HISTORY_DAYS, HIST[symbol])
-            if start_date <= f"{d:%Y%m%d}" <= end_date]
+    """East Money's series as it sends them: unadjusted, 涨跌额 is against the raw previous close (so 收盘 − 涨跌额
+    is wrong on an ex-rights day); back-adjusted (hfq), closes times a factor that changes on ex-rights days."""
+    assert period == "daily" and adjust in ("", "hfq")
+    closes = [c for c, _ in HIST[symbol]]
+    references = [c - chg for c, chg in HIST[symbol]]  # the exchange's reference closes
+    factor, factors = 1.0, []
+    for i, ref in enumerate(references):
+        factor = factor if i == 0 else factor * closes[i - 1] / ref
+        factors.append(factor)
+    rows = []
+    for i, (d, c) in enumerate(zip(HISTORY_DAYS, closes)):
+        if not start_date <= f"{d:%Y%m%d}" <= end_date:
+            continue
+        f = factors[i] if adjust == "hfq" else 1.0
+        previous = references[0] if i == 0 else closes[i - 1] * (factors[i - 1] if adjust == "hfq" else 1.0)
+        chg = round(c * f - previous * (f if i == 0 else 1.0), 4)
+        rows.append({"日期": d, "股票代码": symbol, "开盘": round(c * f, 4), "收盘": round(c * f, 4),
+                     "最高": round(c * f, 4), "最低": round(c * f - 0.01, 4), "成交量": 1000, "成交额": 1e6,
+                     "涨跌额": chg, "换手率": 1.5})
     return upstream_frame("stock_zh_a_hist", rows) if rows else empty_frame()
 
 
@@ -195,9 +209,13 @@ def test_spot_parser_converts_units_flags_st_and_drops_suspended():
     assert df["is_st"].to_list() == [True, False] and (df["trade_date"] == SNAPSHOT_DAY).all()
 
 
-def test_history_reference_close_is_close_minus_change_so_ex_rights_days_are_right():
-    df = ak.parse_hist({"000002": hist("000002", "daily", "20240603", "20240605", "")})
-    assert df.filter(pl.col("trade_date") == dt.date(2024, 6, 4))["pre_close"].item() == 4.90
+def test_history_reference_close_comes_from_the_adjusted_series_so_ex_rights_days_are_right():
+    raw = hist("000002", "daily", "20240603", "20240605", "")
+    # the unadjusted series alone: 收盘 − 涨跌额 is the raw previous close, 6.00, on the ex-rights day (was the bug)
+    alone = ak.parse_hist({"000002": raw})
+    assert alone.filter(pl.col("trade_date") == dt.date(2024, 6, 4))["pre_close"].item() == 6.00
+    df = ak.parse_hist({"000002": raw}, {"000002": hist("000002", "daily", "20240603", "20240605", "hfq")})
+    assert df["pre_close"].to_list() == [5.90, 4.90, 5.00]
     assert df["volume"].to_list() == [100_000] * 3 and df["is_st"].null_count() == 3
     # 换手率 1.5% of float shares: 100,000 shares traded → 6.67 M float shares × close
     assert df["float_mcap"].to_list() == pytest.approx([c * 100_000 / 0.015 for c, _ in HIST["000002"]])
@@ -260,7 +278,9 @@ def test_backfill_days_come_from_history_and_the_closed_day_from_the_snapshot(li
     assert quotes.group_by("trade_date").len().sort("trade_date")["len"].to_list() == [3, 3, 3, 2]
     assert quotes.filter(pl.col("trade_date") == SNAPSHOT_DAY)["float_mcap"].null_count() == 0
     # one history request per stock alive in the range; the delisted 600099 is not asked for
-    assert sorted(c["symbol"] for c in fake.calls_to("stock_zh_a_hist")) == ["000002", "300003", "600001"]
+    # each stock's unadjusted and back-adjusted series (the reference close on ex-rights days)
+    assert sorted((c["symbol"], c["adjust"]) for c in fake.calls_to("stock_zh_a_hist")) == [
+        (code, adjust) for code in ("000002", "300003", "600001") for adjust in ("", "hfq")]
     assert len(fake.calls_to("stock_zh_a_spot_em")) == 1
     first = source.fetch_report()
     assert first["network_calls"] == len(fake.calls) and first["raw_store_hits"] == 0
@@ -418,8 +438,8 @@ def test_an_interrupted_history_backfill_resumes_where_it_stopped(live):
 
     def flaky_hist(**kwargs):
         calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # the operator stops the run after the first stock
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the operator stops the run after the first stock's two series
         return hist(**kwargs)
 
     fake.responses["stock_zh_a_hist"] = flaky_hist
@@ -429,5 +449,6 @@ def test_an_interrupted_history_backfill_resumes_where_it_stopped(live):
     resumed = AkshareSource(store_dir=source.store_dir)
     quotes = resumed.daily_quotes(HISTORY_DAYS[0], HISTORY_DAYS[-1])
     again = [c["symbol"] for c in fake.calls_to("stock_zh_a_hist")][len(first):]
-    assert len(first) == 2 and first[0] not in again and sorted(again) == sorted(set(HIST) - {first[0]})
+    assert len(first) == 3 and first[0] not in again and sorted(set(again)) == sorted(set(HIST) - {first[0]})
+    assert len(again) == 4  # the two other stocks' two series each; the first stock's came from the store
     assert quotes.height == 9

@@ -201,8 +201,9 @@ HIST_CALL = "stock_zh_a_hist"
 
 
 def test_the_network_failing_in_an_akshare_backfill_fails_the_run_keeps_what_arrived_and_resumes(monkeypatch, tmp_path):
-    """A backfill of three history days through the range job; the network drops after 12 answered calls, in the
-    middle of the per-stock history of raw.daily_quotes (after 000002, before 300003), and stays down."""
+    """A backfill of three history days through the range job; the network drops after 13 answered calls, in the
+    middle of the per-stock history of raw.daily_quotes (after 000002's two series, before 300003), and stays
+    down."""
     fake = FakeAkshare(responses())
     monkeypatch.setattr(ak, "akshare_api", lambda: fake)
     monkeypatch.setattr(ak, "now_shanghai", lambda: dt.datetime(2024, 6, 6, 17, 0, tzinfo=ak.SHANGHAI))
@@ -211,7 +212,7 @@ def test_the_network_failing_in_an_akshare_backfill_fails_the_run_keeps_what_arr
     for name, value in {"SENTIMENT_SOURCE": "akshare", "SENTIMENT_RAW_DIR": str(raw), "SENTIMENT_DUCKDB_PATH": str(db),
                         "SENTIMENT_STEP_RETRIES": "1", "SENTIMENT_STEP_RETRY_DELAY": "0"}.items():
         monkeypatch.setenv(name, value)
-    outage = Outage(fake, after=12)
+    outage = Outage(fake, after=13)
     result, instance = _run_range("2024-06-03", "2024-06-05")
 
     assert not result.success
@@ -230,7 +231,7 @@ def test_the_network_failing_in_an_akshare_backfill_fails_the_run_keeps_what_arr
     # What arrived is kept, and the step's own retry read it from the store instead of asking again.
     assert (raw / HIST_CALL / "range=2024-06-03_2024-06-05" / "000002.parquet").exists()
     assert not (raw / HIST_CALL / "range=2024-06-03_2024-06-05" / "300003.parquet").exists()
-    assert [c["symbol"] for c in fake.calls_to(HIST_CALL)].count("000002") == 1
+    assert [c["symbol"] for c in fake.calls_to(HIST_CALL)].count("000002") == 2  # unadjusted and back-adjusted
     # No table half written: an asset that failed wrote nothing, one that succeeded wrote all three days.
     after_failure = _tables(db)
     assert "raw.daily_quotes" not in after_failure and "core.daily_bars" not in after_failure
@@ -243,7 +244,7 @@ def test_the_network_failing_in_an_akshare_backfill_fails_the_run_keeps_what_arr
     assert rerun.success
     again = fake.calls[first_calls:]
     # Only what never arrived is asked for: nothing answered before the outage is fetched twice.
-    assert [c["symbol"] for name, c in again if name == HIST_CALL] == ["300003", "600001"]
+    assert [c["symbol"] for name, c in again if name == HIST_CALL] == ["300003", "300003", "600001", "600001"]
     assert not {(f, tuple(sorted((k, str(v)) for k, v in c.items()))) for f, c in again} & answered
     resumed = _tables(db)
     for table, frame in after_failure.items():  # what the failed run wrote is what the complete run wrote

@@ -67,6 +67,7 @@ def source_from_env() -> MarketSource:
             mode=env("SENTIMENT_AKSHARE_MODE", "live"),
             eastmoney_rate=float(env("SENTIMENT_EASTMONEY_RATE", "0.5")),
             other_rate=float(env("SENTIMENT_OTHER_RATE", "1.0")),
+            http_timeout=float(env("SENTIMENT_HTTP_TIMEOUT", "30")),
             **membership,
         )
     raise ValueError(f"SENTIMENT_SOURCE={name!r} is not one of {', '.join(SOURCES)}")

@@ -151,16 +151,40 @@ def parse_spot(frame: pd.DataFrame, trade_date: dt.date) -> pl.DataFrame:
     return conform(a_shares(out).filter(pl.col("close").is_not_null() & (pl.col("volume") > 0)), RAW_QUOTE_SCHEMA)
 
 
-def parse_hist(frames: dict[str, pd.DataFrame]) -> pl.DataFrame:
-    """stock_zh_a_hist (adjust='') per code → raw quotes. Reference close = 收盘 − 涨跌额 (ex-rights aware);
-    float cap implied by turnover (volume ÷ turnover = float shares)."""
+def reference_close(raw_close: pl.Expr, raw_change: pl.Expr, hfq_close: pl.Expr, hfq_change: pl.Expr) -> pl.Expr:
+    """The exchange's reference close, from the unadjusted and back-adjusted (后复权) series. On an ex-rights day
+    the adjustment factor changes, and the reference close is the previous raw close times the old factor over
+    the new one: raw close × previous adjusted close ÷ adjusted close (East Money's 涨跌额 is against the previous
+    bar of the same series, so the previous adjusted close is close − change). The adjusted prices are rounded to
+    the fen, so that ratio carries up to raw × ½ fen × (1/previous + 1/current) of error: within it the day is
+    not ex-rights and the raw previous close (close − change, exact) is the reference."""
+    previous_raw = raw_close - raw_change
+    derived = raw_close * (hfq_close - hfq_change) / hfq_close
+    rounding = raw_close * 0.005 * (1 / (hfq_close - hfq_change) + 1 / hfq_close) + 1e-9
+    return pl.when((derived - previous_raw).abs() <= rounding).then(previous_raw.round(3)).otherwise(derived.round(2))
+
+
+def parse_hist(frames: dict[str, pd.DataFrame], hfq: dict[str, pd.DataFrame] | None = None) -> pl.DataFrame:
+    """stock_zh_a_hist per code → raw quotes: the unadjusted series (adjust=''), with the reference close from
+    the back-adjusted one (adjust='hfq') where it is given. East Money's unadjusted 涨跌额 is against the raw
+    previous close, so 收盘 − 涨跌额 is wrong on ex-rights days; it stands in only where no adjusted bar is.
+    Float cap implied by turnover (volume ÷ turnover = float shares)."""
     parts = [to_polars(f).with_columns(_code=pl.lit(c)) for c, f in frames.items() if not f.empty]
     if not parts:
         return empty_frame(RAW_QUOTE_SCHEMA)
     df = pl.concat(parts, how="diagonal_relaxed")
+    adjusted = [to_polars(f).select(_code=pl.lit(c), _day=day("日期"), _hfq_close=num("收盘"), _hfq_change=num("涨跌额"))
+                for c, f in (hfq or {}).items() if not f.empty]
+    df = df.with_columns(_day=day("日期"))
+    if adjusted:
+        df = df.join(pl.concat(adjusted), on=["_code", "_day"], how="left")
+    else:
+        df = df.with_columns(_hfq_close=pl.lit(None, pl.Float64), _hfq_change=pl.lit(None, pl.Float64))
     out = df.select(
         trade_date=day("日期"), code=pl.col("_code"), open=num("开盘"), high=num("最高"), low=num("最低"),
-        close=num("收盘"), pre_close=(num("收盘") - num("涨跌额")).round(3),
+        close=num("收盘"),
+        pre_close=pl.coalesce(reference_close(num("收盘"), num("涨跌额"), pl.col("_hfq_close"), pl.col("_hfq_change")),
+                              (num("收盘") - num("涨跌额")).round(3)),
         volume=(num("成交量") * 100).round(0).cast(pl.Int64), amount=num("成交额"),
         turnover_rate=num("换手率") / 100,
     ).with_columns(
@@ -400,6 +424,7 @@ class AkshareSource(MarketSource):
     max_attempts: int = 6
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 120.0
+    http_timeout: float = 30.0  # seconds for each HTTP request (akshare's functions mostly set none)
     snapshot_ready: str = "16:00"  # Asia/Shanghai time after which a trading day's snapshot is final
     concept_refresh_days: int = 7  # reuse a concept membership snapshot younger than this (≈500 requests each)
 
@@ -421,7 +446,7 @@ class AkshareSource(MarketSource):
             self._fetcher = Fetcher(
                 RawStore(self.store_dir), replay=self.mode == "replay", rates=rates,
                 retry=RetryPolicy(self.max_attempts, self.backoff_base_seconds, self.backoff_max_seconds),
-                clock=self.clock(), expected_columns=UPSTREAM_COLUMNS)
+                clock=self.clock(), expected_columns=UPSTREAM_COLUMNS, timeout=self.http_timeout)
         return self._fetcher
 
     def clock(self) -> Clock:
@@ -550,18 +575,22 @@ class AkshareSource(MarketSource):
                 f"{matched.height} stocks; it describes another day and was not stored.")
 
     def _history_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        frames = {}
+        frames, adjusted = {}, {}
         for code in self._codes_between(start, end):
-            frames[code] = self._range_response("stock_zh_a_hist", code, start, end,
-                                                symbol=code, period="daily", start_date=f"{start:%Y%m%d}",
-                                                end_date=f"{end:%Y%m%d}", adjust="")
-        return parse_hist(frames).filter(pl.col("trade_date").is_between(start, end))
+            args = dict(symbol=code, period="daily", start_date=f"{start:%Y%m%d}", end_date=f"{end:%Y%m%d}")
+            frames[code] = self._range_response("stock_zh_a_hist", code, start, end, adjust="", **args)
+            # The back-adjusted series gives the exchange's reference close on ex-rights days (a second call per
+            # stock and range, stored under its own name).
+            adjusted[code] = self._range_response("stock_zh_a_hist", code, start, end, dataset="stock_zh_a_hist_hfq",
+                                                  adjust="hfq", **args)
+        return parse_hist(frames, adjusted).filter(pl.col("trade_date").is_between(start, end))
 
     def _range_response(self, function: str, key_symbol: str, start: dt.date, end: dt.date, /, keep=None,
-                        **kwargs) -> pd.DataFrame:
+                        dataset: str | None = None, **kwargs) -> pd.DataFrame:
         store = self.fetcher().store
-        key = store.covering(function, key_symbol, start, end) or RawKey(function, start=start, end=end,
-                                                                          symbol=key_symbol)
+        dataset = dataset or function
+        key = store.covering(dataset, key_symbol, start, end) or RawKey(dataset, start=start, end=end,
+                                                                         symbol=key_symbol)
         closed = day_is_closed(end, now_shanghai(), self._ready())
         return self._call(key, function, store_empty=closed, keep=keep, **kwargs)
 

@@ -15,6 +15,7 @@ import random
 import socket
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -96,6 +97,55 @@ class RawResponseMissing(UpstreamError):
                          "(run once in live mode to fetch it)")
 
 
+class NetworkDown(UpstreamError):
+    """The upstream's name cannot be resolved: no network (or no DNS), not a blip. Not retried further: the run
+    fails at once, saying so, instead of backing off for many minutes."""
+
+    def __init__(self, function: str, key: RawKey, host: str, last: BaseException):
+        super().__init__(f"{qualified(function)} for {key}: cannot resolve {host} twice in a row: the network or DNS "
+                         f"is down ({type(last).__name__}: {last}). Nothing was stored; run again once the machine is "
+                         "online (SENTIMENT_SOURCE=synthetic or tdx work offline).")
+
+
+# What a resolver failure looks like through requests/urllib3 (NameResolutionError) or a bare socket.
+NAME_RESOLUTION_MESSAGES = ("NameResolutionError", "Failed to resolve", "Name or service not known",
+                            "Temporary failure in name resolution", "nodename nor servname provided",
+                            "getaddrinfo failed")
+
+
+def name_not_resolved(exc: BaseException) -> bool:
+    seen, current = set(), exc
+    while current is not None and id(current) not in seen:  # requests wraps urllib3's error: walk the chain
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) or any(m in str(current) for m in NAME_RESOLUTION_MESSAGES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@contextmanager
+def default_timeout(seconds: float | None):
+    """Every requests call made inside without a timeout of its own gets `seconds` (akshare's functions mostly
+    pass none: a stalled connection would hang the run, and the retries would never fire)."""
+    if not seconds:
+        yield
+        return
+    import requests
+
+    original = requests.Session.request
+
+    def request(self, method, url, *args, **kwargs):
+        if not args and kwargs.get("timeout") is None:
+            kwargs["timeout"] = seconds
+        return original(self, method, url, *args, **kwargs)
+
+    requests.Session.request = request
+    try:
+        yield
+    finally:
+        requests.Session.request = original
+
+
 class FetchFailed(UpstreamError):
     def __init__(self, function: str, key: RawKey, attempts: int, last: BaseException):
         super().__init__(f"{qualified(function)} for {key} failed after {attempts} attempt(s): "
@@ -125,11 +175,22 @@ def is_retryable(exc: BaseException) -> bool:
     return any(m in str(exc) for m in RETRYABLE_MESSAGES)
 
 
-def no_data_answer(exc: BaseException) -> bool:
+# akshare functions that add a column to an empty answer before naming the columns, so "no rows" fails with one
+# column more than none: (function, the mismatch's wording). stock_hot_rank_detail_em adds 证券代码 to an empty
+# rank history (a stock without one, e.g. delisted) and names three columns (akshare/stock/stock_hot_rank_em.py).
+EMPTY_WITH_ADDED_COLUMN = {
+    "stock_hot_rank_detail_em": "Length mismatch: Expected axis has 1 elements, new values have 3 elements",
+}
+
+
+def no_data_answer(exc: BaseException, function: str | None = None) -> bool:
     """akshare failing on an empty upstream answer rather than returning pd.DataFrame(): naming the columns
-    of an empty frame (pandas: 'Expected axis has 0 elements') or indexing a null `data` field."""
+    of an empty frame (pandas: 'Expected axis has 0 elements', or one more for the functions that add a column
+    first) or indexing a null `data` field."""
     text = str(exc)
-    return (isinstance(exc, ValueError) and "Length mismatch: Expected axis has 0 elements" in text) or (
+    added = EMPTY_WITH_ADDED_COLUMN.get(function or "")
+    return (isinstance(exc, ValueError) and ("Length mismatch: Expected axis has 0 elements" in text
+                                             or (added is not None and added in text))) or (
         isinstance(exc, TypeError) and "'NoneType' object is not subscriptable" in text)
 
 
@@ -191,8 +252,9 @@ class FetchStats:
 class Fetcher:
     def __init__(self, store: RawStore, *, replay: bool = False, rates: dict[str, float] | None = None,
                  retry: RetryPolicy | None = None, clock: Clock | None = None, rng: random.Random | None = None,
-                 expected_columns: dict[str, tuple[str, ...]] | None = None):
+                 expected_columns: dict[str, tuple[str, ...]] | None = None, timeout: float | None = 30.0):
         self.store = store
+        self.timeout = timeout  # seconds per HTTP request (SENTIMENT_HTTP_TIMEOUT)
         self.replay = replay
         self.clock = clock or Clock()
         self.throttle = HostThrottle({**DEFAULT_HOST_RATES, **(rates or {})}, self.clock)
@@ -231,13 +293,19 @@ class Fetcher:
     def _call_with_retries(self, key: RawKey, function: str, schema: str,
                            call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         host = FUNCTION_HOSTS.get(function, "unknown")
+        unresolved = 0
         for attempt in range(1, self.retry.max_attempts + 1):
             self.stats.throttled_seconds += self.throttle.wait(host)
             self.stats.network_calls += 1
             try:
-                frame = call()
+                with default_timeout(self.timeout):
+                    frame = call()
             except Exception as exc:  # noqa: BLE001 - classified right below
-                if no_data_answer(exc):
+                if name_not_resolved(exc):
+                    unresolved += 1
+                    if unresolved >= 2:  # once may be a resolver blip; twice in a row is no network
+                        raise NetworkDown(function, key, host, exc)  # noqa: B904
+                if no_data_answer(exc, function):
                     return pd.DataFrame()
                 # Raised in this handler without `from`: akshare's error stays attached as the context (its
                 # traceback is kept), but the error's cause chain ends at ours, whose message names the function

@@ -1,0 +1,157 @@
+"""akshare's own functions (the pinned 1.19.5) against recorded answers at the HTTP layer (`responses`): their
+parsing runs here, not a fake in their place.
+
+The kline answers below carry real bars (万科A, 000002, around its 2020-08-14 ex-dividend day: previous close 28.60,
+exchange reference close 27.58; from baostock's output in ../shared/data/real) in East Money's envelope as
+akshare's stock_hist_em.py parses it (`data.klines`: "date,open,close,high,low,volume(lots),amount,amplitude,
+pct,change,turnover"). The envelope's other fields are inferred from that parser; the back-adjusted (fqt=2)
+prices are derived from the reference closes with a factor of 100 before the ex-day, as East Money's back-adjusted
+prices are the raw ones times the accumulated factor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+
+import polars as pl
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from sentiment_pipeline.sources import akshare_source as ak_source
+from sentiment_pipeline.sources.fetch import Fetcher, NetworkDown, RetryPolicy, default_timeout
+from sentiment_pipeline.sources.raw_store import RawKey, RawStore
+
+from .conftest import REAL_DATA
+
+KLINE_URL = "https://push2his.eastmoney.com/api/qt/stock/kline/get"
+RAW_KLINES = ["2020-08-13,28.83,28.60,29.06,28.31,790903,2261412098.20,2.61,-0.38,-0.11,0.81",
+              "2020-08-14,27.90,27.68,27.90,27.15,940947,2592380291.00,2.62,-3.22,-0.92,0.97"]
+# 28.60 × 100 on 08-13; on 08-14 the factor becomes 100 × 28.60 / 27.58: 27.68 × that = 2870.37
+HFQ_KLINES = ["2020-08-13,2883.00,2860.00,2906.00,2831.00,790903,2261412098.20,2.61,-0.38,-11.00,0.81",
+              "2020-08-14,2893.18,2870.37,2893.18,2815.41,940947,2592380291.00,2.62,0.36,10.37,0.97"]
+
+
+def kline_answer(klines: list[str]) -> dict:
+    return {"rc": 0, "rt": 17, "svr": 181669437, "lt": 1, "full": 0, "dlmkts": "",
+            "data": {"code": "000002", "market": 0, "name": "万科Ａ", "decimal": 2, "dktotal": len(klines),
+                     "preKPrice": 28.71, "klines": klines}}
+
+
+def record_klines():
+    for fqt, klines in (("0", RAW_KLINES), ("2", HFQ_KLINES)):
+        responses.add(responses.GET, KLINE_URL, json=kline_answer(klines),
+                      match=[matchers.query_param_matcher({"fqt": fqt, "secid": "0.000002"}, strict_match=False)])
+
+
+@responses.activate
+def test_the_reference_close_of_an_ex_rights_day_comes_from_the_back_adjusted_series():
+    import akshare as ak
+
+    record_klines()
+    raw = ak.stock_zh_a_hist(symbol="000002", start_date="20200813", end_date="20200814", adjust="")
+    hfq = ak.stock_zh_a_hist(symbol="000002", start_date="20200813", end_date="20200814", adjust="hfq")
+    # akshare's own parse: 涨跌额 of the unadjusted series is against the raw previous close (28.60)
+    assert raw["涨跌额"].tolist() == [-0.11, -0.92]
+    alone = ak_source.parse_hist({"000002": raw})
+    assert alone["pre_close"].to_list() == [28.71, 28.60]  # the bug: 28.60 is not the exchange's
+    quotes = ak_source.parse_hist({"000002": raw}, {"000002": hfq})
+    assert quotes["pre_close"].to_list() == [28.71, 27.58]  # baostock's preclose on both days
+    assert quotes["volume"].to_list() == [79_090_300, 94_094_700]  # lots × 100
+
+
+@responses.activate
+def test_a_resolver_failure_twice_in_a_row_stops_at_once_saying_the_network_is_down(tmp_path):
+    import akshare as ak
+
+    failure = requests.exceptions.ConnectionError(
+        "HTTPSConnectionPool(host='push2his.eastmoney.com', port=443): Max retries exceeded with url: "
+        "/api/qt/stock/kline/get (Caused by NameResolutionError(\"<urllib3.connection.HTTPSConnection object>: "
+        "Failed to resolve 'push2his.eastmoney.com' ([Errno -3] Temporary failure in name resolution)\"))")
+    responses.add(responses.GET, KLINE_URL, body=failure)
+    slept = []
+
+    class Clock:
+        def monotonic(self):
+            return 0.0
+
+        def sleep(self, seconds):
+            slept.append(seconds)
+
+    fetcher = Fetcher(RawStore(tmp_path), clock=Clock(), retry=RetryPolicy(max_attempts=6, base_delay=2.0))
+    key = RawKey("stock_zh_a_hist", start=dt.date(2020, 8, 13), end=dt.date(2020, 8, 14), symbol="000002")
+    with pytest.raises(NetworkDown, match=r"cannot resolve push2his.eastmoney.com twice in a row: the network or "
+                                          r"DNS is down"):
+        fetcher.fetch(key, "stock_zh_a_hist", lambda: ak.stock_zh_a_hist(symbol="000002", adjust=""))
+    # one retry (a backoff of at most 2 s and East Money's 2 s throttle), not six attempts with minutes of backoff
+    assert len(responses.calls) == 2 and sum(slept) <= 4.0
+    assert not RawStore(tmp_path).has(key)
+
+
+def test_every_request_gets_a_timeout_so_a_stalled_connection_fails():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()  # never answers
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/api"
+    started = time.monotonic()
+    with default_timeout(0.3), pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(url)  # akshare's functions call requests like this, without a timeout
+    assert time.monotonic() - started < 5
+    assert requests.Session.request.__name__ == "request" and "default_timeout" not in repr(requests.Session.request)
+    server.close()
+
+
+@pytest.mark.skipif(not (REAL_DATA / "baostock").is_dir(), reason="../shared/data/real is absent")
+def test_the_reference_close_arithmetic_holds_on_baostocks_ex_rights_days():
+    """baostock's preclose is the exchange's: rebuild back-adjusted prices from it (rounded to the fen, as East
+    Money's are), derive the reference close the way the source does, and compare on every Shenzhen day."""
+    rows = (pl.read_parquet(REAL_DATA / "baostock" / "sz_daily_2020_2022.parquet")
+            .filter(pl.col("tradestatus") == 1).sort("code", "date")
+            .with_columns(previous=pl.col("close").shift(1).over("code")))
+    for scale, exact_ex_rights in ((10.0, 1.0), (1.0, 0.9)):
+        d = (rows.with_columns(factor=(pl.col("previous") / pl.col("preclose")).fill_null(1.0).log()
+                               .cum_sum().over("code").exp() * scale)
+             .with_columns(hfq=(pl.col("close") * pl.col("factor")).round(2))
+             .with_columns(hfq_change=pl.col("hfq") - pl.col("hfq").shift(1).over("code"),
+                           raw_change=pl.col("close") - pl.col("previous"))
+             .drop_nulls("hfq_change")
+             .with_columns(ref=ak_source.reference_close(pl.col("close"), pl.col("raw_change"), pl.col("hfq"),
+                                                         pl.col("hfq_change")),
+                           ex_rights=(pl.col("preclose") - pl.col("previous")).abs() >= 0.005))
+        error = (pl.col("ref") - pl.col("preclose")).abs()
+        ex = d.filter("ex_rights")
+        assert ex.height == 3230
+        assert ex.filter(error < 0.005).height / ex.height >= exact_ex_rights
+        assert d.select(error.max()).item() <= 0.0100001  # never more than a fen off
+
+
+RANK_URL = "https://emappdata.eastmoney.com/stockrank/getHisList"
+FOLLOW_URL = "https://emappdata.eastmoney.com/stockrank/getHisProfileList"
+
+
+@responses.activate
+def test_a_stock_without_rank_history_is_no_rows_not_an_upstream_change(tmp_path):
+    """stock_hot_rank_detail_em on a stock East Money has no rank history for (an empty `data` list, the shape
+    akshare's parser implies for it): akshare raises 'Length mismatch' (it adds 证券代码 to the empty frame before
+    naming three columns), which was read as an upstream schema change and failed the whole attention backfill."""
+    import akshare as ak
+
+    from sentiment_pipeline.sources.fetch import UpstreamSchemaChanged
+
+    responses.add(responses.POST, RANK_URL, json={"globalId": "786e4c21-70dc-435a-93bb-38", "code": 0,
+                                                  "message": "success", "data": []})
+    fetcher = Fetcher(RawStore(tmp_path), retry=RetryPolicy(max_attempts=2, base_delay=0.0),
+                      rates={"emappdata.eastmoney.com": 1000.0})
+    key = RawKey("stock_hot_rank_detail_em", as_of=dt.date(2024, 6, 6), symbol="SZ000029")
+    frame = fetcher.fetch(key, "stock_hot_rank_detail_em", lambda: ak.stock_hot_rank_detail_em(symbol="SZ000029"))
+    assert frame.empty and RawStore(tmp_path).has(key)  # kept: the answer is settled
+    # an answer with another shape is still an upstream change
+    responses.replace(responses.POST, RANK_URL, json={"data": [{"calcTime": "2024-06-06", "rank": 7, "x": 1, "y": 2}]})
+    with pytest.raises((UpstreamSchemaChanged, ValueError)):
+        fetcher.fetch(RawKey("stock_hot_rank_detail_em", as_of=dt.date(2024, 6, 6), symbol="SZ000002"),
+                      "stock_hot_rank_detail_em", lambda: ak.stock_hot_rank_detail_em(symbol="SZ000002"))
