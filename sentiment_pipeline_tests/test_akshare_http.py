@@ -155,3 +155,21 @@ def test_a_stock_without_rank_history_is_no_rows_not_an_upstream_change(tmp_path
     with pytest.raises((UpstreamSchemaChanged, ValueError)):
         fetcher.fetch(RawKey("stock_hot_rank_detail_em", as_of=dt.date(2024, 6, 6), symbol="SZ000002"),
                       "stock_hot_rank_detail_em", lambda: ak.stock_hot_rank_detail_em(symbol="SZ000002"))
+
+
+@responses.activate
+def test_a_null_fund_flow_answer_is_asked_again_and_never_stored_as_empty(tmp_path):
+    """stock_individual_fund_flow indexes data.klines: a `data: null` answer (East Money's shape for no data and
+    for a failure on its side alike) raises TypeError in akshare; it was stored as an empty history for good."""
+    import akshare as ak
+
+    url = "https://push2his.eastmoney.com/api/qt/stock/fflow/daykline/get"
+    responses.add(responses.GET, url, json={"rc": 0, "rt": 21, "svr": 1, "lt": 1, "full": 0, "dlmkts": "",
+                                            "data": None})
+    fetcher = Fetcher(RawStore(tmp_path), retry=RetryPolicy(max_attempts=3, base_delay=0.0),
+                      rates={"push2his.eastmoney.com": 1000.0})
+    key = RawKey("stock_individual_fund_flow", as_of=dt.date(2024, 6, 6), symbol="600000")
+    frame = fetcher.fetch(key, "stock_individual_fund_flow",
+                          lambda: ak.stock_individual_fund_flow(stock="600000", market="sh"))
+    assert frame.empty and len(responses.calls) == 2 and not RawStore(tmp_path).has(key)
+    assert fetcher.stats.null_answers == 1

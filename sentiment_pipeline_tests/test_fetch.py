@@ -464,7 +464,7 @@ def test_second_fetch_of_a_key_is_a_store_hit_without_a_call(make_fetcher, clock
     assert_frame_equal(later.fetch(SPOT_KEY, "stock_zh_a_spot_em", never_called), spot_frame())
     assert later.stats.store_hits == 1 and later.stats.network_calls == 0
     assert later.stats.as_metadata() == {"raw_store_hits": 1, "network_calls": 0, "retries": 0,
-                                         "throttled_seconds": 0.0, "backoff_seconds": 0.0}
+                                         "throttled_seconds": 0.0, "backoff_seconds": 0.0, "null_answers": 0}
 
 
 def test_put_records_the_request_in_the_parquet_metadata(make_fetcher, store):
@@ -742,17 +742,26 @@ def test_a_ban_page_where_json_was_expected_is_retried(make_fetcher, store):
     assert call.calls == 2 and fetcher.stats.retries == 1 and store.has(key)
 
 
-@pytest.mark.parametrize("error", [
-    ValueError("Length mismatch: Expected axis has 0 elements, new values have 3 elements"),  # empty hot-rank answer
-    TypeError("'NoneType' object is not subscriptable"),  # null `data` field (fund flow, hsgt on an HK holiday)
-])
-def test_akshare_failing_on_an_empty_answer_is_no_data_and_kept(make_fetcher, store, error):
-    call = Script(error)
+def test_akshare_failing_on_an_empty_answer_is_no_data_and_kept(make_fetcher, store):
+    call = Script(ValueError("Length mismatch: Expected axis has 0 elements, new values have 3 elements"))
     fetcher = make_fetcher()
     key = RawKey("stock_hot_rank_detail_em", as_of=DAY, symbol="SZ000001")
     frame = fetcher.fetch(key, "stock_hot_rank_detail_em", call)
     assert frame.empty and len(frame.columns) == 0 and call.calls == 1 and fetcher.stats.retries == 0
     assert store.has(key)  # a replay of the same day finds the same "no data"
+
+
+def test_a_null_answer_is_asked_again_then_unknown_and_never_stored_as_empty(make_fetcher, store):
+    """A null `data` field (akshare indexing it: fund flow, hsgt) is also what East Money sends when a request
+    fails on its side: asked twice, then no rows for now and nothing stored, so a later run asks again."""
+    null = TypeError("'NoneType' object is not subscriptable")
+    fetcher = make_fetcher()
+    key = RawKey("stock_zh_a_hist", start=DAY, end=DAY, symbol="600000")
+    frame = fetcher.fetch(key, "stock_zh_a_hist", Script(null, null))
+    assert frame.empty and not store.has(key) and fetcher.stats.null_answers == 1
+    # a null that turns into data on the second ask is kept as data
+    again = fetcher.fetch(key, "stock_zh_a_hist", Script(null, hist_frame("600000")))
+    assert len(again) == 2 and store.has(key) and fetcher.stats.retries == 2
 
 
 def test_keep_can_decline_to_store_an_incomplete_answer(make_fetcher, store):

@@ -186,12 +186,20 @@ EMPTY_WITH_ADDED_COLUMN = {
 def no_data_answer(exc: BaseException, function: str | None = None) -> bool:
     """akshare failing on an empty upstream answer rather than returning pd.DataFrame(): naming the columns
     of an empty frame (pandas: 'Expected axis has 0 elements', or one more for the functions that add a column
-    first) or indexing a null `data` field."""
+    first). A settled answer: no rows."""
     text = str(exc)
     added = EMPTY_WITH_ADDED_COLUMN.get(function or "")
-    return (isinstance(exc, ValueError) and ("Length mismatch: Expected axis has 0 elements" in text
-                                             or (added is not None and added in text))) or (
-        isinstance(exc, TypeError) and "'NoneType' object is not subscriptable" in text)
+    return isinstance(exc, ValueError) and ("Length mismatch: Expected axis has 0 elements" in text
+                                            or (added is not None and added in text))
+
+
+def null_answer(exc: BaseException) -> bool:
+    """akshare indexing a null `data` field: upstream answered without data, which East Money also does when a
+    request fails on its side. Not a settled "no rows": retried once, then unknown (not stored)."""
+    return isinstance(exc, TypeError) and "'NoneType' object is not subscriptable" in str(exc)
+
+
+NULL_ATTEMPTS = 2  # a null answer asked twice before it counts as unknown
 
 
 class Clock:
@@ -243,10 +251,12 @@ class FetchStats:
     retries: int = 0
     throttled_seconds: float = 0.0
     backoff_seconds: float = 0.0
+    null_answers: int = 0  # answers still null after NULL_ATTEMPTS: treated as unknown, not stored
 
     def as_metadata(self) -> dict:
         return {"raw_store_hits": self.store_hits, "network_calls": self.network_calls, "retries": self.retries,
-                "throttled_seconds": round(self.throttled_seconds, 1), "backoff_seconds": round(self.backoff_seconds, 1)}
+                "throttled_seconds": round(self.throttled_seconds, 1), "backoff_seconds": round(self.backoff_seconds, 1),
+                "null_answers": self.null_answers}
 
 
 class Fetcher:
@@ -282,6 +292,11 @@ class Fetcher:
         if self.replay:
             raise RawResponseMissing(key, self.store)
         frame = self._call_with_retries(key, function, schema, call)
+        if frame is None:  # null after NULL_ATTEMPTS: unknown, so nothing is stored and a later run asks again
+            self.stats.null_answers += 1
+            log.warning("%s for %s answered null %d times: treated as unknown (no rows now, not stored)",
+                        qualified(function), key, NULL_ATTEMPTS)
+            return pd.DataFrame()
         self._check_columns(function, schema, frame)
         if accept is not None:
             accept(frame)
@@ -291,9 +306,9 @@ class Fetcher:
         return frame
 
     def _call_with_retries(self, key: RawKey, function: str, schema: str,
-                           call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+                           call: Callable[[], pd.DataFrame]) -> pd.DataFrame | None:
         host = FUNCTION_HOSTS.get(function, "unknown")
-        unresolved = 0
+        unresolved = nulls = 0
         for attempt in range(1, self.retry.max_attempts + 1):
             self.stats.throttled_seconds += self.throttle.wait(host)
             self.stats.network_calls += 1
@@ -307,6 +322,12 @@ class Fetcher:
                         raise NetworkDown(function, key, host, exc)  # noqa: B904
                 if no_data_answer(exc, function):
                     return pd.DataFrame()
+                if null_answer(exc):
+                    nulls += 1
+                    if nulls >= NULL_ATTEMPTS:
+                        return None
+                    self.stats.retries += 1
+                    continue
                 # Raised in this handler without `from`: akshare's error stays attached as the context (its
                 # traceback is kept), but the error's cause chain ends at ours, whose message names the function
                 # and the request; the main command prints the innermost cause of a failed step.
