@@ -173,3 +173,19 @@ def test_a_null_fund_flow_answer_is_asked_again_and_never_stored_as_empty(tmp_pa
                           lambda: ak.stock_individual_fund_flow(stock="600000", market="sh"))
     assert frame.empty and len(responses.calls) == 2 and not RawStore(tmp_path).has(key)
     assert fetcher.stats.null_answers == 1
+
+
+@responses.activate
+def test_a_concept_board_without_members_is_no_rows(tmp_path):
+    """stock_board_concept_cons_em pages with fetch_paginated_data, which divides the total by the first page's
+    length: an empty board (`diff: []`, the shape akshare's pager reads) raised ZeroDivisionError and failed the
+    whole concept refresh."""
+    import akshare as ak
+
+    responses.add(responses.GET, "https://29.push2.eastmoney.com/api/qt/clist/get",
+                  json={"rc": 0, "rt": 6, "svr": 1, "lt": 1, "full": 1, "dlmkts": "", "data": {"total": 0, "diff": []}})
+    fetcher = Fetcher(RawStore(tmp_path), retry=RetryPolicy(max_attempts=2, base_delay=0.0),
+                      rates={"push2.eastmoney.com": 1000.0})
+    key = RawKey("stock_board_concept_cons_em", as_of=dt.date(2024, 6, 6), symbol="BK1234")
+    frame = fetcher.fetch(key, "stock_board_concept_cons_em", lambda: ak.stock_board_concept_cons_em(symbol="BK1234"))
+    assert frame.empty and RawStore(tmp_path).has(key) and len(responses.calls) == 1

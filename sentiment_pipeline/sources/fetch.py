@@ -183,12 +183,20 @@ EMPTY_WITH_ADDED_COLUMN = {
 }
 
 
+# akshare functions paging through East Money's clist with akshare/utils/func.py fetch_paginated_data, which divides
+# the total by the first page's length: an empty list (a concept board without members) is a ZeroDivisionError.
+PAGED_FUNCTIONS = {"stock_zh_a_spot_em", "stock_zh_a_st_em", "stock_individual_fund_flow_rank",
+                   "stock_board_concept_name_em", "stock_board_concept_cons_em"}
+
+
 def no_data_answer(exc: BaseException, function: str | None = None) -> bool:
     """akshare failing on an empty upstream answer rather than returning pd.DataFrame(): naming the columns
     of an empty frame (pandas: 'Expected axis has 0 elements', or one more for the functions that add a column
     first). A settled answer: no rows."""
     text = str(exc)
     added = EMPTY_WITH_ADDED_COLUMN.get(function or "")
+    if isinstance(exc, ZeroDivisionError):
+        return function in PAGED_FUNCTIONS
     return isinstance(exc, ValueError) and ("Length mismatch: Expected axis has 0 elements" in text
                                             or (added is not None and added in text))
 
