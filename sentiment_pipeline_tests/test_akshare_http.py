@@ -189,3 +189,30 @@ def test_a_concept_board_without_members_is_no_rows(tmp_path):
     key = RawKey("stock_board_concept_cons_em", as_of=dt.date(2024, 6, 6), symbol="BK1234")
     frame = fetcher.fetch(key, "stock_board_concept_cons_em", lambda: ak.stock_board_concept_cons_em(symbol="BK1234"))
     assert frame.empty and RawStore(tmp_path).has(key) and len(responses.calls) == 1
+
+
+POOL_URL = "https://push2ex.eastmoney.com/getTopicZTPool"
+# East Money's limit-up pool items; the key names are inferred (akshare names them by position: 代码, _, 名称,
+# 最新价 in 1/1000 CNY, 涨跌幅, 成交额, 流通市值, 总市值, 换手率, 连板数, 首次/最后封板时间, 封板资金, 炸板次数,
+# 所属行业, 涨停统计 {days, ct}).
+POOL_ITEM = {"c": "000002", "m": 0, "n": "万科A", "p": 30460, "zdp": 10.003, "amount": 5.1e9, "ltsz": 2.9e11,
+             "tshare": 3.4e11, "hs": 1.75, "lbc": 2, "fbt": 93512, "lbt": 140102, "fund": 4.2e8, "zbc": 1,
+             "hybk": "房地产", "zttj": {"days": 2, "ct": 2}}
+
+
+@responses.activate
+def test_the_limit_up_pool_is_parsed_by_akshare_and_an_empty_one_is_not_kept(tmp_path, monkeypatch):
+    import akshare as ak
+
+    responses.add(responses.GET, POOL_URL, json={"rc": 0, "data": {"tc": 1, "qdate": 20200814, "pool": [POOL_ITEM]}},
+                  match=[matchers.query_param_matcher({"date": "20200814"}, strict_match=False)])
+    frame = ak.stock_zt_pool_em(date="20200814")
+    pool = ak_source.parse_pool(frame, "limit_up", dt.date(2020, 8, 14))
+    assert pool.select("code", "close", "streak").row(0) == ("000002", 30.46, 2)
+    # an older day than upstream keeps: `data: null`, which akshare returns as an empty frame
+    responses.add(responses.GET, POOL_URL, json={"rc": 0, "data": None},
+                  match=[matchers.query_param_matcher({"date": "20190102"}, strict_match=False)])
+    monkeypatch.setattr(ak_source, "now_shanghai", lambda: dt.datetime(2024, 6, 6, 17, 0, tzinfo=ak_source.SHANGHAI))
+    source = ak_source.AkshareSource(store_dir=str(tmp_path), eastmoney_rate=1000.0)
+    empty = source._pool_response("limit_up", dt.date(2019, 1, 2))
+    assert empty.empty and not source.fetcher().store.has(RawKey("stock_zt_pool_em", trade_date=dt.date(2019, 1, 2)))

@@ -402,7 +402,10 @@ def test_schema_drift_and_a_snapshot_of_the_wrong_day_fail_their_assets_with_the
         "stamped 交易日 2024-06-05, not 2024-06-06; it was not stored")
     assert not (raw / "stock_zh_a_hist").exists() and not (raw / "stock_comment_em").exists()
     assert not (raw / "stock_zt_pool_em" / "date=2024-06-04").exists()
-    assert (raw / "stock_zt_pool_em" / "date=2024-06-03" / "_all.parquet").exists()  # the days before it are kept
+    # the days before it are kept (06-03's limit-up pool is empty in this market: an empty limit-up pool is never
+    # kept, as a trading day always has limit-ups; its empty broken pool is)
+    assert (raw / "stock_zt_pool_zbgc_em" / "date=2024-06-03" / "_all.parquet").exists()
+    assert not (raw / "stock_zt_pool_em" / "date=2024-06-03").exists()
     assert not _stored_tables(db) & {"raw.daily_quotes", "raw.limit_up_pools", "raw.attention", "core.daily_bars"}
 
 

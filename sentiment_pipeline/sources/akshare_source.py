@@ -602,6 +602,9 @@ class AkshareSource(MarketSource):
         if store.has(key) or self.mode == "replay":
             if not store.has(key) and pool in ("broken", "limit_down"):
                 return pd.DataFrame()  # never kept: upstream refuses these pools beyond 30 days
+            if not store.has(key) and pool in ("limit_up", "previous"):
+                log.warning("%s %s: no stored pool (an empty answer is never kept): no rows in replay", function, d)
+                return pd.DataFrame()
             return self._call(key, function, date=f"{d:%Y%m%d}")
         if not day_is_closed(d, now, self._ready()):
             raise StaleSnapshot(f"raw.limit_up_pools partition {d}: the trading day is not over "
@@ -609,7 +612,14 @@ class AkshareSource(MarketSource):
         if pool in ("broken", "limit_down") and (now.date() - d).days > POOL_MAX_AGE_DAYS:
             return pd.DataFrame()  # upstream refuses these pools for older days: none to keep
         try:
-            return self._call(key, function, date=f"{d:%Y%m%d}")
+            # A trading day always has limit-ups: an empty limit-up (or previous-day) pool is a day older than
+            # upstream serves or a failed answer, not a fact to keep; it is asked again by a later run.
+            settled = pool not in ("limit_up", "previous")
+            frame = self._call(key, function, store_empty=settled, date=f"{d:%Y%m%d}")
+            if frame.empty and not settled:
+                log.warning("%s %s: upstream answered no %s pool (older than it serves, or a failed answer); "
+                            "nothing stored", function, d, pool)
+            return frame
         except TypeError:
             if pool != "limit_down":
                 raise
