@@ -216,3 +216,46 @@ def test_the_limit_up_pool_is_parsed_by_akshare_and_an_empty_one_is_not_kept(tmp
     source = ak_source.AkshareSource(store_dir=str(tmp_path), eastmoney_rate=1000.0)
     empty = source._pool_response("limit_up", dt.date(2019, 1, 2))
     assert empty.empty and not source.fetcher().store.has(RawKey("stock_zt_pool_em", trade_date=dt.date(2019, 1, 2)))
+
+
+@responses.activate
+def test_csindex_series_are_parsed_by_akshare_and_scaled_from_yi_yuan():
+    """stock_zh_index_hist_csindex: `data` is a list of one record per day; akshare names the 16 fields by
+    position. The key names below are CSIndex's (inferred: akshare does not name them); the CSI 300's closes and
+    amounts of 2020-08-13/14 are real (the TongDaXin index file in ../shared/data/real: 4,647.64 → 4,635.71 →
+    4,704.63; 2,509.5 and 2,543.4 亿元)."""
+    import akshare as ak
+
+    def day(date, close, change, value):
+        return {"tradeDate": date, "indexCode": "000300", "indexNameCnAll": "沪深300指数", "indexNameCn": "沪深300",
+                "indexNameEnAll": "CSI 300 Index", "indexNameEn": "CSI 300", "open": close - 10, "high": close + 5,
+                "low": close - 20, "close": close, "change": change, "changePct": round(100 * change / (close - change), 2),
+                "tradingVol": 180.5, "tradingValue": value, "consNumber": 300, "peg": 14.1}
+
+    responses.add(responses.GET, "https://www.csindex.com.cn/csindex-home/perf/index-perf",
+                  json={"code": "200", "msg": "Success", "data": [day("20200813", 4635.71, -11.93, 2509.5),
+                                                                   day("20200814", 4704.63, 68.92, 2543.4)],
+                        "success": True})
+    frame = ak.stock_zh_index_hist_csindex(symbol="000300", start_date="20200813", end_date="20200814")
+    series = ak_source.parse_index_daily({"000300": frame})
+    assert series.select("trade_date", "index_code", "pre_close", "close").rows() == [
+        (dt.date(2020, 8, 13), "000300", pytest.approx(4647.64), 4635.71),
+        (dt.date(2020, 8, 14), "000300", pytest.approx(4635.71), 4704.63)]
+    assert series["amount"].to_list() == pytest.approx([2509.5e8, 2543.4e8])  # 亿元 → CNY
+
+
+@responses.activate
+def test_the_margin_balance_is_parsed_by_akshare_and_scaled_from_yi_yuan():
+    """stock_margin_account_info reads `result.pages`, then `result.data` (named fields, renamed by akshare);
+    East Money gives the balances in 亿元 (the figures are of the size its page shows; the scale is inferred)."""
+    import akshare as ak
+
+    row = {"STATISTICS_DATE": "2020-08-14 00:00:00", "FIN_BALANCE": 14356.7, "LOAN_BALANCE": 952.3,
+           "FIN_BUY_AMT": 1203.1, "LOAN_SELL_AMT": 98.6, "SECURITY_ORG_NUM": 97, "OPERATEDEPT_NUM": 10652,
+           "PERSONAL_INVESTOR_NUM": 1089.2, "ORG_INVESTOR_NUM": 2.6, "INVESTOR_NUM": 44.1,
+           "MARGINLIAB_INVESTOR_NUM": 498.3, "TOTAL_GUARANTEE": 47213.5, "AVG_GUARANTEE_RATIO": 297.4}
+    responses.add(responses.GET, "https://datacenter-web.eastmoney.com/api/data/v1/get",
+                  json={"version": "1", "result": {"pages": 1, "data": [row], "count": 1}, "success": True,
+                        "message": "ok", "code": 0})
+    margin = ak_source.parse_margin(ak.stock_margin_account_info())
+    assert margin.rows() == [(dt.date(2020, 8, 14), pytest.approx((14356.7 + 952.3) * 1e8))]
