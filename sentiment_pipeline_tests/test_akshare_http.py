@@ -259,3 +259,42 @@ def test_the_margin_balance_is_parsed_by_akshare_and_scaled_from_yi_yuan():
                         "message": "ok", "code": 0})
     margin = ak_source.parse_margin(ak.stock_margin_account_info())
     assert margin.rows() == [(dt.date(2020, 8, 14), pytest.approx((14356.7 + 952.3) * 1e8))]
+
+
+@responses.activate
+def test_the_fund_flow_history_is_parsed_by_akshare():
+    """stock_individual_fund_flow: `data.klines`, one string of 15 comma-separated fields a day (akshare's order:
+    date, main, small, medium, large, extra-large net inflow in CNY, their shares in %, close, % change, two more);
+    the values are inferred, of the size East Money shows for 万科A."""
+    import akshare as ak
+
+    klines = ["2020-08-13,-123456789.0,60000000.0,40000000.0,-23456789.0,-100000000.0,-5.46,2.65,1.77,-1.04,-4.42,"
+              "28.60,-0.38,0.00,0.00",
+              "2020-08-14,98765432.0,-50000000.0,-48765432.0,38765432.0,60000000.0,3.81,-1.93,-1.88,1.50,2.31,"
+              "27.68,0.36,0.00,0.00"]
+    responses.add(responses.GET, "https://push2his.eastmoney.com/api/qt/stock/fflow/daykline/get",
+                  json={"rc": 0, "rt": 21, "svr": 1, "lt": 1, "full": 0, "dlmkts": "",
+                        "data": {"code": "000002", "market": 0, "name": "万科A", "klines": klines}})
+    frame = ak.stock_individual_fund_flow(stock="000002", market="sz")
+    flows = ak_source.parse_main_flow_history({"000002": frame})
+    assert flows.select("trade_date", "code", "main_net_inflow").rows() == [
+        (dt.date(2020, 8, 13), "000002", -123456789.0), (dt.date(2020, 8, 14), "000002", 98765432.0)]
+
+
+@responses.activate
+def test_the_hot_rank_history_is_parsed_by_akshare():
+    """stock_hot_rank_detail_em: the rank history (`data`: calcTime, rank) and the follower profile (`data`:
+    newUidRate, oldUidRate as percent strings) from two calls; akshare pairs them by position (left as it is: a
+    profile list of another length would misalign them, which no recorded answer here shows). Keys inferred from
+    akshare's renames."""
+    import akshare as ak
+
+    responses.add(responses.POST, RANK_URL, json={"code": 0, "message": "success", "data": [
+        {"calcTime": "2024-06-05", "rank": 12}, {"calcTime": "2024-06-06", "rank": 7}]})
+    responses.add(responses.POST, FOLLOW_URL, json={"code": 0, "message": "success", "data": [
+        {"newUidRate": "12.50%", "oldUidRate": "40.10%"}, {"newUidRate": "15.00%", "oldUidRate": "38.00%"}]})
+    frame = ak.stock_hot_rank_detail_em(symbol="SZ000002")
+    attention = ak_source.parse_hot_rank_history({"000002": frame})
+    assert attention.select("trade_date", "hot_rank", "new_follower_share", "loyal_follower_share").rows() == [
+        (dt.date(2024, 6, 5), 12, pytest.approx(0.125), pytest.approx(0.401)),
+        (dt.date(2024, 6, 6), 7, pytest.approx(0.15), pytest.approx(0.38))]
