@@ -298,3 +298,87 @@ def test_the_hot_rank_history_is_parsed_by_akshare():
     assert attention.select("trade_date", "hot_rank", "new_follower_share", "loyal_follower_share").rows() == [
         (dt.date(2024, 6, 5), 12, pytest.approx(0.125), pytest.approx(0.401)),
         (dt.date(2024, 6, 6), 7, pytest.approx(0.15), pytest.approx(0.38))]
+
+
+# ------------------------------------------------------------------------ East Money's clist (akshare's pager)
+
+# East Money answers a clist request with every requested f-field, in ascending order, plus the companions of a
+# "leading stock" field (f128 → f140, f141; f204/f205 → f206): akshare's positional renames only line up with
+# that many fields (e.g. stock_zh_a_spot_em names 31 columns for 29 requested fields). Inferred from akshare's
+# column lists, which agree on it for every clist function it has.
+COMPANIONS = {"f128": ("f140", "f141"), "f205": ("f206",)}
+
+
+def clist_item(fields: str, values: dict) -> dict:
+    wanted = [f.strip() for f in fields.split(",")]
+    for field, extra in COMPANIONS.items():
+        if field in wanted:
+            wanted += list(extra)
+    return {f: values.get(f, "-") for f in sorted(set(wanted), key=lambda f: int(f[1:]))}
+
+
+def clist_answer(items: list[dict]) -> dict:
+    return {"rc": 0, "rt": 6, "svr": 181669437, "lt": 1, "full": 1, "dlmkts": "",
+            "data": {"total": len(items), "diff": items}}
+
+
+SPOT_FIELDS = ("f1,f2,f3,f4,f5,f6,f7,f8,f9,f10,f12,f13,f14,f15,f16,f17,f18,f20,f21,f23,f24,f25,f22,f11,f62,f128,"
+               "f136,f115,f152")
+
+
+@responses.activate
+def test_the_quotes_snapshot_is_parsed_by_akshare():
+    """stock_zh_a_spot_em: 万科A's 2020-08-14 bar (real: baostock) in the fields akshare names 最新价 (f2), 成交量
+    (f5, lots), 成交额 (f6), 换手率 (f8), 代码 (f12), 名称 (f14), 最高/最低/今开/昨收 (f15–f18), 流通市值 (f21)."""
+    import akshare as ak
+
+    item = clist_item(SPOT_FIELDS, {"f1": 2, "f2": 27.68, "f3": 0.36, "f4": 0.10, "f5": 940947, "f6": 2592380291.0,
+                                    "f7": 2.72, "f8": 0.97, "f12": "000002", "f13": 0, "f14": "万科A", "f15": 27.9,
+                                    "f16": 27.15, "f17": 27.9, "f18": 27.58, "f20": 3.2e11, "f21": 2.69e11})
+    responses.add(responses.GET, "https://82.push2.eastmoney.com/api/qt/clist/get", json=clist_answer([item]))
+    quotes = ak_source.parse_spot(ak.stock_zh_a_spot_em(), dt.date(2020, 8, 14))
+    assert quotes.select("code", "open", "high", "low", "close", "pre_close", "volume", "float_mcap").row(0) == (
+        "000002", 27.9, 27.9, 27.15, 27.68, 27.58, 94_094_700, 2.69e11)
+    assert quotes["turnover_rate"].item() == pytest.approx(0.0097)
+
+
+@responses.activate
+def test_the_st_board_and_the_flow_ranking_are_parsed_by_akshare():
+    import akshare as ak
+
+    st = clist_item("f2,f3,f4,f5,f6,f7,f8,f9,f10,f12,f13,f14,f15,f16,f17,f18,f20,f21,f23,f24,f25,f22,f11,f62,f128,"
+                    "f136,f115,f152", {"f2": 8.41, "f3": 4.99, "f12": "000408", "f13": 0, "f14": "*ST藏格", "f18": 8.01})
+    responses.add(responses.GET, "https://40.push2.eastmoney.com/api/qt/clist/get", json=clist_answer([st]))
+    st_list = ak_source.parse_st_list(ak.stock_zh_a_st_em(), dt.date(2020, 8, 7))
+    assert st_list.rows() == [(dt.date(2020, 8, 7), "000408")]
+    flow = clist_item("f12,f14,f2,f3,f62,f184,f66,f69,f72,f75,f78,f81,f84,f87,f204,f205,f124",
+                      {"f2": 27.68, "f3": 0.36, "f12": "000002", "f14": "万科A", "f62": 98765432.0, "f184": 3.81,
+                       "f124": 1597390000})
+    responses.add(responses.GET, "https://push2.eastmoney.com/api/qt/clist/get", json=clist_answer([flow]))
+    flows = ak_source.parse_main_flow_snapshot(ak.stock_individual_fund_flow_rank(indicator="今日"), dt.date(2020, 8, 14))
+    assert flows.select("trade_date", "code", "main_net_inflow").rows() == [(dt.date(2020, 8, 14), "000002", 98765432.0)]
+
+
+@responses.activate
+def test_concept_boards_and_members_are_parsed_by_akshare_and_its_cache_is_refreshed(tmp_path, monkeypatch):
+    """stock_board_concept_name_em is cached by akshare for the life of the process: a long-lived daemon stored
+    the first day's board list again on every later day. The source clears akshare's caches before each call."""
+    import akshare as ak
+
+    board_fields = ("f2,f3,f4,f8,f12,f14,f15,f16,f17,f18,f20,f21,f24,f25,f22,f33,f11,f62,f128,f124,f107,f104,f105,"
+                    "f136")
+    names_url = "https://79.push2.eastmoney.com/api/qt/clist/get"
+    monkeypatch.setattr(ak_source, "now_shanghai", lambda: dt.datetime(2024, 6, 6, 17, 0, tzinfo=ak_source.SHANGHAI))
+    source = ak_source.AkshareSource(store_dir=str(tmp_path), eastmoney_rate=1000.0, concept_refresh_days=0)
+    for day, board in ((dt.date(2024, 6, 6), "锂电池"), (dt.date(2024, 6, 7), "固态电池")):
+        responses.upsert(responses.GET, names_url, json=clist_answer([clist_item(
+            board_fields, {"f2": 1000.0, "f3": 1.2, "f12": "BK0574", "f14": board, "f104": 10, "f105": 3})]))
+        monkeypatch.setattr(ak_source.AkshareSource, "_as_of", lambda self, day=day: day)
+        names = source._reference("stock_board_concept_name_em", max_age_days=0)
+        assert names["板块名称"].tolist() == [board]  # not the cached first answer
+    member = clist_item("f1,f2,f3,f4,f5,f6,f7,f8,f9,f10,f12,f13,f14,f15,f16,f17,f18,f20,f21,f23,f24,f25,f22,f11,f62,"
+                        "f128,f136,f115,f152,f45", {"f2": 210.5, "f12": "300750", "f13": 0, "f14": "宁德时代"})
+    responses.add(responses.GET, "https://29.push2.eastmoney.com/api/qt/clist/get", json=clist_answer([member]))
+    concepts = ak_source.parse_concepts({"BK0574": ak.stock_board_concept_cons_em(symbol="BK0574")},
+                                        {"BK0574": "固态电池"}, dt.date(2024, 6, 7))
+    assert concepts.rows() == [("固态电池", "300750", dt.date(2024, 6, 7))]

@@ -62,6 +62,30 @@ def akshare_api():
     return importlib.import_module("akshare")
 
 
+# akshare caches some answers for the life of the process (functools.lru_cache): a long-lived daemon or code server
+# would store yesterday's listing as today's. The caches behind each function, cleared before every call.
+AKSHARE_CACHES = {
+    "stock_info_sh_name_code": (), "stock_info_sz_name_code": (), "stock_info_bj_name_code": (),
+    "stock_board_concept_name_em": (("akshare.stock.stock_board_concept_em", "__stock_board_concept_name_em"),),
+}
+
+
+def clear_akshare_caches(api, function: str) -> None:
+    """Forget what akshare cached for `function` (its own lru_cache and the private ones behind it)."""
+    if function not in AKSHARE_CACHES:
+        return
+    cached = [getattr(api, function, None)]
+    for module, name in AKSHARE_CACHES[function]:
+        try:
+            cached.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    for fn in cached:
+        clear = getattr(fn, "cache_clear", None)
+        if clear is not None:
+            clear()
+
+
 def make_clock() -> Clock:
     """The clock of throttling and backoff; tests replace it with a fake that never sleeps."""
     return Clock()
@@ -466,7 +490,11 @@ class AkshareSource(MarketSource):
     def _call(self, key: RawKey, function: str, store_empty: bool = True, accept=None, keep=None,
               **kwargs) -> pd.DataFrame:
         api = akshare_api()
-        call: Callable[[], pd.DataFrame] = lambda: getattr(api, function)(**kwargs)  # noqa: E731
+
+        def call() -> pd.DataFrame:
+            clear_akshare_caches(api, function)
+            return getattr(api, function)(**kwargs)
+
         return self.fetcher().fetch(key, function, call, schema=schema_key(function, kwargs), store_empty=store_empty,
                                     accept=accept, keep=keep)
 
