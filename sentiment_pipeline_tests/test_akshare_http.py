@@ -382,3 +382,90 @@ def test_concept_boards_and_members_are_parsed_by_akshare_and_its_cache_is_refre
     concepts = ak_source.parse_concepts({"BK0574": ak.stock_board_concept_cons_em(symbol="BK0574")},
                                         {"BK0574": "固态电池"}, dt.date(2024, 6, 7))
     assert concepts.rows() == [("固态电池", "300750", dt.date(2024, 6, 7))]
+
+
+@responses.activate
+def test_the_previous_broken_and_limit_down_pools_are_parsed_by_akshare():
+    """The other three pools: `data.pool` items named by position (key names inferred, in akshare's order);
+    prices in 1/1000 CNY, times as hhmmss integers. The broken and limit-down pools are only served for the last
+    30 days (akshare returns nothing for older dates without asking), so they are asked for today."""
+    import akshare as ak
+
+    today = dt.date.today()
+    date = f"{today:%Y%m%d}"
+    previous = {"c": "000002", "m": 0, "n": "万科A", "p": 28600, "ztp": 30460, "zdp": 1.2, "amount": 3.1e9,
+                "ltsz": 2.9e11, "tshare": 3.4e11, "hs": 1.1, "zf": 3.2, "zs": 0.1, "yfbt": 93512, "ylbc": 2,
+                "hybk": "房地产", "zttj": {"days": 2, "ct": 2}}
+    broken = {"c": "000408", "m": 0, "n": "*ST藏格", "p": 8200, "ztp": 8410, "zdp": 2.4, "amount": 1.0e8,
+              "ltsz": 1.6e10, "tshare": 1.7e10, "hs": 2.5, "fbt": 100512, "zbc": 3, "zf": 5.1, "zs": -0.2,
+              "zttj": {"days": 1, "ct": 1}, "hybk": "化工"}
+    down = {"c": "300003", "m": 0, "n": "创三", "p": 16000, "zdp": -20.0, "amount": 5.0e7, "ltsz": 3.0e9,
+            "tshare": 4.0e9, "pe": -12.3, "hs": 1.6, "fund": 2.0e7, "lbt": 141502, "fba": 1.0e7, "days": 1, "oc": 0,
+            "hybk": "医药"}
+    for url, item in (("getYesterdayZTPool", previous), ("getTopicZBPool", broken), ("getTopicDTPool", down)):
+        responses.add(responses.GET, f"https://push2ex.eastmoney.com/{url}",
+                      json={"rc": 0, "data": {"tc": 1, "qdate": int(date), "pool": [item]}})
+    rows = pl.concat([
+        ak_source.parse_pool(ak.stock_zt_pool_previous_em(date=date), "previous", today),
+        ak_source.parse_pool(ak.stock_zt_pool_zbgc_em(date=date), "broken", today),
+        ak_source.parse_pool(ak.stock_zt_pool_dtgc_em(date=date), "limit_down", today)])
+    assert rows.select("pool", "code", "close", "streak", "broken_count", "last_seal_time").rows() == [
+        ("previous", "000002", 28.6, 2, None, "09:35:12"), ("broken", "000408", 8.2, None, 3, None),
+        ("limit_down", "300003", 16.0, None, 0, "14:15:02")]
+
+
+HSGT_URL = "http://datacenter-web.eastmoney.com/api/data/v1/get"
+
+
+def hsgt_record(day: str, code: str, name: str, shares: float, value: float, ratio: float, close: float) -> dict:
+    """One RPT_MUTUAL_STOCK_NORTHSTA record: akshare names its 43 fields by position (持股日期 3rd, 股票简称 5th,
+    股票代码 8th, 持股数量 13th, 持股市值 14th, 持股数量占发行股百分比 16th, 当日收盘价 17th, 当日涨跌幅 18th);
+    the key names here are placeholders where akshare does not tell them."""
+    record = {f"FIELD_{i:02d}": None for i in range(43)}
+    record.update({"FIELD_02": f"{day} 00:00:00", "FIELD_04": name, "FIELD_07": code, "FIELD_12": shares,
+                   "FIELD_13": value, "FIELD_15": ratio, "FIELD_16": close, "FIELD_17": 0.5})
+    return record
+
+
+@responses.activate
+def test_northbound_holdings_are_parsed_by_akshare_and_a_null_result_is_not_kept(tmp_path):
+    import akshare as ak
+
+    days = [hsgt_record("2020-08-13", "000002", "万科A", 1.0e8, 2.86e9, 1.00, 28.60),
+            hsgt_record("2020-08-14", "000002", "万科A", 1.1e8, 3.04e9, 1.10, 27.68)]
+    responses.add(responses.GET, HSGT_URL, json={"version": "1", "result": {"pages": 1, "data": days, "count": 2},
+                                                 "success": True, "message": "ok", "code": 0})
+    frame = ak.stock_hsgt_stock_statistics_em(symbol="北向持股", start_date="20200813", end_date="20200814")
+    flows = ak_source.parse_northbound({dt.date(2020, 8, 14): frame}).sort("trade_date")
+    # inflow = Δ share of the company ÷ share × shares held × close: (1.10 − 1.00) / 1.10 × 1.1e8 × 27.68
+    assert flows["northbound_net_inflow"].to_list() == [None, pytest.approx(0.1 / 1.1 * 1.1e8 * 27.68)]
+    assert flows["holding_shares"].to_list() == [1.0e8, 1.1e8]
+    # a day without data: `result: null` (akshare then indexes it) is asked again, then unknown, never kept
+    responses.replace(responses.GET, HSGT_URL, json={"version": "1", "result": None, "success": False,
+                                                     "message": "返回数据为空", "code": 9201})
+    fetcher = Fetcher(RawStore(tmp_path), retry=RetryPolicy(max_attempts=3, base_delay=0.0),
+                      rates={"datacenter-web.eastmoney.com": 1000.0})
+    key = RawKey("stock_hsgt_stock_statistics_em", trade_date=dt.date(2020, 8, 17))
+    frame = fetcher.fetch(key, "stock_hsgt_stock_statistics_em", lambda: ak.stock_hsgt_stock_statistics_em(
+        symbol="北向持股", start_date="20200817", end_date="20200817"))
+    assert frame.empty and not RawStore(tmp_path).has(key) and fetcher.stats.null_answers == 1
+
+
+@responses.activate
+def test_the_attention_snapshot_is_parsed_by_akshare():
+    """stock_comment_em (千股千评, RPT_DMSK_TS_STOCKNEW): 31 fields named by position after akshare's 序号 (代码 2nd,
+    交易日 4th, 关注指数 29th); key names are placeholders where akshare does not tell them."""
+    import akshare as ak
+
+    def record(code, name, attention):
+        r = {f"FIELD_{i:02d}": None for i in range(1, 32)}
+        r.update({"FIELD_02": code, "FIELD_04": "2024-06-06 00:00:00", "FIELD_05": name, "FIELD_09": 7.12,
+                  "FIELD_28": 1024, "FIELD_29": attention})
+        return r
+
+    responses.add(responses.GET, "https://datacenter-web.eastmoney.com/api/data/v1/get",
+                  json={"version": "1", "result": {"pages": 1, "count": 2, "data": [
+                      record("000002", "万科A", 86.4), record("600000", "浦发银行", 71.2)]}, "success": True})
+    attention = ak_source.parse_attention_snapshot(ak.stock_comment_em())
+    assert attention.select("trade_date", "code", "attention_index").rows() == [
+        (dt.date(2024, 6, 6), "000002", 86.4), (dt.date(2024, 6, 6), "600000", 71.2)]
