@@ -11,6 +11,7 @@ prices are the raw ones times the accumulated factor."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 import threading
 import time
@@ -469,3 +470,70 @@ def test_the_attention_snapshot_is_parsed_by_akshare():
     attention = ak_source.parse_attention_snapshot(ak.stock_comment_em())
     assert attention.select("trade_date", "code", "attention_index").rows() == [
         (dt.date(2024, 6, 6), "000002", 86.4), (dt.date(2024, 6, 6), "600000", 71.2)]
+
+
+# ----------------------------------------------------------------------------------------- the exchanges' lists
+
+
+def xlsx(frame) -> bytes:
+    """An Excel answer, as SZSE's ShowReport sends it (akshare reads it with pandas.read_excel)."""
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False)
+    return buffer.getvalue()
+
+
+@responses.activate
+def test_the_exchanges_listing_and_delisting_lists_are_parsed_by_akshare():
+    """SSE's commonQuery JSON (named fields), SZSE's xlsx reports (akshare post-processes the A-share list only
+    when it has more than 10 rows, so 11 are recorded), BSE's JSONP (48 fields named by position: key names
+    are placeholders). Codes and dates are real listings; the other fields are inferred."""
+    import akshare as ak
+    import pandas as pd
+
+    sh = {"result": [{"A_STOCK_CODE": "600000", "SEC_NAME_CN": "浦发银行", "SEC_NAME_FULL": "上海浦东发展银行",
+                      "COMPANY_ABBR": "浦发银行", "FULL_NAME": "上海浦东发展银行股份有限公司", "LIST_DATE": "19991110"}]}
+    responses.add(responses.GET, "https://query.sse.com.cn/sseQuery/commonQuery.do", json=sh)
+    sh_delist = {"result": [{"COMPANY_CODE": "600087", "COMPANY_ABBR": "退市长油", "LIST_DATE": "19970610",
+                             "DELIST_DATE": "20140605"}]}
+    responses.add(responses.GET, "https://query.sse.com.cn/commonQuery.do", json=sh_delist)
+    codes = [1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    sz_list = pd.DataFrame({"板块": "主板", "A股代码": codes, "A股简称": [f"深{c}" for c in codes],
+                            "A股上市日期": "1991-04-03", "A股总股本": "1,000,000", "A股流通股本": "900,000",
+                            "所属行业": "J 金融业"})
+    sz_delist = pd.DataFrame({"证券代码": [13], "证券简称": ["*ST石化"], "上市日期": ["1992-05-06"],
+                              "终止上市日期": ["2004-09-20"]})
+    responses.add(responses.GET, "https://www.szse.cn/api/report/ShowReport", body=xlsx(sz_list),
+                  match=[matchers.query_param_matcher({"CATALOGID": "1110"}, strict_match=False)])
+    responses.add(responses.GET, "https://www.szse.cn/api/report/ShowReport", body=xlsx(sz_delist),
+                  match=[matchers.query_param_matcher({"CATALOGID": "1793_ssgs"}, strict_match=False)])
+    record = {f"F{i:02d}": None for i in range(48)}
+    record.update({"F00": "20211115", "F11": 1.0e8, "F17": "制造业", "F22": "20241231", "F29": "北京", "F35": "券商",
+                   "F36": 2.0e8, "F38": "830799", "F40": "艾融软件"})
+    responses.add(responses.POST, "https://www.bse.cn/nqxxController/nqxxCnzq.do",
+                  body="null(" + json.dumps([{"totalPages": 1, "content": [record]}]) + ")")
+    listed = {"stock_info_sh_name_code:主板A股": ak.stock_info_sh_name_code(symbol="主板A股"),
+              "stock_info_sz_name_code:A股列表": ak.stock_info_sz_name_code(symbol="A股列表"),
+              "stock_info_bj_name_code": ak.stock_info_bj_name_code()}
+    delisted = {"stock_info_sh_delist:全部": ak.stock_info_sh_delist(symbol="全部"),
+                "stock_info_sz_delist:终止上市公司": ak.stock_info_sz_delist(symbol="终止上市公司")}
+    securities = ak_source.parse_securities(listed, delisted)
+    rows = {r["code"]: r for r in securities.iter_rows(named=True)}
+    assert rows["600000"]["list_date"] == dt.date(1999, 11, 10) and rows["600000"]["board"] == "main"
+    assert rows["000001"]["name"] == "深1" and rows["000001"]["list_date"] == dt.date(1991, 4, 3)
+    assert rows["830799"]["exchange"] == "BJ" and rows["830799"]["list_date"] == dt.date(2021, 11, 15)
+    assert rows["600087"]["delist_date"] == dt.date(2014, 6, 5) and rows["000013"]["delist_date"] == dt.date(2004, 9, 20)
+
+
+@responses.activate
+def test_szse_short_name_changes_give_st_history_through_akshare():
+    import akshare as ak
+    import pandas as pd
+
+    changes = pd.DataFrame({"变更日期": ["2020-05-06", "2021-06-01"], "证券代码": [408, 408], "证券简称": ["*ST藏格"] * 2,
+                            "变更前简称": ["藏格控股", "*ST藏格"], "变更后简称": ["*ST藏格", "藏格控股"]})
+    responses.add(responses.GET, "https://www.szse.cn/api/report/ShowReport", body=xlsx(changes))
+    st = ak_source.parse_st_changes(ak.stock_info_sz_change_name(symbol="简称变更"))
+    assert st.rows() == [("000408", dt.date(1990, 1, 1), False), ("000408", dt.date(2020, 5, 6), True),
+                         ("000408", dt.date(2021, 6, 1), False)]
