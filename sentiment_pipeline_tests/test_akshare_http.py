@@ -377,6 +377,7 @@ def test_concept_boards_and_members_are_parsed_by_akshare_and_its_cache_is_refre
         monkeypatch.setattr(ak_source.AkshareSource, "_as_of", lambda self, day=day: day)
         names = source._reference("stock_board_concept_name_em", max_age_days=0)
         assert names["板块名称"].tolist() == [board]  # not the cached first answer
+    assert ak.stock_board_concept_name_em()[["板块代码", "上涨家数", "下跌家数"]].values.tolist() == [["BK0574", 10, 3]]
     member = clist_item("f1,f2,f3,f4,f5,f6,f7,f8,f9,f10,f12,f13,f14,f15,f16,f17,f18,f20,f21,f23,f24,f25,f22,f11,f62,"
                         "f128,f136,f115,f152,f45", {"f2": 210.5, "f12": "300750", "f13": 0, "f14": "宁德时代"})
     responses.add(responses.GET, "https://29.push2.eastmoney.com/api/qt/clist/get", json=clist_answer([member]))
@@ -441,6 +442,14 @@ def test_northbound_holdings_are_parsed_by_akshare_and_a_null_result_is_not_kept
     # inflow = Δ share of the company ÷ share × shares held × close: (1.10 − 1.00) / 1.10 × 1.1e8 × 27.68
     assert flows["northbound_net_inflow"].to_list() == [None, pytest.approx(0.1 / 1.1 * 1.1e8 * 27.68)]
     assert flows["holding_shares"].to_list() == [1.0e8, 1.1e8]
+    # the same holdings with 持股数量 in 万股 (as akshare's docs have it): recognised by 持股市值, the same inflow
+    in_wan = [hsgt_record("2020-08-13", "000002", "万科A", 1.0e4, 2.86e9, 1.00, 28.60),
+              hsgt_record("2020-08-14", "000002", "万科A", 1.1e4, 3.04e9, 1.10, 27.68)]
+    responses.replace(responses.GET, HSGT_URL, json={"version": "1", "result": {"pages": 1, "data": in_wan}})
+    again = ak_source.parse_northbound({dt.date(2020, 8, 14): ak.stock_hsgt_stock_statistics_em(
+        symbol="北向持股", start_date="20200813", end_date="20200814")}).sort("trade_date")
+    assert again["holding_shares"].to_list() == [1.0e8, 1.1e8]
+    assert again["northbound_net_inflow"].to_list() == flows["northbound_net_inflow"].to_list()
     # a day without data: `result: null` (akshare then indexes it) is asked again, then unknown, never kept
     responses.replace(responses.GET, HSGT_URL, json={"version": "1", "result": None, "success": False,
                                                      "message": "返回数据为空", "code": 9201})
@@ -537,3 +546,56 @@ def test_szse_short_name_changes_give_st_history_through_akshare():
     st = ak_source.parse_st_changes(ak.stock_info_sz_change_name(symbol="简称变更"))
     assert st.rows() == [("000408", dt.date(1990, 1, 1), False), ("000408", dt.date(2020, 5, 6), True),
                          ("000408", dt.date(2021, 6, 1), False)]
+
+
+# -------------------------------------------------------------------------------------- CSIndex and Shenwan files
+
+
+@responses.activate
+def test_csindex_weights_and_the_shenwan_history_are_parsed_by_akshare():
+    """CSIndex's closeweight file (10 columns named by position; served here as xlsx, which pandas reads by content
+    like the real xls) and Shenwan's StockClassifyUse_stock file (股票代码, 计入日期, 行业代码, 更新日期: real rows of
+    000002, 000004 and 300750, as in ../shared/data/real/membership)."""
+    import akshare as ak
+    import pandas as pd
+
+    from sentiment_pipeline.market import membership
+
+    weights = pd.DataFrame({"日期": [20240628, 20240628], "指数代码": [300, 300], "指数名称": ["沪深300"] * 2,
+                            "指数英文名称": ["CSI 300"] * 2, "成分券代码": [2, 600000], "成分券名称": ["万科A", "浦发银行"],
+                            "成分券英文名称": ["Vanke", "SPDB"], "交易所": ["深圳证券交易所", "上海证券交易所"],
+                            "交易所英文名称": ["SZSE", "SSE"], "权重": [0.41, 0.38]})
+    responses.add(responses.GET, "https://oss-ch.csindex.com.cn/static/html/csindex/public/uploads/file/autofile/"
+                                 "closeweight/000300closeweight.xls", body=xlsx(weights))
+    lists = ak_source.parse_index_membership([("000300", ak.index_stock_cons_weight_csindex(symbol="000300"))])
+    assert lists.rows() == [("000300", "000002", dt.date(2024, 6, 28), pytest.approx(0.0041)),
+                            ("000300", "600000", dt.date(2024, 6, 28), pytest.approx(0.0038))]
+    history = pd.DataFrame({"股票代码": ["000002", "000004", "000004", "000004", "300750", "300750"],
+                            "计入日期": ["1991-01-29", "2009-01-01", "2021-06-11", "2021-07-30", "2018-05-28", "2021-07-30"],
+                            "行业代码": ["430101", "370301", "710202", "710402", "630305", "630701"],
+                            "更新日期": ["2015-10-27"] * 6})
+    responses.add(responses.GET, "https://www.swsresearch.com/swindex/pdf/SwClass2021/StockClassifyUse_stock.xls",
+                  body=xlsx(history))
+    parsed = ak_source.parse_industry_history(ak.stock_industry_clf_hist_sw())
+    codes = ["000002", "000004", "300750"]
+
+    def on(day):
+        days = pl.DataFrame({"trade_date": [day] * 3, "code": codes})
+        return dict(membership.sw_l1_members(days, parsed).select("code", "sector").iter_rows())
+
+    assert on(dt.date(2021, 7, 29)) == {"000002": "房地产", "000004": "计算机", "300750": "电气设备"}
+    assert on(dt.date(2021, 7, 30)) == {"000002": "房地产", "000004": "计算机", "300750": "电力设备"}
+
+
+def test_every_akshare_function_the_source_calls_runs_here_for_real():
+    """The source's akshare calls (every fetched function name in akshare_source.py) each run in this file as
+    akshare's own code against a recorded answer, not a fake in its place."""
+    import inspect
+    import re
+
+    from sentiment_pipeline.sources.fetch import FUNCTION_HOSTS
+
+    source_text = inspect.getsource(ak_source)
+    called = {f for f, host in FUNCTION_HOSTS.items() if host != "baostock.com" and f'"{f}"' in source_text}
+    here = set(re.findall(r"\bak\.([a-z_]+)\(", open(__file__, encoding="utf-8").read()))
+    assert len(called) == 24 and called <= here, sorted(called - here)

@@ -349,11 +349,17 @@ def parse_northbound(frames: dict[dt.date, pd.DataFrame]) -> pl.DataFrame:
     number of shares held does: inflow = (pct_t − pct_{t−1}) / pct_t × shares_t × close_t.
     """
     parts = [to_polars(f).select(trade_date=day("持股日期"), code=code6("股票代码"), holding_shares=num("持股数量"),
-                                 pct=num("持股数量占发行股百分比"), close=num("当日收盘价"))
+                                 value=num("持股市值"), pct=num("持股数量占发行股百分比"), close=num("当日收盘价"))
              for f in frames.values() if not f.empty]
     if not parts:
         return empty_frame(NORTHBOUND_SCHEMA)
     df = pl.concat(parts).unique(["trade_date", "code"], keep="last").sort("code", "trade_date")
+    # akshare's docs give 持股数量 in 万股, East Money's page in shares: the answer says which, through 持股市值 (CNY)
+    # ÷ (持股数量 × close), 1 for shares, 10,000 for 万股.
+    ratio = df.select((pl.col("value") / (pl.col("holding_shares") * pl.col("close"))).median()).item()
+    if ratio is not None and ratio > 1000:
+        log.info("northbound: 持股数量 is in 万股 (持股市值 ÷ 持股数量 ÷ close ≈ %.0f): scaled to shares", ratio)
+        df = df.with_columns(holding_shares=pl.col("holding_shares") * 10_000)
     df = df.with_columns(
         northbound_net_inflow=pl.when(pl.col("pct") > 0).then(
             (pl.col("pct") - pl.col("pct").shift(1).over("code")) / pl.col("pct")
