@@ -242,7 +242,7 @@ def test_the_shared_baostock_folder_reads_as_the_source():
 
 
 def test_cross_source_lists_differing_fields_and_classes_reference_close_differences():
-    from sentiment_pipeline.quality.cross_source import field_differences, reference_close_differences
+    from sentiment_pipeline.quality.cross_source import field_differences, reference_close_differences, side_by_side
 
     rows = bsrc.typed_k_rows(pl.DataFrame([r for rs in RECORDED.values() for r in rs], schema=list(bsrc.K_FIELDS),
                                           orient="row"))
@@ -259,10 +259,11 @@ def test_cross_source_lists_differing_fields_and_classes_reference_close_differe
         close=pl.when((pl.col("code") == "000408") & (pl.col("trade_date") == END)).then(8.66).otherwise("close"))
     tdx = tdx.filter(~((pl.col("code") == "000408") & (pl.col("trade_date") == dt.date(2020, 8, 11))))
     tdx = tdx.with_columns(pre_close=pl.col("close").shift(1).over("code"))
-    fields = field_differences(tdx, rows)
+    both = side_by_side(tdx, rows)
+    fields = field_differences(both)
     assert fields.select("trade_date", "code", "field", "tdx", "baostock").rows() == [
         (END, "000408", "close", 8.66, 8.65)]
-    refs = reference_close_differences(tdx, rows)
+    refs = reference_close_differences(both)
     kinds = {(d, c): k for d, c, k in refs.select("trade_date", "code", "kind").iter_rows()}
     assert kinds[(END, "000002")] == "ex_rights"  # 27.58 below the previous close 28.60
     assert kinds[(dt.date(2020, 8, 12), "000408")] == "previous_record_missing"

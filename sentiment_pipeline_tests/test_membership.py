@@ -258,7 +258,7 @@ def test_the_real_csi_lists_hold_their_sizes_from_their_effective_dates():
 
 
 def test_the_csi_300_index_file_is_bought_at_the_first_close_over_the_backtest_days():
-    from sentiment_pipeline.backtest.assets import index_reference
+    from sentiment_pipeline.backtest.metrics import index_reference
 
     days = calendar.trading_days_between(dt.date(2019, 1, 2), dt.date(2019, 1, 7))  # 4 days
     index = pl.DataFrame({"trade_date": days[:3], "index_code": ["000300"] * 3, "pre_close": [None] * 3,

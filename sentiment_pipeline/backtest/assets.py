@@ -24,6 +24,7 @@ from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import SHARED_READ, TableSlices
 from sentiment_pipeline.platform.tables import asset_key
 from sentiment_pipeline.platform.wiring import slices_asset, validated_slices
+from sentiment_pipeline.sources.base import ALL_A_INDEX
 from sentiment_pipeline.stms import tables as stms
 
 OWNER = "team:strategy-research"
@@ -90,35 +91,17 @@ INDUSTRY_IN = dg.AssetIn(asset_key(market.IndustryHistory), metadata={SHARED_REA
 CONCEPTS_IN = dg.AssetIn(asset_key(market.ConceptMembership), metadata={SHARED_READ: True})
 
 
-def _benchmark(conn, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
-    # raw.index_daily is read when the source stored it, not declared as an input: a source without index
-    # series (tdx) still runs the strategies, on the benchmark computed from the bars.
-    index = (storage.query(conn, "select trade_date, index_code, pre_close, close from raw.index_daily "
-                                 "where index_code = 'all_a' order by trade_date", [])
-             if storage.table_exists(conn, "raw.index_daily") else pl.DataFrame())
+def _benchmark(index: pl.DataFrame, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     series, label = indices.all_a_returns(index, bars)
     return series, f"all_a {label}"
 
 
-def index_reference(index_daily: pl.DataFrame, days: list, code: str = "000300") -> dict:
-    """Buying a stored index (the CSI 300 by default, its price series without dividends) over the backtest's days,
-    bought at the first close as the benchmark is: its annual return, drawdown and Sharpe; {} when not stored."""
-    series = indices.index_returns(index_daily, code)
-    if series.is_empty() or not days:
-        return {}
-    on_days = pl.DataFrame({"trade_date": days}).join(series, on="trade_date", how="left")
-    returns = on_days["return"].fill_null(0.0).to_numpy().copy()
-    returns[0] = 0.0
-    m = metrics.return_metrics(days, returns)
-    pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
-    return {f"index_{code}_annual_return_pct": pct(m.annual_return), f"index_{code}_max_drawdown_pct": pct(m.max_drawdown),
-            f"index_{code}_sharpe": None if m.sharpe is None else round(m.sharpe, 3),
-            f"index_{code}_days_without_close": int(on_days["return"][1:].null_count())}
-
-
-def _stored_index(conn) -> pl.DataFrame:
+def _stored_indexes(conn) -> pl.DataFrame:
+    """The all-A (the benchmark) and CSI 300 (the reference) series, when the source stored them: raw.index_daily
+    is not declared as an input, so a source without index series (tdx) still runs the strategies, on the
+    benchmark computed from the bars."""
     return (storage.query(conn, "select trade_date, index_code, pre_close, close from raw.index_daily "
-                                "where index_code = '000300' order by trade_date", [])
+                                f"where index_code in ('{ALL_A_INDEX}', '000300') order by trade_date", [])
             if storage.table_exists(conn, "raw.index_daily") else pl.DataFrame())
 
 
@@ -132,8 +115,8 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
     days = sorted(bars["trade_date"].unique().to_list())
     rules = rules or config.rules()
     with duckdb.get_connection() as conn:
-        benchmark, label = _benchmark(conn, bars)
-        reference_index = _stored_index(conn)
+        stored_indexes = _stored_indexes(conn)
+    benchmark, label = _benchmark(stored_indexes, bars)
     chart = Path(duckdb.database).parent / "reports" / "backtest" / f"{name}.png"
     runs = [(name, description, plan, str(chart), signal_returns),
             *((n, d, p, None, None) for n, d, p in references)]
@@ -155,7 +138,7 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
     yield from validated_slices(context, TableSlices(frames, "strategy", names),
                                 metadata={**_run_metadata(parts[0][t.BacktestRuns].row(0, named=True), chart,
                                                           [p[t.BacktestRuns].row(0, named=True) for p in parts[1:]]),
-                                          **index_reference(reference_index, days), **(labels or {})})
+                                          **metrics.index_reference(stored_indexes, days), **(labels or {})})
 
 
 def _run_metadata(run: dict, chart: Path, references: list[dict] = ()) -> dict:

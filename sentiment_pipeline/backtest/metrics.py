@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
+from sentiment_pipeline.market.indices import index_returns
+
 DAYS_PER_YEAR = 252
 
 
@@ -114,3 +116,19 @@ def annual_turnover(trades: pl.DataFrame, nav: np.ndarray) -> float:
     if not nav.size or trades.is_empty():
         return 0.0
     return float(trades["amount"].sum() / 2 / nav.mean() * DAYS_PER_YEAR / nav.size)
+
+
+def index_reference(index_daily: pl.DataFrame, days: list, code: str = "000300") -> dict:
+    """Buying a stored index (the CSI 300 by default, its price series without dividends) over the backtest's days,
+    bought at the first close as the benchmark is: its annual return, drawdown and Sharpe; {} when not stored."""
+    series = index_returns(index_daily, code)
+    if series.is_empty() or not days:
+        return {}
+    on_days = pl.DataFrame({"trade_date": days}).join(series, on="trade_date", how="left")
+    returns = on_days["return"].fill_null(0.0).to_numpy().copy()
+    returns[0] = 0.0
+    m = return_metrics(days, returns)
+    pct = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
+    return {f"index_{code}_annual_return_pct": pct(m.annual_return), f"index_{code}_max_drawdown_pct": pct(m.max_drawdown),
+            f"index_{code}_sharpe": None if m.sharpe is None else round(m.sharpe, 3),
+            f"index_{code}_days_without_close": int(on_days["return"][1:].null_count())}

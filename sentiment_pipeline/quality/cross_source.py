@@ -13,6 +13,10 @@ import datetime as dt
 
 import polars as pl
 
+from sentiment_pipeline.platform import calendar
+from sentiment_pipeline.sources.baostock_source import read_folder, six_digits
+from sentiment_pipeline.sources.tdx import read_vipdoc
+
 PRICE_TOLERANCE = 0.005  # CNY: both sources quote in fen
 AMOUNT_TOLERANCE = 1e-6  # relative: TongDaXin stores the amount as a 32-bit float
 # relative: baostock's volumes above 2^24 shares carry a 32-bit float's rounding (364,974,144 for 364,974,148)
@@ -20,11 +24,10 @@ VOLUME_TOLERANCE = 1e-7
 FIELDS = ("open", "high", "low", "close", "volume", "amount")
 
 
-def field_differences(tdx: pl.DataFrame, baostock: pl.DataFrame) -> pl.DataFrame:
+def field_differences(both: pl.DataFrame) -> pl.DataFrame:
     """Stock-days both have (baostock's traded days only) whose open/high/low/close (beyond a fen), volume
     (beyond a 32-bit float's rounding) or amount (beyond a millionth) differ: trade_date, code, field, tdx,
-    baostock."""
-    both = _both(tdx, baostock)
+    baostock. `both` is side_by_side's frame."""
     parts = []
     for field in FIELDS:
         a, b = pl.col(field), pl.col(f"bs_{field}")
@@ -39,11 +42,11 @@ def field_differences(tdx: pl.DataFrame, baostock: pl.DataFrame) -> pl.DataFrame
     return pl.concat(parts).sort("trade_date", "code", "field")
 
 
-def reference_close_differences(tdx: pl.DataFrame, baostock: pl.DataFrame) -> pl.DataFrame:
+def reference_close_differences(both: pl.DataFrame) -> pl.DataFrame:
     """Stock-days whose exchange reference close (baostock) is not the previous TongDaXin record's close, each with
     its kind: 'ex_rights' (the reference is lower: a dividend or bonus issue takes value out of the share),
-    'previous_record_missing' (the folder has no record the trading day before), or 'unexplained' (higher)."""
-    both = _both(tdx, baostock)
+    'previous_record_missing' (the folder has no record the trading day before), or 'unexplained' (higher).
+    `both` is side_by_side's frame."""
     differs = both.filter((pl.col("pre_close").is_null())
                           | ((pl.col("pre_close") - pl.col("bs_preclose")).abs() >= PRICE_TOLERANCE))
     kind = (pl.when(pl.col("pre_close").is_null() | ~pl.col("previous_record_yesterday"))
@@ -54,23 +57,20 @@ def reference_close_differences(tdx: pl.DataFrame, baostock: pl.DataFrame) -> pl
                           kind=kind).sort("trade_date", "code")
 
 
-def _both(tdx: pl.DataFrame, baostock: pl.DataFrame) -> pl.DataFrame:
-    from sentiment_pipeline.platform import calendar
-
+def side_by_side(tdx: pl.DataFrame, baostock: pl.DataFrame) -> pl.DataFrame:
+    """The stock-days both sources have (baostock's traded days), TongDaXin's columns beside baostock's (bs_…) and
+    whether the folder has a record the trading day before."""
     days = calendar.trading_day_index()
     tdx = (tdx.join(days, on="trade_date", how="left").sort("code", "trade_date")
            .with_columns(previous_record_yesterday=(pl.col("day_no").shift(1).over("code") == pl.col("day_no") - 1)
                          .fill_null(False)))
     ref = baostock.filter(pl.col("tradestatus") == 1).select(
-        trade_date="date", code=pl.col("code").str.split(".").list.last(),
+        trade_date="date", code=six_digits(pl.col("code")),
         **{f"bs_{f}": f for f in (*FIELDS, "preclose")})
     return tdx.join(ref, on=["trade_date", "code"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sentiment_pipeline.sources.baostock_source import read_folder
-    from sentiment_pipeline.sources.tdx import read_vipdoc
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("vipdoc")
     parser.add_argument("baostock")
@@ -81,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     start, end = args.start or baostock["date"].min(), args.end or baostock["date"].max()
     baostock = baostock.filter(pl.col("date").is_between(start, end))
     tdx = read_vipdoc(args.vipdoc).filter(pl.col("trade_date").is_between(start, end))
-    both = _both(tdx, baostock).height
-    fields = field_differences(tdx, baostock)
-    refs = reference_close_differences(tdx, baostock)
-    print(f"{start} → {end}: {both:,} stock-days in both sources")
+    both = side_by_side(tdx, baostock)
+    fields = field_differences(both)
+    refs = reference_close_differences(both)
+    print(f"{start} → {end}: {both.height:,} stock-days in both sources")
     counts = dict(fields.group_by("field").len().iter_rows())
     print("fields that differ: " + ", ".join(f"{f} {counts.get(f, 0):,}" for f in FIELDS))
     kinds = dict(refs.group_by("kind").len().iter_rows())

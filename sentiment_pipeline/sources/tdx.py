@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market.limits import board_of, exchange_of
+from sentiment_pipeline.platform import calendar
+from sentiment_pipeline.sources.baostock_source import quotes_and_suspensions, read_folder, six_digits
 from sentiment_pipeline.sources.base import (INDEX_DAILY_SCHEMA, RAW_QUOTE_SCHEMA, SECURITIES_SCHEMA, MarketSource,
                                              conform)
 from sentiment_pipeline.sources.pools import read_ths_pools
@@ -63,7 +64,7 @@ def completed_by_baostock(quotes: pl.DataFrame, baostock_rows: pl.DataFrame) -> 
     the stock-days baostock lists as suspended; and per day what changed: covered (stock-days baostock has),
     pre_close_corrected (a reference close other than the previous record's close: ex-rights days, or a
     previous record the folder lacks), st_flagged, suspended_dropped."""
-    ref = baostock_rows.select(trade_date="date", code=pl.col("code").str.split(".").list.last(),
+    ref = baostock_rows.select(trade_date="date", code=six_digits(pl.col("code")),
                                bs_pre_close="preclose", bs_st=pl.col("isST") == 1, bs_suspended=pl.col("tradestatus") == 0)
     joined = quotes.join(ref, on=["trade_date", "code"], how="left")
     covered = pl.col("bs_pre_close").is_not_null() | pl.col("bs_suspended").is_not_null()
@@ -159,16 +160,12 @@ class TdxSource(MarketSource):
         return conform(quotes, RAW_QUOTE_SCHEMA)
 
     def _baostock(self, start: dt.date, end: dt.date) -> pl.DataFrame:
-        from sentiment_pipeline.sources.baostock_source import read_folder
-
         rows = read_folder(str(Path(self.baostock_dir).resolve()))
         return rows.filter(pl.col("date").is_between(start, end))
 
     def suspensions(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         if not self.baostock_dir:
             return super().suspensions(start, end)
-        from sentiment_pipeline.sources.baostock_source import quotes_and_suspensions
-
         return quotes_and_suspensions(self._baostock(start, end))[1]
 
     def quote_corrections(self, start: dt.date, end: dt.date) -> pl.DataFrame | None:

@@ -16,6 +16,7 @@ import os
 import duckdb
 import polars as pl
 
+from sentiment_pipeline.backtest.metrics import index_reference
 from sentiment_pipeline.platform import storage
 
 MIN_DAYS = 30  # fewer days of spreads: no verdict
@@ -80,8 +81,6 @@ def provenance(conn) -> list[str]:
 
 def strategies(conn) -> pl.DataFrame:
     """The STMS strategies' runs, the all-A benchmark and the CSI 300 index file over the same days."""
-    from sentiment_pipeline.backtest.assets import index_reference
-
     runs = _read(conn, "select strategy, start_date, end_date, annual_return, max_drawdown, sharpe, trades, "
                        "total_costs, benchmark, benchmark_annual_return, benchmark_max_drawdown, benchmark_sharpe, "
                        "returns_by_year, benchmark_returns_by_year from backtest.runs")
