@@ -26,6 +26,7 @@ from sentiment_pipeline.sources import akshare_source as ak_source
 from sentiment_pipeline.sources.fetch import Fetcher, NetworkDown, RetryPolicy, default_timeout
 from sentiment_pipeline.sources.raw_store import RawKey, RawStore
 
+from .akshare_recordings import clist_answer, clist_item, xlsx
 from .conftest import REAL_DATA
 
 KLINE_URL = "https://push2his.eastmoney.com/api/qt/stock/kline/get"
@@ -303,26 +304,6 @@ def test_the_hot_rank_history_is_parsed_by_akshare():
 
 # ------------------------------------------------------------------------ East Money's clist (akshare's pager)
 
-# East Money answers a clist request with every requested f-field, in ascending order, plus the companions of a
-# "leading stock" field (f128 → f140, f141; f204/f205 → f206): akshare's positional renames only line up with
-# that many fields (e.g. stock_zh_a_spot_em names 31 columns for 29 requested fields). Inferred from akshare's
-# column lists, which agree on it for every clist function it has.
-COMPANIONS = {"f128": ("f140", "f141"), "f205": ("f206",)}
-
-
-def clist_item(fields: str, values: dict) -> dict:
-    wanted = [f.strip() for f in fields.split(",")]
-    for field, extra in COMPANIONS.items():
-        if field in wanted:
-            wanted += list(extra)
-    return {f: values.get(f, "-") for f in sorted(set(wanted), key=lambda f: int(f[1:]))}
-
-
-def clist_answer(items: list[dict]) -> dict:
-    return {"rc": 0, "rt": 6, "svr": 181669437, "lt": 1, "full": 1, "dlmkts": "",
-            "data": {"total": len(items), "diff": items}}
-
-
 SPOT_FIELDS = ("f1,f2,f3,f4,f5,f6,f7,f8,f9,f10,f12,f13,f14,f15,f16,f17,f18,f20,f21,f23,f24,f25,f22,f11,f62,f128,"
                "f136,f115,f152")
 
@@ -482,15 +463,6 @@ def test_the_attention_snapshot_is_parsed_by_akshare():
 
 
 # ----------------------------------------------------------------------------------------- the exchanges' lists
-
-
-def xlsx(frame) -> bytes:
-    """An Excel answer, as SZSE's ShowReport sends it (akshare reads it with pandas.read_excel)."""
-    import io
-
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False)
-    return buffer.getvalue()
 
 
 @responses.activate

@@ -201,7 +201,7 @@ HIST_CALL = "stock_zh_a_hist"
 
 
 def test_the_network_failing_in_an_akshare_backfill_fails_the_run_keeps_what_arrived_and_resumes(monkeypatch, tmp_path):
-    """A backfill of three history days through the range job; the network drops after 13 answered calls, in the
+    """A backfill of three history days through the range job; the network drops after 15 answered calls, in the
     middle of the per-stock history of raw.daily_quotes (after 000002's two series, before 300003), and stays
     down."""
     fake = FakeAkshare(responses())
@@ -212,7 +212,7 @@ def test_the_network_failing_in_an_akshare_backfill_fails_the_run_keeps_what_arr
     for name, value in {"SENTIMENT_SOURCE": "akshare", "SENTIMENT_RAW_DIR": str(raw), "SENTIMENT_DUCKDB_PATH": str(db),
                         "SENTIMENT_STEP_RETRIES": "1", "SENTIMENT_STEP_RETRY_DELAY": "0"}.items():
         monkeypatch.setenv(name, value)
-    outage = Outage(fake, after=13)
+    outage = Outage(fake, after=15)
     result, instance = _run_range("2024-06-03", "2024-06-05")
 
     assert not result.success
@@ -244,7 +244,8 @@ def test_the_network_failing_in_an_akshare_backfill_fails_the_run_keeps_what_arr
     assert rerun.success
     again = fake.calls[first_calls:]
     # Only what never arrived is asked for: nothing answered before the outage is fetched twice.
-    assert [c["symbol"] for name, c in again if name == HIST_CALL] == ["300003", "300003", "600001", "600001"]
+    assert [c["symbol"] for name, c in again if name == HIST_CALL] == [
+        code for code in ("300003", "600001", "688981", "830799") for _ in range(2)]
     assert not {(f, tuple(sorted((k, str(v)) for k, v in c.items()))) for f, c in again} & answered
     resumed = _tables(db)
     for table, frame in after_failure.items():  # what the failed run wrote is what the complete run wrote

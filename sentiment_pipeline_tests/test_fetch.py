@@ -1,7 +1,8 @@
 """The polite fetcher (sources/fetch.py) and the raw-response store (sources/raw_store.py), offline.
 
 A FakeClock replaces time: nothing sleeps for real and every wait is asserted exactly. Upstream responses are
-built with akshare_fakes.upstream_frame (akshare 1.19.5's exact columns and dtypes); nothing touches the network.
+what akshare's own code makes of recorded upstream answers (akshare_recordings.recorded_frame); nothing touches
+the network.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sentiment_pipeline.sources.fetch import (
     is_retryable,
 )
 from sentiment_pipeline.sources.raw_store import RawKey, RawStore
-from sentiment_pipeline_tests.akshare_fakes import FakeAkshare, upstream_frame
+from sentiment_pipeline_tests.akshare_fakes import FakeAkshare, recorded_frame
 
 EM = "push2.eastmoney.com"  # host of stock_zh_a_spot_em, 0.5 calls/s by default
 EM_HIS = "push2his.eastmoney.com"  # host of stock_zh_a_hist
@@ -64,7 +65,7 @@ class FakeClock(Clock):
 
 
 def spot_frame() -> pd.DataFrame:
-    return upstream_frame("stock_zh_a_spot_em", [
+    return recorded_frame("stock_zh_a_spot_em", [
         {"代码": "000001", "名称": "平安银行", "最新价": 10.52, "涨跌幅": 1.25, "成交量": 1234567.0, "总市值": 2.04e11},
         {"代码": "600000", "名称": "浦发银行", "最新价": 7.1, "涨跌幅": -0.42},  # the other columns are NaN
         {"代码": "830799", "名称": "艾融软件", "最新价": None, "涨跌幅": None},  # suspended: no price at all
@@ -72,10 +73,10 @@ def spot_frame() -> pd.DataFrame:
 
 
 def hist_frame(symbol: str) -> pd.DataFrame:
-    return upstream_frame("stock_zh_a_hist", [
+    return recorded_frame("stock_zh_a_hist", [
         {"日期": "2024-01-02", "股票代码": symbol, "开盘": 10.0, "收盘": 10.5, "成交量": 1000},
         {"日期": dt.date(2024, 1, 3), "股票代码": symbol, "开盘": 10.5, "收盘": 10.2, "成交量": 800},
-    ])
+    ], symbol=symbol)
 
 
 def never_called():
@@ -347,7 +348,7 @@ def test_non_dataframe_answer_is_an_error(make_fetcher, store):
 
 def test_length_mismatch_is_an_upstream_schema_change(make_fetcher, store):
     error = ValueError(LENGTH_MISMATCH)
-    call = Script(error, upstream_frame("stock_zt_pool_em", []))
+    call = Script(error, recorded_frame("stock_zt_pool_em", [], date=f"{DAY:%Y%m%d}"))
     fetcher = make_fetcher()
     key = RawKey("stock_zt_pool_em", trade_date=DAY)
 
@@ -513,7 +514,8 @@ def test_empty_answer_is_returned_but_not_stored_when_store_empty_is_false(make_
 
 def test_non_empty_answer_is_stored_even_when_store_empty_is_false(make_fetcher, store):
     key = RawKey("stock_zt_pool_em", trade_date=DAY)
-    frame = upstream_frame("stock_zt_pool_em", [{"代码": "600519", "名称": "贵州茅台", "连板数": 1}])
+    frame = recorded_frame("stock_zt_pool_em", [{"代码": "600519", "名称": "贵州茅台", "连板数": 1}],
+                           date=f"{DAY:%Y%m%d}")
     make_fetcher().fetch(key, "stock_zt_pool_em", Script(frame), store_empty=False)
     assert_frame_equal(store.get(key), frame)
 
@@ -555,9 +557,10 @@ def test_dates_round_trip_as_datetime_date(store):
 def test_missing_date_comes_back_as_none_not_nat(store):
     # What round-trips is the value, not the flavour of missing: akshare's .dt.date yields NaT, Arrow stores
     # a null, and to_pandas gives None for a null in a date column.
-    frame = upstream_frame("stock_info_sh_delist", [
-        {"公司代码": "600001", "公司简称": "邯郸钢铁", "上市日期": "1998-01-22", "暂停上市日期": None},
-        {"公司代码": "600002", "公司简称": "齐鲁石化", "上市日期": "1998-04-08", "暂停上市日期": "2006-04-24"},
+    frame = recorded_frame("stock_info_sh_delist", [
+        {"公司代码": "600001", "公司简称": "邯郸钢铁", "上市日期": dt.date(1998, 1, 22), "暂停上市日期": None},
+        {"公司代码": "600002", "公司简称": "齐鲁石化", "上市日期": dt.date(1998, 4, 8),
+         "暂停上市日期": dt.date(2006, 4, 24)},
     ])
     assert frame.loc[0, "暂停上市日期"] is pd.NaT
     key = RawKey("stock_info_sh_delist", as_of=DAY, symbol="全部")
@@ -570,10 +573,10 @@ def test_missing_date_comes_back_as_none_not_nat(store):
 
 
 def test_numeric_column_mixing_floats_and_dash_is_stored_as_text(make_fetcher, store):
-    frame = upstream_frame("stock_individual_fund_flow_rank:今日", [
+    frame = recorded_frame("stock_individual_fund_flow_rank:今日", [
         {"代码": "000001", "名称": "平安银行", "最新价": 10.52, "今日涨跌幅": 1.25, "今日主力净流入-净额": 1.5e6},
         {"代码": "000002", "名称": "万科A", "最新价": "-", "今日涨跌幅": 0.0, "今日主力净流入-净额": "-"},
-    ], raw_strings=True)
+    ])
     assert frame["最新价"].dtype == object and frame["最新价"].tolist() == [10.52, "-"]
     key = RawKey("stock_individual_fund_flow_rank", trade_date=DAY)
     fetcher = make_fetcher()
@@ -608,10 +611,10 @@ def test_mixed_column_keeps_missing_values_missing(store):
 
 def test_a_non_default_index_is_not_kept(store):
     # put() writes preserve_index=False: the rows keep their order, the index labels are dropped
-    frame = upstream_frame("stock_hot_rank_detail_em", [
-        {"时间": "2024-01-03", "排名": 5, "证券代码": "SZ000665"},
-        {"时间": "2024-01-02", "排名": 9, "证券代码": "SZ000665"},
-    ]).sort_values("时间")
+    frame = recorded_frame("stock_hot_rank_detail_em", [
+        {"时间": "2024-01-03", "排名": 5},
+        {"时间": "2024-01-02", "排名": 9},
+    ], symbol="SZ000665")  # akshare sorts by 时间 in place
     assert frame.index.tolist() == [1, 0]
     key = RawKey("stock_hot_rank_detail_em", as_of=DAY, symbol="SZ000665")
     store.put(key, frame)

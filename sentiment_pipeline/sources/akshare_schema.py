@@ -95,8 +95,6 @@ UPSTREAM_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     # columns are the SWS .xls header renamed; not selected, so an extra sheet column would pass through
     "stock_industry_clf_hist_sw": ("symbol", "start_date", "industry_code", "update_time"),
-    # scraped from legulegu HTML; 行业代码/行业名称 come from swapped-looking CSS classes in the source
-    "sw_index_first_info": ("行业代码", "行业名称", "成份个数", "静态市盈率", "TTM(滚动)市盈率", "市净率", "静态股息率"),
     # backed by an @lru_cache'd fetch; the public function returns a .copy()
     "stock_board_concept_name_em": (
         "排名", "板块名称", "板块代码", "最新价", "涨跌额", "涨跌幅", "总市值", "换手率", "上涨家数", "下跌家数",
@@ -192,10 +190,6 @@ UPSTREAM_DTYPES: dict[str, dict[str, str]] = {
         "成分券英文名称": S, "交易所": S, "交易所英文名称": S, "权重": F,
     },
     "stock_industry_clf_hist_sw": {"symbol": S, "start_date": D, "industry_code": S, "update_time": D},
-    "sw_index_first_info": {
-        "行业代码": S, "行业名称": S, "成份个数": I, "静态市盈率": F, "TTM(滚动)市盈率": F, "市净率": F,
-        "静态股息率": F,
-    },
     "stock_board_concept_name_em": {
         "排名": I, "板块名称": S, "板块代码": S, "最新价": F, "涨跌额": F, "涨跌幅": F, "总市值": F, "换手率": F,
         "上涨家数": I, "下跌家数": I, "领涨股票": S, "领涨股票-涨跌幅": F,

@@ -150,7 +150,9 @@ def day(col: str) -> pl.Expr:
 
 
 def code6(col: str) -> pl.Expr:
-    return pl.col(col).cast(pl.String).str.extract(r"(\d{6})$", 1)
+    """Six-digit code from "600000", "SH600000", or a number read from Excel (2 or 2.0 for 000002: akshare pads
+    SZSE's codes only when the sheet has more than ten rows)."""
+    return pl.col(col).cast(pl.String).str.replace(r"\.0+$", "").str.extract(r"(\d{1,6})$", 1).str.zfill(6)
 
 
 # A-share stock codes (SSE main/STAR, SZSE main/ChiNext, BSE); B shares (200xxx, 900xxx) and funds are not.

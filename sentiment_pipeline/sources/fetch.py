@@ -50,7 +50,6 @@ FUNCTION_HOSTS = {
     "index_stock_cons_weight_csindex": "www.csindex.com.cn",
     "stock_zh_index_hist_csindex": "www.csindex.com.cn",
     "stock_industry_clf_hist_sw": "www.swsresearch.com",
-    "sw_index_first_info": "legulegu.com",
     # baostock: one server for every call
     "query_history_k_data_plus": "baostock.com",
     "query_stock_basic": "baostock.com",
