@@ -12,12 +12,16 @@ A day at the open, in order:
    at its last close; without a delisting date, an instrument without bars is suspended, held at its last
    close (the end of its bars is no evidence: that would read the future);
 3. sells, then buys (so T+1 holds by construction: the day's only execution time is its open, and nothing
-   bought is sold the same day), buys in whole lots scaled down to the cash left, so cash never goes negative;
-   a sell whose proceeds would not cover its costs is not made (the dust stays held); re-weighting orders
-   below the rebalance band are skipped;
+   bought is sold the same day), buys scaled down to the cash left, so cash never goes negative; orders follow
+   the board's lots (main board and ChiNext: multiples of 100 shares; STAR: at least 200, BSE: at least 100,
+   then 1-share steps), except a sell of the whole holding, which may be any size; a sell whose proceeds would
+   not cover its costs is not made (the dust stays held); re-weighting orders below the rebalance band are
+   skipped;
 4. blocked orders (no bar: suspended, or delisted once its date has come; open at limit-up for a buy, at
    limit-down for a sell) are recorded with their reason, and retried at the next open or dropped
-   (`Rules.blocked`; a delisted name is never retried). A new decision replaces what is pending.
+   (`Rules.blocked`; a delisted name is never retried). A retry is re-sized at the open it executes, from its
+   weight and the holding as it then stands (a closing sell sells all of it, bonus shares included); it stays a
+   buy or a sell, and one that re-sizes to nothing is done. A new decision replaces what is pending.
 The day's NAV is cash + shares × close (the last close while suspended).
 """
 
@@ -32,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from sentiment_pipeline.market.limits import BOARDS, board_of
+
 # Stamp duty on sells: (from date, rate). 0.1% since 2008-09-19, halved to 0.05% from 2023-08-28.
 STAMP_DUTY_A_SHARES = ((dt.date(2008, 9, 19), 0.001), (dt.date(2023, 8, 28), 0.0005))
 
@@ -45,7 +51,9 @@ class Rules:
     min_commission: float = 5.0  # CNY per order
     stamp_duty: tuple[tuple[dt.date, float], ...] = STAMP_DUTY_A_SHARES  # on sells, dated
     slippage_bps: float = 5.0  # paid on both sides, in basis points of the traded amount
-    lot_size: int = 100  # shares per lot (buys in whole lots, sells too unless closing); 0: fractional units
+    lot_size: int = 100  # main board and ChiNext: orders in multiples of this; 0: fractional units on every board
+    # Other boards: (board, minimum order, step), in shares. A sell of the whole holding may be smaller.
+    board_lots: tuple[tuple[str, int, int], ...] = (("star", 200, 1), ("bse", 100, 1))
     # An order that only re-weights a holding (it neither opens nor closes it) is skipped when its value is below
     # this fraction of NAV: without a band, daily baskets pay the minimum commission on drift of a few hundred CNY.
     rebalance_band: float = 0.001
@@ -54,13 +62,30 @@ class Rules:
     def __post_init__(self):
         if self.blocked not in ("retry", "drop"):
             raise ValueError(f"Rules.blocked must be 'retry' or 'drop', not {self.blocked!r}")
+        unknown = [b for b, _, _ in self.board_lots if b not in BOARDS]
+        if unknown:
+            raise ValueError(f"Rules.board_lots names unknown board(s) {unknown}; boards are {BOARDS}")
 
     def stamp_rate(self, day: dt.date) -> float:
-        rate = 0.0
-        for start, value in sorted(self.stamp_duty):
-            if day >= start:
-                rate = value
-        return rate
+        """The stamp-duty rate on sells of `day`. No table: no duty. A day before the table's first row has no
+        known rate: an error, not a guess."""
+        if not self.stamp_duty:
+            return 0.0
+        table = sorted(self.stamp_duty)
+        if day < table[0][0]:
+            raise ValueError(f"no stamp duty rate for {day}: Rules.stamp_duty starts on {table[0][0]}")
+        return [rate for start, rate in table if start <= day][-1]
+
+    def lots(self, codes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(minimum order, step) in shares per code, by board; zeros (fractional units) when lot_size is 0."""
+        minimum = np.full(len(codes), float(self.lot_size))
+        step = minimum.copy()
+        if self.lot_size and len(codes):
+            board = pl.DataFrame({"code": list(codes)}, schema={"code": pl.String}).select(
+                board_of(pl.col("code")))[:, 0].to_numpy()
+            for name, least, by in self.board_lots:
+                minimum[board == name], step[board == name] = least, by
+        return minimum, step
 
     def as_dict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -186,11 +211,11 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
     day_of = {day: i for i, day in enumerate(p.days)}
     decisions = _decisions(targets, code_of, day_of, n_codes, decision_days)
 
-    lot = float(rules.lot_size)
+    minimum, step = rules.lots(p.codes)
     slip = rules.slippage_bps / 10_000
     cash = float(rules.capital)
     shares = np.zeros(n_codes)
-    pending: tuple | None = None  # (code index, signed shares, weight) to retry
+    pending: tuple | None = None  # (code index, weight, side: +1 buy / -1 sell) to retry
     nav = np.empty(n_days)
     cash_by_day = np.empty(n_days)
     trades: list[dict] = []
@@ -216,7 +241,7 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
         open_, traded = p.open[day], ~np.isnan(p.open[day])
         if day:
             shares *= p.adjust[day]
-            if lot:  # whole shares: the fraction an ex-rights day leaves is paid out at the reference close
+            if rules.lot_size:  # whole shares: the fraction an ex-rights day leaves is paid out at the reference close
                 whole = np.floor(shares + 1e-9)
                 paid = (shares - whole) * p.last_close[day - 1] / p.adjust[day]
                 cash += float(np.nansum(np.where(whole < shares, paid, 0.0)))
@@ -231,37 +256,25 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
         value = cash + float((shares * mark).sum())
         if day - 1 in decisions:
             weights = decisions[day - 1]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                target = np.where(traded & (weights > 0), _round_lots(weights * value / open_, lot), 0.0)
-            delta = np.where(traded, target - shares, 0.0)
-            if lot:  # buys in whole lots; a sell keeps whole lots unless it closes the holding
-                delta = np.where(delta > 0, np.floor(delta / lot) * lot, delta)
-                delta = np.where((delta < 0) & (target > 0), -np.floor(-delta / lot) * lot, delta)
-            # A re-weighting below the band (the holding neither opens nor closes) is not worth its costs.
-            with np.errstate(invalid="ignore"):
-                small = (shares > 0) & (target > 0) & (np.abs(delta) * open_ < rules.rebalance_band * value)
-            delta = np.where(small, 0.0, delta)
-            # Without a bar: a holding to close out, or a new name to buy, is a blocked order; a holding that
-            # stays is left alone (no order to re-weight what cannot trade). A blocked buy has no size yet
-            # (inf): a retry sizes it from its weight at the open it executes.
-            delta = np.where(~traded & (weights <= 0) & (shares > 0), -shares, delta)
-            delta = np.where(~traded & (weights > 0) & (shares == 0), np.inf, delta)
+            delta = _orders(weights, shares, open_, traded, value, minimum, step, rules.rebalance_band)
             idx = np.flatnonzero(delta != 0)
             orders, reason = (idx, delta[idx], weights[idx]), "rebalance"
         elif pending is not None:
-            orders, reason = pending, "retry"
+            # Sized afresh at this open: the holding may have changed (bonus shares) and so may the prices.
+            idx, weight, side = pending
+            held = shares[idx]
+            qty = _orders(weight, held, open_[idx], traded[idx], value, minimum[idx], step[idx],
+                          rules.rebalance_band)
+            # A re-weighting still without a bar stays blocked, unsized, rather than silently dropped.
+            qty = np.where(~traded[idx] & (qty == 0) & (held > 0) & (weight > 0), side * np.inf, qty)
+            keep = np.sign(qty) == side  # the same order: a buy stays a buy; re-sized to nothing, it is done
+            orders, reason = (idx[keep], qty[keep], weight[keep]), "retry"
         pending = None
         if orders is None:
             nav[day], cash_by_day[day] = _mark(cash, shares, p.last_close[day]), cash
             continue
 
         idx, qty, weight = orders
-        unsized = np.isinf(qty) & traded[idx]
-        if unsized.any():
-            qty = qty.copy()
-            qty[unsized] = _round_lots(weight[unsized] * value / open_[idx[unsized]], lot)
-            keep = qty != 0
-            idx, qty, weight = idx[keep], qty[keep], weight[keep]
         is_sell = qty < 0
         suspended = ~traded[idx]
         up = p.limit_up[day, idx]
@@ -278,7 +291,7 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
                             "shares": np.where(np.isinf(stopped_qty), np.nan, np.abs(stopped_qty)), "reason": why})
             retry = stopped & ~gone
             if rules.blocked == "retry" and retry.any():
-                pending = (idx[retry], qty[retry], weight[retry])
+                pending = (idx[retry], weight[retry], np.sign(qty[retry]))
 
         go_sell = is_sell & ~stopped
         if go_sell.any():
@@ -290,7 +303,7 @@ def run(panel: pl.DataFrame, targets: pl.DataFrame, rules: Rules = Rules(), *,
         if go_buy.any():
             b_idx, b_qty = idx[go_buy], qty[go_buy]
             price = open_[b_idx]
-            b_qty = _fit_cash(b_qty, price, cash, lot, slip, commission)
+            b_qty = _fit_cash(b_qty, price, cash, minimum[b_idx], step[b_idx], slip, commission)
             keep = b_qty > 0
             b_idx, b_qty, price = b_idx[keep], b_qty[keep], price[keep]
             if b_idx.size:
@@ -335,12 +348,37 @@ def _decisions(targets: pl.DataFrame, code_of: dict, day_of: dict, n_codes: int,
     return out
 
 
-def _round_lots(qty: np.ndarray, lot: float) -> np.ndarray:
-    return np.floor(qty / lot) * lot if lot else qty
+def _orders(weights: np.ndarray, held: np.ndarray, price: np.ndarray, traded: np.ndarray, value: float,
+            minimum: np.ndarray, step: np.ndarray, band: float) -> np.ndarray:
+    """Signed share orders taking holdings to their weights of `value` at today's open prices (all arrays per
+    code, or per order for a retry). +inf: a buy without a bar to size it."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        target = np.where(traded & (weights > 0), _round_order(weights * value / price, 0.0, step), 0.0)
+    delta = np.where(traded, target - held, 0.0)
+    # Buys, and sells that keep a holding, follow the board's minimum and step; a closing sell sells it all.
+    delta = np.where(delta > 0, _round_order(delta, minimum, step), delta)
+    delta = np.where((delta < 0) & (target > 0), -_round_order(-delta, minimum, step), delta)
+    # A re-weighting below the band (the holding neither opens nor closes) is not worth its costs.
+    with np.errstate(invalid="ignore"):
+        small = (held > 0) & (target > 0) & (np.abs(delta) * price < band * value)
+    delta = np.where(small, 0.0, delta)
+    # Without a bar: a holding to close out, or a new name to buy, is a blocked order; a holding that stays is
+    # left alone (no order to re-weight what cannot trade).
+    delta = np.where(~traded & (weights <= 0) & (held > 0), -held, delta)
+    return np.where(~traded & (weights > 0) & (held == 0), np.inf, delta)
 
 
-def _fit_cash(qty: np.ndarray, price: np.ndarray, cash: float, lot: float, slip: float, commission) -> np.ndarray:
-    """Scale the buys down (whole lots) until they, their slippage and commissions fit in the cash."""
+def _round_order(qty: np.ndarray, minimum, step: np.ndarray) -> np.ndarray:
+    """Shares rounded down to the step, none below the minimum; step 0: fractional units, as they are."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # 1e-9: a count that float arithmetic leaves a hair below a step (199.99999999999997) is that step.
+        rounded = np.where(step > 0, np.floor(qty / step + 1e-9) * step, qty)
+        return np.where(rounded >= minimum, rounded, 0.0)
+
+
+def _fit_cash(qty: np.ndarray, price: np.ndarray, cash: float, minimum: np.ndarray, step: np.ndarray, slip: float,
+              commission) -> np.ndarray:
+    """Scale the buys down (in their boards' lots) until they, their slippage and commissions fit in the cash."""
     def total(q):
         amount = q * price
         return float((amount * (1 + slip) + commission(amount)).sum())
@@ -354,7 +392,7 @@ def _fit_cash(qty: np.ndarray, price: np.ndarray, cash: float, lot: float, slip:
         return qty
     scale = max(cash, 0.0) / spent
     for _ in range(100):
-        fitted = _round_lots(qty * scale, lot)
+        fitted = _round_order(qty * scale, minimum, step)
         spent = total(fitted)
         if spent <= budget:
             return fitted
