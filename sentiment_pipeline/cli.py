@@ -110,6 +110,46 @@ def weeks_of(day_keys: list[str]) -> list[str]:
     return [k for k in trading_week_partitions.get_partition_keys() if k in mondays]
 
 
+# Trading days before a range that seed its streaks: longer than any limit-up run (the longest since 2019, a new
+# listing's opening run, had 25 boards; otherwise 13).
+STREAK_SEED_DAYS = 60
+DAYS_PER_WEEK = 5
+
+
+def lookback_days(defs: dg.Definitions, keys) -> int:
+    """Trading days before a range that the given assets read: the largest start offset of their partition
+    mappings (a weekly asset's in weeks), and the streaks' seed. Inputs marked NOT_WARMED_UP do not count."""
+    from sentiment_pipeline.platform.partitions import NOT_WARMED_UP, trading_week_partitions
+
+    graph = defs.resolve_asset_graph()
+    need = STREAK_SEED_DAYS
+    for key in keys:
+        node = graph.get(key)
+        if node.partitions_def is None:
+            continue
+        asset = defs.get_assets_def(key)
+        unwarmed = {parent for name, parent in asset.keys_by_input_name.items()
+                    if NOT_WARMED_UP.items() <= (asset.node_def.input_def_named(name).metadata or {}).items()}
+        per_partition = DAYS_PER_WEEK if node.partitions_def == trading_week_partitions else 1
+        for parent in node.parent_keys - unwarmed:
+            mapping = graph.get_partition_mapping(key, parent)
+            if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset < 0:
+                need = max(need, -mapping.start_offset * per_partition + per_partition - 1)
+    return need
+
+
+def warm_up_keys(all_keys: list[str], start: str, lookback: int, stored: set[str], first_day: dt.date | None
+                 ) -> list[str]:
+    """The trading days before `start` a new range must run first so that its streaks and windows are seeded: from
+    the earliest of the `lookback` days before it that is not stored (and that the source has) to the day before
+    `start`; none when they are all stored."""
+    before = all_keys[max(0, all_keys.index(start) - lookback): all_keys.index(start)]
+    if first_day is not None:
+        before = [k for k in before if dt.date.fromisoformat(k) >= first_day]
+    missing = [k for k in before if k not in stored]
+    return before[before.index(missing[0]):] if missing else []
+
+
 # Tags of the runs this command starts: the daemon's sensors leave their chain and snapshot to the command, and a
 # later command can tell a run whose process died (killed) from one still running.
 PID_TAG, HOST_TAG, PROCESS_START_TAG = "sentiment/pid", "sentiment/host", "sentiment/process_start"
@@ -188,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace-with-empty", action="store_true",
                         help="let a source that has no rows for a stored day of a side dataset (pools, flows, …) "
                              "replace them with nothing (default: the stored rows are kept, with a warning)")
+    parser.add_argument("--warm-up", action=argparse.BooleanOptionalAction, default=True,
+                        help="first run the days before the range that its streaks and rolling windows read, where "
+                             "they are not stored and the source has them (default: on)")
     parser.add_argument("--verbose", action="store_true", help="also print Dagster's own log")
     args = parser.parse_args(argv)
 
@@ -251,7 +294,11 @@ def main(argv: list[str] | None = None) -> int:
             _print(line)
         if daily:
             job = dg.reconstructable(_progress_job)
-            for run_start, run_end in chunks(keys, args.days_per_run):
+            warm = _warm_up(args, defs, daily, [*daily, *weekly], start, held)
+            if warm:
+                _print(f"warm-up {warm[0]} → {warm[-1]}: {len(warm)} earlier trading day(s) not stored seed the "
+                       "range's streaks and rolling windows (--no-warm-up skips them)")
+            for run_start, run_end in chunks(warm, args.days_per_run) + chunks(keys, args.days_per_run):
                 _print(f"run {run_start} → {run_end}")
                 if _execute(job, instance, daily, run_config, run_start, run_end):
                     return 1
@@ -277,6 +324,21 @@ def main(argv: list[str] | None = None) -> int:
     _print(f"done in {time.perf_counter() - started:.1f} s")
     print(report, flush=True)
     return 0
+
+
+def _warm_up(args, defs, daily, reading, start: str, conn) -> list[str]:
+    from sentiment_pipeline.market.tables import DailyBars
+    from sentiment_pipeline.platform import storage
+    from sentiment_pipeline.platform.partitions import trading_day_partitions
+    from sentiment_pipeline.platform.tables import asset_key
+
+    if not args.warm_up or asset_key(DailyBars) not in daily:
+        return []
+    stored = set()
+    if storage.table_exists(conn, "core.daily_bars"):
+        stored = {str(d) for (d,) in conn.execute("select distinct trade_date from core.daily_bars").fetchall()}
+    return warm_up_keys(trading_day_partitions.get_partition_keys(), start, lookback_days(defs, reading), stored,
+                        defs.resources["market_source"].first_day())
 
 
 _BUILT: dict[str, dg.Definitions] = {}

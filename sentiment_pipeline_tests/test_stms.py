@@ -421,7 +421,7 @@ def test_three_sectors_end_to_end_through_the_real_definitions(pipeline_env):
     # no score before the 21st day (20 returns need 21 days of bars), by design
     assert scores["trade_date"].min() == DAYS[20]
     assert daily.filter(pl.col("trade_date") < DAYS[20])["window_status"].unique().to_list() == [
-        "before_first_partition"]
+        "before_history"]
     assert scores.filter(pl.col("trade_date") == DAYS[20])["a1"].max() > 0  # the first scored day is whole
     exp = expected_last_day()
     last = {r["sector"]: r for r in daily.filter(pl.col("trade_date") == DAYS[24]).iter_rows(named=True)}
@@ -456,18 +456,28 @@ def test_a_short_window_fails_the_check_and_scores_nothing(pipeline_env):
     defs = build_definitions()
     defs = dg.Definitions(assets=list(defs.assets), resources={**defs.resources, "market_source": ThreeSectorSource()},
                           executor=dg.in_process_executor)
-    # Only the last five days are materialized: their 20-day windows reach into days never loaded.
+    # The first three days, then the last five: their 20-day windows reach into a gap after the first stored day.
+    assert materialize(defs, DAYS[0].isoformat(), DAYS[2].isoformat()).success
     result = materialize(defs, DAYS[20].isoformat(), DAYS[24].isoformat())
     assert not result.success
     check = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
                  and e.event_specific_data.asset_check_key.name == "complete_windows")
     assert check.passed is False and check.metadata["short_window_days"].value == 5
-    # Their windows reach back to DAYS[0]: the 20 days before DAYS[20] are the ones to load.
-    assert check.metadata["days_without_bars"].value == ", ".join(str(d) for d in DAYS[:10])
+    # Their windows reach back to DAYS[0]: the days of the gap are the ones to load.
+    assert check.metadata["days_without_bars"].value == ", ".join(str(d) for d in DAYS[3:13])
+    with duckdb.connect(str(pipeline_env), read_only=True) as conn:  # the scores did not run for the range
+        assert conn.execute("select count(*) from stms.scores where trade_date >= ?", [DAYS[20]]).fetchone() == (0,)
+
+
+def test_a_first_range_in_mid_history_is_not_a_short_window(pipeline_env):
+    """Windows that reach before the database's first day of bars have nothing to load: no score, no failure."""
+    defs = build_definitions()
+    defs = dg.Definitions(assets=list(defs.assets), resources={**defs.resources, "market_source": ThreeSectorSource()},
+                          executor=dg.in_process_executor)
+    assert materialize(defs, DAYS[20].isoformat(), DAYS[24].isoformat()).success
     with duckdb.connect(str(pipeline_env), read_only=True) as conn:
-        tables = {r[0] for r in conn.execute("select table_schema || '.' || table_name from information_schema.tables "
-                                             "where table_schema not like '\\_%' escape '\\'").fetchall()}
-    assert "stms.scores" not in tables and "stms.top_list" not in tables
+        status = conn.execute("select distinct window_status from stms.sector_daily").fetchall()
+    assert status == [("before_history",)]
 
 
 def test_the_window_start_is_twenty_trading_days_before_the_first_day():

@@ -77,9 +77,18 @@ def _ladder_rows(bars: pl.DataFrame, seed: pl.DataFrame, universe: Universe) -> 
     return compute_ladder(bars, seed, universe).select(list(t.LimitLadder.to_schema().columns))
 
 
-def _ladder_day(df: pl.DataFrame) -> dict:
-    per_day = df.group_by("trade_date").agg(max_streak=pl.col("streak").max())
-    return {d: {"max_streak": int(m or 0)} for d, m in per_day.iter_rows()}
+def _ladder_day(df: pl.DataFrame, seeded: bool) -> dict:
+    """The day's highest streak, and whether it is only a lower bound: without stored days before the range, a
+    streak running since its first day may have begun earlier (a new listing's run began at its listing)."""
+    day_no = calendar.trading_day_index()
+    since_start = (pl.col("day_no") - pl.col("day_no").min() + 1)
+    per_day = (df.join(day_no, on="trade_date")
+               .with_columns(open_ended=pl.lit(not seeded) & (pl.col("streak") == since_start)
+                             & (pl.col("listing_age").is_null() | (pl.col("listing_age") > pl.col("streak"))))
+               .group_by("trade_date").agg(max_streak=pl.col("streak").max(),
+                                           lower_bound=(pl.col("open_ended") & (pl.col("streak") > 0)).any()))
+    return {d: {"max_streak": int(m or 0), **({"max_streak_is_lower_bound": True} if low else {})}
+            for d, m, low in per_day.iter_rows()}
 
 
 @table_asset(t.LimitLadder, group="sentiment", owner=OWNER,
@@ -108,7 +117,11 @@ def limit_ladder(context: dg.AssetExecutionContext, config: LadderConfig, bars: 
                 storage.replace_days(conn, "sentiment.limit_ladder", recomputed)
                 context.log.warning(f"sentiment.limit_ladder: {later_changed} stored row(s) after {end} changed "
                                     "with this range and were recomputed")
-    yield from validated(context, ladder, t.LimitLadder, day_metadata=_ladder_day, run_metadata={
+    seeded = seed.height > 0
+    if not seeded:
+        context.log.info(f"sentiment.limit_ladder: no stored day before {start} seeds the streaks; heights that run "
+                         "back to it are lower bounds (the main command's warm-up stores the days before)")
+    yield from validated(context, ladder, t.LimitLadder, day_metadata=lambda df: _ladder_day(df, seeded), run_metadata={
         "seeded_stocks": seed.height, "later_rows_checked": later.height, "later_rows_recomputed": later_changed,
         "max_streak": int(ladder["streak"].max() or 0)})
 

@@ -10,6 +10,9 @@ import polars as pl
 from sentiment_pipeline.platform import calendar
 
 TIMEZONE = "Asia/Shanghai"
+# Input metadata of a window that is a statistic over the stored history (e.g. a year of weekly crowding), not a
+# window a day's figures need: the main command's warm-up does not store that much history before a new range.
+NOT_WARMED_UP = {"warm_up": False}
 
 trading_day_partitions = dg.DailyPartitionsDefinition(
     start_date=calendar.FIRST_PARTITION.isoformat(),

@@ -20,7 +20,7 @@ from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import replace_tables
 from sentiment_pipeline.platform.markdown import md_table
-from sentiment_pipeline.platform.partitions import partition_days, partition_weeks
+from sentiment_pipeline.platform.partitions import NOT_WARMED_UP, partition_days, partition_weeks
 from sentiment_pipeline.platform.tables import asset_key, empty_frame
 from sentiment_pipeline.platform.wiring import (DUCKDB_POOL, output_name, schema_check, table_asset, table_out,
                                                 validated)
@@ -186,7 +186,7 @@ def _optional(conn, table: str, sql: str, first: dt.date, last: dt.date) -> pl.D
 
 @table_asset(t.Crowding, group="review", owner=OWNER, weekly=True, ins={
     "market_days": dg.AssetIn(asset_key(t.MarketDaily), partition_mapping=YEAR_BEFORE,
-                              metadata={"columns": ["trade_date", "total_amount"]})})
+                              metadata={"columns": ["trade_date", "total_amount"], **NOT_WARMED_UP})})
 def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckdb: DuckDBResource):
     first, last = market_days["trade_date"].min(), market_days["trade_date"].max()
     with duckdb.get_connection() as conn:

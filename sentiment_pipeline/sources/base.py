@@ -194,6 +194,10 @@ class MarketSource(dg.ConfigurableResource):
         reference closes and ST flags): trade_date and counts; None when nothing completes the bars."""
         return None
 
+    def first_day(self) -> dt.date | None:
+        """The first trading day this source has bars for; None when it reaches further back than the partitions."""
+        return None
+
     def prepare(self, progress: Callable[[str], None] | None = None) -> None:
         """Long one-time work before the first fetch (simulating the synthetic market, reading a folder),
         telling `progress` how far it is; nothing by default."""

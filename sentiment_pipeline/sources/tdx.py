@@ -151,6 +151,9 @@ class TdxSource(MarketSource):
             SECURITIES_SCHEMA,
         )
 
+    def first_day(self) -> dt.date | None:
+        return self._bars()["trade_date"].min()
+
     def daily_quotes(self, start: dt.date, end: dt.date) -> pl.DataFrame:
         bars = self._bars()
         self._check_no_missing_days(bars, start, end)

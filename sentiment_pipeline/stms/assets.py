@@ -4,6 +4,7 @@ market/membership.py and scores.py."""
 # No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
 import dagster as dg
 import polars as pl
+from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline.market import membership
 from sentiment_pipeline.market import tables as market
@@ -29,7 +30,8 @@ BARS_LOOKBACK_DAYS = stms.MA20_LOOKBACK_DAYS
     t.SectorDaily, group="stms", owner=OWNER,
     check_specs=[dg.AssetCheckSpec(
         WINDOW_CHECK, asset=SECTOR_DAILY, blocking=True,
-        description="every day whose 20-day window lies after the first partition has all 20 days loaded; "
+        description="every day whose 20-day window lies after the database's first day of bars has all 20 days "
+                    "loaded; "
                     "a short window fails here (and stops the scores) instead of scoring on fewer days"),
         dg.AssetCheckSpec(
             TAXONOMY_CHECK, asset=SECTOR_DAILY, blocking=True,
@@ -51,15 +53,18 @@ BARS_LOOKBACK_DAYS = stms.MA20_LOOKBACK_DAYS
     },
 )
 def sector_daily(context: dg.AssetExecutionContext, bars: pl.DataFrame, main_flows: pl.DataFrame,
-                 north_flows: pl.DataFrame, industry_history: pl.DataFrame, concept_membership: pl.DataFrame):
+                 north_flows: pl.DataFrame, industry_history: pl.DataFrame, concept_membership: pl.DataFrame,
+                 duckdb: DuckDBResource):
     days = partition_days(context)
+    with duckdb.get_connection() as conn:  # windows reaching before it have nothing to load: no score, no failure
+        history_start = conn.execute("select min(trade_date) from core.daily_bars").fetchone()[0]
     # Every loaded bar for the members' MA20; sector figures only from the days the range's windows reach (a
     # day's run loads 61 days of bars and needs 21 days of sector figures).
     features = stms.stock_features(bars).filter(pl.col("trade_date") >= stms.window_start(days[0]))
     members = membership.members(features.select("trade_date", "code"), industry_history, concept_membership)
     values = stms.sector_day_values(features, members, main_flows, north_flows)
     loaded = bars["trade_date"].unique().to_list()
-    status = stms.window_status(loaded, days)
+    status = stms.window_status(loaded, days, history_start or days[0])
     daily = stms.sector_daily(values, status)
     short = status.filter(pl.col("window_status") == "short_window")
     counts = dict(status.group_by("window_status").len().iter_rows())

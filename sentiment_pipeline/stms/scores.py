@@ -19,7 +19,6 @@ from sentiment_pipeline.sources.base import NORTHBOUND_LAST_DAY
 SHORT, LONG = 5, 20  # trading-day windows
 MA20_LOOKBACK_DAYS = 60  # a member's 20 bars for its MA20 must lie within this many trading days
 KEY = ["trade_date", "sector_kind", "sector"]
-WINDOW_STATUS = ("complete", "before_first_partition", "short_window")
 BARS_COLUMNS = ["trade_date", "code", "close", "pre_close", "turnover_rate", "float_mcap", "amount", "is_limit_up"]
 
 
@@ -131,20 +130,22 @@ def window_start(first_day: dt.date) -> dt.date:
     return days[max(0, days.index(first_day) - LONG)]
 
 
-def window_status(loaded_days: list[dt.date], days: list[dt.date]) -> pl.DataFrame:
-    """Per day: whether its 20-trading-day window is fully loaded ('complete'), would reach before the first
-    partition ('before_first_partition', no score by design) or misses loaded days ('short_window').
+def window_status(loaded_days: list[dt.date], days: list[dt.date],
+                  history_start: dt.date = calendar.FIRST_PARTITION) -> pl.DataFrame:
+    """Per day: whether its 20-trading-day window is fully loaded ('complete'), would reach before the database's
+    first day of bars `history_start` ('before_history', no score by design: nothing earlier exists to load) or
+    misses loaded days after it ('short_window', a gap).
 
     20 daily returns need 21 days of bars: each return is weighted by the previous day's float cap."""
     all_days = calendar.trading_days()
     index = {d: i for i, d in enumerate(all_days)}
-    first = index[calendar.FIRST_PARTITION]
+    first = index[max(history_start, calendar.FIRST_PARTITION)]
     loaded = np.array(sorted(index[d] for d in loaded_days), dtype=np.int64)
     rows = []
     for d in days:
         i = index[d]
         present = int(np.searchsorted(loaded, i, "right") - np.searchsorted(loaded, i - LONG, "left"))
-        status = ("before_first_partition" if i - LONG < first else
+        status = ("before_history" if i - LONG < first else
                   "complete" if present == LONG + 1 else "short_window")
         rows.append((d, present, status))
     return pl.DataFrame(rows, schema={"trade_date": pl.Date, "window_days": pl.Int32, "window_status": pl.String},

@@ -7,6 +7,8 @@ import datetime as dt
 import pandera.polars as pa
 import polars as pl
 
+WINDOW_STATUS = ("complete", "before_history", "short_window")
+
 _SCORE = {"ge": 0, "le": 100}
 
 
@@ -75,7 +77,7 @@ class SectorDaily(pa.DataFrameModel):
     window_days: pl.Int32 = pa.Field(ge=0, le=21,
                                      description="loaded trading days among the 21 the 20-day window needs")
     window_status: str = pa.Field(
-        isin=["complete", "before_first_partition", "short_window"],
+        isin=list(WINDOW_STATUS),
         description="state of the 20-day window; only complete windows get 20-day figures and scores",
     )
 

@@ -1,0 +1,65 @@
+"""The main command's warm-up: a new range first stores the earlier days its streaks and windows read, so a
+database started on any day gives the same ladder and phases as one started earlier."""
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+import pytest
+
+from sentiment_pipeline import cli
+from sentiment_pipeline.definitions import build_definitions
+
+KEYS = [f"2019-05-{d:02d}" for d in (6, 7, 8, 9, 10, 13)]
+
+
+def test_the_warm_up_runs_from_the_first_missing_day_the_range_reads():
+    assert cli.warm_up_keys(KEYS, "2019-05-13", 3, set(), None) == KEYS[2:5]
+    assert cli.warm_up_keys(KEYS, "2019-05-13", 3, set(KEYS[2:5]), None) == []  # all stored: nothing to do
+    assert cli.warm_up_keys(KEYS, "2019-05-13", 3, {KEYS[2], KEYS[4]}, None) == KEYS[3:5]  # from the first gap
+    assert cli.warm_up_keys(KEYS, "2019-05-13", 5, set(), dt.date(2019, 5, 9)) == KEYS[3:5]  # the source's first day
+    assert cli.warm_up_keys(KEYS, "2019-05-06", 5, set(), None) == []  # the first partition: nothing before it
+
+
+def test_the_lookback_comes_from_the_graphs_windows_and_the_streak_seed():
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    every = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None]
+    # review/weekly reads 13 weeks of the daily series (its 60-day charts): 13 × 5 + 4 trading days; crowding's
+    # year of history is a statistic, not warmed up
+    assert cli.lookback_days(defs, every) == 69
+    ladder_only = [k for k in every if k.path[0] in ("raw", "core", "sentiment")]
+    assert cli.lookback_days(defs, ladder_only) == cli.STREAK_SEED_DAYS == 60
+
+
+SELECT = ("key:raw/securities or key:raw/daily_quotes or key:core/daily_bars or key:sentiment/limit_ladder or "
+          "key:sentiment/ladder_daily or key:sentiment/phase_daily")
+COMPARED = ("2019-07-01", "2019-07-12")
+
+
+def _ladder_and_phases(db) -> tuple[pl.DataFrame, pl.DataFrame]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        def read(sql):
+            return pl.from_arrow(conn.execute(sql, list(COMPARED)).to_arrow_table())
+        return (read("select * from sentiment.limit_ladder where trade_date between ? and ? order by all"),
+                read("select * from sentiment.phase_daily where trade_date between ? and ? order by all"))
+
+
+def _started_on(start: str, tmp_path, monkeypatch, *flags: str):
+    db = tmp_path / f"{start}{''.join(flags)}.duckdb"
+    monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+    assert cli.main([f"{start}...{COMPARED[1]}", "--select", SELECT, *flags]) == 0
+    return _ladder_and_phases(db)
+
+
+def test_a_database_started_later_gives_the_same_ladder_and_phases(instance_home, tmp_path, monkeypatch, capsys):
+    ladder, phases = _started_on("2019-06-03", tmp_path, monkeypatch)
+    later_ladder, later_phases = _started_on(COMPARED[0], tmp_path, monkeypatch)
+    out = capsys.readouterr().out
+    assert "warm-up 2019-03-05 → 2019-05-31: 60 earlier trading day(s)" in out
+    assert "warm-up 2019-04-01 → 2019-06-28: 60 earlier trading day(s)" in out
+    assert later_ladder.equals(ladder) and later_phases.equals(phases)
+    assert ladder["streak"].max() >= 2  # streaks that began before the later start are in the comparison
+    # without the warm-up, streaks are counted from the range's first day
+    cold, _ = _started_on(COMPARED[0], tmp_path, monkeypatch, "--no-warm-up")
+    assert cold["streak"].sum() < ladder["streak"].sum()
