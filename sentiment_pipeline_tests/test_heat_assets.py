@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from sentiment_pipeline.backtest import engine, strategies
+from sentiment_pipeline.heat import rules
 from sentiment_pipeline.platform.partitions import trading_week_partitions
 
 
@@ -60,6 +61,47 @@ def test_weekly_partitions_skip_the_closed_week_and_chain_the_change(heat_db):
                            if e.event_type_value == "ASSET_MATERIALIZATION" and e.partition == "2019-02-18"
                            and e.asset_key == dg.AssetKey(["heat", "weekly_monitor"]))
     assert "热度轮动" in materialization.metadata["monitor"].value
+
+
+def test_heat_kinds_are_recorded_and_the_first_change_says_why_it_is_null(heat_db):
+    db, _ = heat_db
+    assert read(db, "select distinct heat_kind from heat.group_daily union select distinct heat_kind "
+                    "from heat.sector_daily")["heat_kind"].to_list() == ["counts"]
+    weeks = read(db, "select week_start, heat_kind, change_null_reason, count(*) n from heat.sector_weekly "
+                     "where heat_change is null group by all order by 1")
+    # Every sector's change is null in the first week only (the synthetic source has counts every day).
+    assert weeks.select("week_start", "heat_kind", "change_null_reason").rows() == [
+        (dt.date(2018, 12, 31), "counts", "no_previous_week")]
+
+
+def test_concept_portfolios_are_the_rule_on_the_stored_week(heat_db):
+    db, weeks = heat_db
+    held = read(db, "select * from heat.concept_portfolios")
+    # The first MA2 (hence the first portfolios) is in the third week.
+    assert sorted(held["week_start"].unique().to_list()) == [
+        dt.date(2019, 1, 14), dt.date(2019, 1, 21), dt.date(2019, 1, 28), dt.date(2019, 2, 11), dt.date(2019, 2, 18)]
+    sides = held.group_by("week_start", "side").agg(weight=pl.col("weight").sum(), stocks=pl.len(),
+                                                   worst_rank=pl.col("concept_rank").max())
+    assert sides.height == 10 and (sides["weight"] - 1).abs().max() < 1e-9
+    assert sides["stocks"].max() <= 50 and sides["worst_rank"].max() <= 5
+    # The week of 2019-02-18 recomputed from the stored inputs of that week only.
+    span = "between '2019-02-18' and '2019-02-22'"
+    expected = rules.concept_portfolios(
+        read(db, "select * from heat.sector_weekly where week_start = '2019-02-18'"),
+        read(db, f"select trade_date, code, heat from heat.stock_daily where trade_date {span}"),
+        read(db, f"select trade_date, code, float_mcap from core.daily_bars where trade_date {span}"),
+        read(db, "select * from raw.concept_membership"))
+    order = ["side", "code"]
+    stored = held.filter(pl.col("week_start") == dt.date(2019, 2, 18)).sort(order)
+    assert expected.height > 0 and stored.equals(expected.sort(order))
+    # Its concepts are the week's five highest MA2.
+    top5 = read(db, "select sector from heat.sector_weekly where week_start = '2019-02-18' and sector_kind = "
+                    "'concept' and rank <= 5 order by rank")["sector"].to_list()
+    assert {c for cs in stored["concepts"] for c in cs.split(",")} <= set(top5)
+    materialization = next(e.event_specific_data.materialization for e in weeks.all_events
+                           if e.event_type_value == "ASSET_MATERIALIZATION" and e.partition == "2019-02-18"
+                           and e.asset_key == dg.AssetKey(["heat", "concept_portfolios"]))
+    assert materialization.metadata["top"].value == stored.filter(pl.col("side") == "top").height
 
 
 def test_heat_backtests_are_written(heat_db):

@@ -295,7 +295,7 @@ CREATE TABLE stms.sector_daily (
     above_ma20_share      DOUBLE,  -- members closing above their MA20 (back-adjusted) / members with 20 bars in 60 trading days; null when no member has them
     ma20_excluded_count   INTEGER, -- NOT NULL: members left out of above_ma20_share (their last 20 bars span more than 60 trading days)
     window_days           INTEGER, -- NOT NULL: loaded trading days among the 21 the 20-day window needs
-    window_status         VARCHAR  -- NOT NULL: state of the 20-day window; only complete windows get 20-day figures and scores [one of 'complete', 'before_first_partition', 'short_window']
+    window_status         VARCHAR  -- NOT NULL: state of the 20-day window; only complete windows get 20-day figures and scores [one of 'complete', 'before_history', 'short_window']
 );
 
 -- Per sector and day with a complete window and its 5/20-day figures: sub-scores, STMS, rank within the kind,
@@ -361,7 +361,8 @@ CREATE TABLE heat.group_daily (
     trade_date   DATE,    -- NOT NULL: trading day
     index_group  VARCHAR, -- NOT NULL: CSI 300/500/1000/2000 members that day, or others [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'others']
     member_count INTEGER, -- NOT NULL: stocks of the group with heat that day
-    heat         DOUBLE   -- NOT NULL: sum of the members' heat
+    heat         DOUBLE,  -- NOT NULL: sum of the members' heat
+    heat_kind    VARCHAR  -- NOT NULL: what the day's heat is a share of: attention counts, East Money's attention index, or 1 / popularity rank [one of 'counts', 'attention_index', 'hot_rank']
 );
 
 -- Per day: the heat of each SW level-1 industry and concept board. Row key: (trade_date, sector_kind, sector).
@@ -370,32 +371,37 @@ CREATE TABLE heat.sector_daily (
     sector_kind  VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
     sector       VARCHAR, -- NOT NULL: sector name
     member_count INTEGER, -- NOT NULL: members with heat that day (membership as of the day)
-    heat         DOUBLE   -- NOT NULL: sum of the members' heat (a stock counts in each of its concepts)
+    heat         DOUBLE,  -- NOT NULL: sum of the members' heat (a stock counts in each of its concepts)
+    heat_kind    VARCHAR  -- NOT NULL: what the day's heat is a share of: attention counts, East Money's attention index, or 1 / popularity rank [one of 'counts', 'attention_index', 'hot_rank']
 );
 
 -- Per trading week: each index group's mean heat, its change and two-week mean change. Row key: (week_start,
 -- index_group).
 CREATE TABLE heat.group_weekly (
-    week_start      DATE,    -- NOT NULL: the week's Monday (the partition key)
-    week_end        DATE,    -- NOT NULL: the week's last trading day in the data
-    index_group     VARCHAR, -- NOT NULL: index group [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'others']
-    heat            DOUBLE,  -- NOT NULL: mean daily heat over the week's trading days
-    heat_change     DOUBLE,  -- heat ÷ the previous trading week's − 1; null in the first week
-    heat_change_ma2 DOUBLE,  -- mean of this and the previous week's heat_change
-    rank            INTEGER  -- 1 = highest heat_change_ma2 that week
+    week_start         DATE,    -- NOT NULL: the week's Monday (the partition key)
+    week_end           DATE,    -- NOT NULL: the week's last trading day in the data
+    index_group        VARCHAR, -- NOT NULL: index group [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'others']
+    heat               DOUBLE,  -- NOT NULL: mean daily heat over the week's trading days
+    heat_kind          VARCHAR, -- the week's heat_kind: that of all its days, mixed when they differ, null when unknown (daily rows written before heat_kind was recorded) [one of 'counts', 'attention_index', 'hot_rank', 'mixed']
+    heat_change        DOUBLE,  -- heat ÷ the previous trading week's − 1; null (see change_null_reason) in the first week and across kinds
+    change_null_reason VARCHAR, -- why heat_change is null (null when it is not): no previous week, either week's heat_kind unknown or mixed, the two weeks of different kinds (never compared), or a previous heat of 0 [one of 'no_previous_week', 'components_unknown', 'components_mixed', 'components_changed', 'previous_heat_zero']
+    heat_change_ma2    DOUBLE,  -- mean of this and the previous week's heat_change
+    rank               INTEGER  -- 1 = highest heat_change_ma2 that week
 );
 
 -- Per trading week: each industry's and concept's mean heat, change and two-week mean change. Row key:
 -- (week_start, sector_kind, sector).
 CREATE TABLE heat.sector_weekly (
-    week_start      DATE,    -- NOT NULL: the week's Monday (the partition key)
-    week_end        DATE,    -- NOT NULL: the week's last trading day in the data
-    sector_kind     VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
-    sector          VARCHAR, -- NOT NULL: sector name
-    heat            DOUBLE,  -- NOT NULL: mean daily heat over the week's trading days
-    heat_change     DOUBLE,  -- heat ÷ the previous trading week's − 1
-    heat_change_ma2 DOUBLE,  -- mean of this and the previous week's heat_change
-    rank            INTEGER  -- 1 = highest heat_change_ma2 within the kind
+    week_start         DATE,    -- NOT NULL: the week's Monday (the partition key)
+    week_end           DATE,    -- NOT NULL: the week's last trading day in the data
+    sector_kind        VARCHAR, -- NOT NULL: SW level-1 industry or concept board [one of 'sw_l1', 'concept']
+    sector             VARCHAR, -- NOT NULL: sector name
+    heat               DOUBLE,  -- NOT NULL: mean daily heat over the week's trading days
+    heat_kind          VARCHAR, -- the week's heat_kind: that of all its days, mixed when they differ, null when unknown (daily rows written before heat_kind was recorded) [one of 'counts', 'attention_index', 'hot_rank', 'mixed']
+    heat_change        DOUBLE,  -- heat ÷ the previous trading week's − 1; null (see change_null_reason) in the first week and across kinds
+    change_null_reason VARCHAR, -- why heat_change is null (null when it is not): no previous week, either week's heat_kind unknown or mixed, the two weeks of different kinds (never compared), or a previous heat of 0 [one of 'no_previous_week', 'components_unknown', 'components_mixed', 'components_changed', 'previous_heat_zero']
+    heat_change_ma2    DOUBLE,  -- mean of this and the previous week's heat_change
+    rank               INTEGER  -- 1 = highest heat_change_ma2 within the kind
 );
 
 -- Per trading week: the broad-index heat rotation's choice for the next week (note 001). Row key: (week_start).
@@ -405,6 +411,22 @@ CREATE TABLE heat.rotation (
     leader     VARCHAR, -- NOT NULL: the index group with the highest heat_change_ma2 [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'others']
     leader_ma2 DOUBLE,  -- NOT NULL: its heat_change_ma2
     position   VARCHAR  -- NOT NULL: held over the next week: the leader's index, or cash when others leads [one of 'csi300', 'csi500', 'csi1000', 'csi2000', 'cash']
+);
+
+-- Per trading week: note 001's concept heat TOP and BOTTOM portfolios. The 5 concepts with the highest
+-- heat_change_ma2; in each, the smallest 20% of members by float cap (rounded down) left out; TOP holds the 10
+-- highest-heat members of each, BOTTOM the 10 lowest; a stock held once, equal weight, for the next week. Row
+-- key: (week_start, side, code).
+CREATE TABLE heat.concept_portfolios (
+    week_start   DATE,    -- NOT NULL: the week's Monday (the partition key)
+    week_end     DATE,    -- NOT NULL: the week's last trading day in the data: the day the portfolio is decided (membership, float caps and heat as of it), held one week
+    side         VARCHAR, -- NOT NULL: top: each concept's highest-heat members; bottom: its lowest-heat members [one of 'top', 'bottom']
+    code         VARCHAR, -- NOT NULL: 6-digit exchange code of the stock held
+    weight       DOUBLE,  -- NOT NULL: equal weight: 1 ÷ the stocks of the side that week
+    heat         DOUBLE,  -- NOT NULL: the stock's heat that week: mean daily heat over its days with heat
+    float_mcap   DOUBLE,  -- NOT NULL: float market cap on week_end, CNY (the size cut's measure)
+    concept_rank INTEGER, -- NOT NULL: best rank among the concepts it is held through (1 = highest heat_change_ma2 that week)
+    concepts     VARCHAR  -- NOT NULL: the chosen concepts it is held through, comma-separated, best rank first
 );
 
 -- Per trading week: the monitor's sentences as rows (groups, rotation, movers). Row key: (week_start, topic,

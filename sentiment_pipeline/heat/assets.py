@@ -1,7 +1,9 @@
-"""Heat assets (note 001, group `heat`): daily stock, index-group and sector heat; weekly changes, the rotation
-and the monitor on trading-week partitions. Thin wiring around rules.py."""
+"""Heat assets (note 001, group `heat`): daily stock, index-group and sector heat; weekly changes, the rotation,
+the concept heat portfolios and the monitor on trading-week partitions. Thin wiring around rules.py."""
 
 # No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
+import warnings
+
 import dagster as dg
 import polars as pl
 
@@ -17,6 +19,10 @@ OWNER = "team:market-heat"
 GROUP = "heat"
 # A week's change needs the week before it, and its MA2 the change of the week before that.
 WEEKS_BEFORE = dg.TimeWindowPartitionMapping(start_offset=-2)
+# The week's own days; the first week starts before the first trading-day partition (the parameter is beta).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    WEEK_DAYS = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 
 
 def _top_stocks(df: pl.DataFrame) -> dict:
@@ -45,7 +51,8 @@ def _groups(df: pl.DataFrame) -> dict:
 
 
 @table_asset(t.GroupHeatDaily, group=GROUP, owner=OWNER,
-             ins={"heat": dg.AssetIn(asset_key(t.StockHeatDaily), metadata={"columns": ["trade_date", "code", "heat"]}),
+             ins={"heat": dg.AssetIn(asset_key(t.StockHeatDaily),
+                                     metadata={"columns": ["trade_date", "code", "heat", "components"]}),
                   "index_membership": dg.AssetIn(asset_key(market.IndexMembership))})
 def group_daily(context: dg.AssetExecutionContext, heat: pl.DataFrame, index_membership: pl.DataFrame):
     yield from validated(context, rules.group_heat_daily(heat, index_membership), t.GroupHeatDaily,
@@ -53,7 +60,8 @@ def group_daily(context: dg.AssetExecutionContext, heat: pl.DataFrame, index_mem
 
 
 @table_asset(t.SectorHeatDaily, group=GROUP, owner=OWNER,
-             ins={"heat": dg.AssetIn(asset_key(t.StockHeatDaily), metadata={"columns": ["trade_date", "code", "heat"]}),
+             ins={"heat": dg.AssetIn(asset_key(t.StockHeatDaily),
+                                     metadata={"columns": ["trade_date", "code", "heat", "components"]}),
                   "industry_history": dg.AssetIn(asset_key(market.IndustryHistory)),
                   "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership))})
 def sector_daily(context: dg.AssetExecutionContext, heat: pl.DataFrame, industry_history: pl.DataFrame,
@@ -88,7 +96,8 @@ def group_weekly(context: dg.AssetExecutionContext, daily: pl.DataFrame):
 
 @table_asset(t.SectorHeatWeekly, group=GROUP, owner=OWNER, weekly=True,
              ins={"daily": dg.AssetIn(asset_key(t.SectorHeatDaily), partition_mapping=WEEKS_BEFORE,
-                                      metadata={"columns": ["trade_date", "sector_kind", "sector", "heat"]})})
+                                      metadata={"columns": ["trade_date", "sector_kind", "sector", "heat",
+                                                            "heat_kind"]})})
 def sector_weekly(context: dg.AssetExecutionContext, daily: pl.DataFrame):
     table = _this_run(context, rules.weekly(daily, ["sector_kind", "sector"]))
     yield from validated(context, table, t.SectorHeatWeekly,
@@ -104,6 +113,32 @@ def rotation(context: dg.AssetExecutionContext, group_weeks: pl.DataFrame):
         for w, leader, position in df.select("week_start", "leader", "position").iter_rows()})
 
 
+def _portfolios(df: pl.DataFrame) -> dict:
+    """Per week: the concepts taken and the stocks each side holds."""
+    out: dict = {}
+    for (week,), part in df.group_by("week_start", maintain_order=True):
+        chosen = part.select("concept_rank", "concepts").unique().sort("concept_rank")
+        names = dict.fromkeys(n for c in chosen["concepts"] for n in c.split(","))
+        out[week] = {"concepts": " · ".join(names),
+                     **{side: int((part["side"] == side).sum()) for side in rules.PORTFOLIO_SIDES}}
+    return out
+
+
+@table_asset(t.ConceptPortfolios, group=GROUP, owner=OWNER, weekly=True,
+             ins={"sector_weeks": dg.AssetIn(asset_key(t.SectorHeatWeekly), metadata={"columns": [
+                      "week_start", "week_end", "sector_kind", "sector", "heat_change_ma2"]}),
+                  "heat": dg.AssetIn(asset_key(t.StockHeatDaily), partition_mapping=WEEK_DAYS,
+                                     metadata={"columns": ["trade_date", "code", "heat"]}),
+                  "bars": dg.AssetIn(asset_key(market.DailyBars), partition_mapping=WEEK_DAYS,
+                                     metadata={"columns": ["trade_date", "code", "float_mcap"]}),
+                  "concept_membership": dg.AssetIn(asset_key(market.ConceptMembership))})
+def concept_portfolios(context: dg.AssetExecutionContext, sector_weeks: pl.DataFrame, heat: pl.DataFrame,
+                       bars: pl.DataFrame, concept_membership: pl.DataFrame):
+    table = _this_run(context, rules.concept_portfolios(sector_weeks, heat, bars, concept_membership))
+    yield from validated(context, table, t.ConceptPortfolios, day_metadata=_portfolios, run_metadata=(
+        membership.concept_look_ahead(sorted(table["week_end"].unique().to_list()), concept_membership)))
+
+
 @table_asset(t.WeeklyMonitor, group=GROUP, owner=OWNER, weekly=True,
              ins={"group_weeks": dg.AssetIn(asset_key(t.GroupHeatWeekly)),
                   "sector_weeks": dg.AssetIn(asset_key(t.SectorHeatWeekly)),
@@ -116,5 +151,6 @@ def weekly_monitor(context: dg.AssetExecutionContext, group_weeks: pl.DataFrame,
         for (w,), part in df.group_by("week_start", maintain_order=True)})
 
 
-assets = [stock_daily, group_daily, sector_daily, group_weekly, sector_weekly, rotation, weekly_monitor]
+assets = [stock_daily, group_daily, sector_daily, group_weekly, sector_weekly, rotation, concept_portfolios,
+          weekly_monitor]
 TABLES = [*t.DAILY, *t.WEEKLY]
