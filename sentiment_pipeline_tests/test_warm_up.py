@@ -6,6 +6,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from sentiment_pipeline import cli
 from sentiment_pipeline.definitions import build_definitions
@@ -63,3 +64,25 @@ def test_a_database_started_later_gives_the_same_ladder_and_phases(instance_home
     # without the warm-up, streaks are counted from the range's first day
     cold, _ = _started_on(COMPARED[0], tmp_path, monkeypatch, "--no-warm-up")
     assert cold["streak"].sum() < ladder["streak"].sum()
+
+
+RESEARCH_SELECT = SELECT + " or key:raw/index_daily or key:research/market_daily"
+
+
+def test_a_range_split_into_runs_gives_the_same_forward_returns_as_one_run(instance_home, tmp_path, monkeypatch):
+    """Each run refreshes the 20 stored days before it, whose forward windows reach into it: no holes at run
+    boundaries, only the last 20 stored days lack a 20-day forward return."""
+    tables = {}
+    for per_run in ("0", "15"):
+        db = tmp_path / f"split{per_run}.duckdb"
+        monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+        assert cli.main(["2019-03-01...2019-05-31", "--select", RESEARCH_SELECT, "--days-per-run", per_run,
+                         "--no-history"]) == 0
+        with duckdb.connect(str(db), read_only=True) as conn:
+            tables[per_run] = pl.from_arrow(conn.execute("select * from research.market_daily order by trade_date")
+                                            .to_arrow_table())
+    # the same rows and values (products over other windows differ in the last bits only)
+    assert_frame_equal(tables["15"], tables["0"], check_exact=False, rel_tol=1e-12, abs_tol=1e-15)
+    whole = tables["0"]
+    assert whole.filter(pl.col("all_a_fwd_20").is_null())["trade_date"].to_list() == whole["trade_date"].to_list()[-20:]
+    assert whole.filter(pl.col("all_a_fwd_5").is_null())["trade_date"].to_list() == whole["trade_date"].to_list()[-5:]
