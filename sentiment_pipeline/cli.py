@@ -292,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             closing(open_database(db)) as held, dg.DagsterInstance.get() as instance:
         for line in clear_dead_runs(instance):
             _print(line)
+        warm: list[str] = []
         if daily:
             job = dg.reconstructable(_progress_job)
             warm = _warm_up(args, defs, daily, [*daily, *weekly], start, held)
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         # Consumers read the snapshot: publish it once, after the last run (platform/snapshot.py).
         _print(publish(db, on_wait=_print, conn=held).describe())
-        report = summary(db, start, end, held)
+        report = summary(db, start, end, held, defs.resources["market_source"], warm[0] if warm else None)
     _print(f"done in {time.perf_counter() - started:.1f} s")
     print(report, flush=True)
     return 0
@@ -417,9 +418,26 @@ def backtest_summary(conn) -> str:
     return "\n".join(out)
 
 
-def summary(db: str, start: str, end: str, held: duckdb.DuckDBPyConnection | None = None) -> str:
-    """Tables written in the range with rows and days, the last day's phase and STMS top three, and where to look.
-    `held`: the process's connection to the database (DuckDB refuses a second configuration for the file)."""
+# The membership lists a run reads, and the date column that says as of when.
+MEMBERSHIP_DATES = {"raw.index_membership": "effective_date", "raw.concept_membership": "snapshot_date",
+                    "raw.industry_history": "start_date"}
+
+
+def provenance(conn, existing: set[str], market_source, start: str, end: str, warm_from: str | None) -> str:
+    """Where the figures come from: the source, the period (and its warm-up), the membership lists' dates."""
+    simulated = " (a simulated market: never evidence about the real one)" if market_source.is_simulated() else ""
+    warm = f", seeded from {warm_from}" if warm_from else ""
+    dates = [f"{table.split('.')[1]} as of {conn.execute(f'select max({column}) from {table}').fetchone()[0]}"
+             for table, column in MEMBERSHIP_DATES.items() if table in existing]
+    return (f"source: {market_source.source_name()}{simulated} · period: {start} → {end}{warm}"
+            + (f" · membership: {', '.join(dates)}" if dates else ""))
+
+
+def summary(db: str, start: str, end: str, held: duckdb.DuckDBPyConnection | None = None, market_source=None,
+            warm_from: str | None = None) -> str:
+    """Where the figures come from, the tables written in the range with rows and days, the last day's phase and
+    STMS top three, and where to look. `held`: the process's connection to the database (DuckDB refuses a second
+    configuration for the file)."""
     from sentiment_pipeline.catalog import TABLES
     from sentiment_pipeline.platform.snapshot import snapshot_path
     from sentiment_pipeline.platform.tables import table_name
@@ -428,6 +446,8 @@ def summary(db: str, start: str, end: str, held: duckdb.DuckDBPyConnection | Non
     with (held.cursor() if held is not None else duckdb.connect(db, read_only=True)) as conn:
         existing = {f"{s}.{t}" for s, t in conn.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
+        if market_source is not None:
+            lines.insert(1, provenance(conn, existing, market_source, start, end, warm_from))
         for model in TABLES:
             name = table_name(model)
             if name not in existing:

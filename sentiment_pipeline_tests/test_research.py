@@ -144,7 +144,8 @@ def test_regime_summary_of_a_first_day_without_a_promotion_rate_is_valid():
                         ).with_columns(regime=pl.lit("range"))
     summary = rules.regime_summary(days)
     assert summary["rate_median"].dtype == pl.Float64 and summary["rate_median"].null_count() == 2
-    tables.RegimeSummary.validate(summary)
+    tables.RegimeSummary.validate(summary.with_columns(source=pl.lit("synthetic"), period_start=D(2019, 1, 4),
+                                                       period_end=D(2019, 1, 4)))
 
 
 def test_rate_buckets_hold_their_lower_bound():

@@ -30,7 +30,8 @@ def test_market_series_matches_the_official_index_and_leaves_the_last_horizons_n
     db = chain_db[0]
     market = read(db, "select * from research.market_daily order by trade_date")
     index = read(db, "select trade_date, close from raw.index_daily where index_code = 'all_a' order by 1")
-    assert market.height == 33 and set(market["regime"]) == {"bull"} and set(market["all_a_source"]) == {"official"}
+    assert market.height == 33 and set(market["regime"]) == {"bull"} and set(market["all_a_source"]) == {"simulated"}
+    assert set(market["source"]) == {"synthetic"}
     close = index["close"].to_list()
     assert market["all_a_return"][5] == pytest.approx(close[5] / close[4] - 1)
     assert market["all_a_fwd_5"][3] == pytest.approx(close[8] / close[3] - 1)

@@ -59,6 +59,9 @@ def test_a_database_started_later_gives_the_same_ladder_and_phases(instance_home
     out = capsys.readouterr().out
     assert "warm-up 2019-03-05 → 2019-05-31: 60 earlier trading day(s)" in out
     assert "warm-up 2019-04-01 → 2019-06-28: 60 earlier trading day(s)" in out
+    # the summary says where the figures come from
+    assert ("source: synthetic (a simulated market: never evidence about the real one) · period: 2019-07-01 → "
+            "2019-07-12, seeded from 2019-04-01") in out
     assert later_ladder.equals(ladder) and later_phases.equals(phases)
     assert ladder["streak"].max() >= 2  # streaks that began before the later start are in the comparison
     # without the warm-up, streaks are counted from the range's first day

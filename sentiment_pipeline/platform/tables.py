@@ -25,6 +25,18 @@ CONTRACT_HEADER = """\
 """
 
 
+def source_field():
+    """The `source` column of every research, review and backtest table: which market the figures describe."""
+    return pa.Field(description="market source the figures come from: synthetic (a simulated market: never "
+                                "evidence about the real one), tdx, akshare or baostock")
+
+
+def period_fields():
+    """`period_start`, `period_end` of a table summarising the stored history."""
+    return (pa.Field(description="first trading day the figures read"),
+            pa.Field(description="last trading day the figures read"))
+
+
 def schema_of(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema:
     return model.to_schema()
 

@@ -26,6 +26,7 @@ from sentiment_pipeline.platform.wiring import (DUCKDB_POOL, output_name, schema
                                                 validated)
 from sentiment_pipeline.research import report, review, rules
 from sentiment_pipeline.research import tables as t
+from sentiment_pipeline.sources.base import MarketSource
 
 OWNER = "team:sentiment-research"
 CSI2000 = "932000"
@@ -59,18 +60,21 @@ class MarketDailyConfig(dg.Config):
                                metadata={"columns": ["trade_date", "code", "eligible", "is_limit_up"]}),
 })
 def market_daily(context: dg.AssetExecutionContext, config: MarketDailyConfig, bars: pl.DataFrame,
-                 index_daily: pl.DataFrame, limit_ladder: pl.DataFrame, duckdb: DuckDBResource):
+                 index_daily: pl.DataFrame, limit_ladder: pl.DataFrame, duckdb: DuckDBResource,
+                 market_source: MarketSource):
     stored = set(bars["trade_date"].unique().to_list())
     first = partition_days(context)[0]
     days = [d for d in partition_days(context) if d in stored]  # a day without bars has no row
     all_a, source = indices.all_a_returns(index_daily, bars)
+    if source == "official" and market_source.is_simulated():
+        source = "simulated"  # the synthetic market's own index is no official series
     csi2000 = indices.index_returns(index_daily, CSI2000)
     amounts = bars.group_by("trade_date").agg(total_amount=pl.col("amount").sum())
     next_day = rules.limit_up_next_day(limit_ladder, bars)
 
     def build(for_days: list) -> pl.DataFrame:
-        return (rules.market_daily(for_days, all_a, source, csi2000, amounts, next_day, config.periods()) if for_days
-                else empty_frame(t.MarketDaily))
+        return (rules.market_daily(for_days, all_a, source, csi2000, amounts, next_day, config.periods())
+                .with_columns(source=pl.lit(market_source.source_name())) if for_days else empty_frame(t.MarketDaily))
 
     table = build(days)
     # The stored days whose forward windows reach into this range (the 20 before it): recomputed now, in this
@@ -83,7 +87,7 @@ def market_daily(context: dg.AssetExecutionContext, config: MarketDailyConfig, b
                 old = storage.query(conn, "select * from research.market_daily where trade_date between ? and ? "
                                           "order by trade_date", [before[0], before[-1]])
                 if old.height:
-                    fresh = build(old["trade_date"].to_list()).select(old.columns)
+                    fresh = build(old["trade_date"].to_list()).select(old.columns)  # a new column: next time
                     earlier_changed = storage.count_changed(old, fresh)
                     if earlier_changed:
                         storage.replace_days(conn, "research.market_daily", fresh)
@@ -142,7 +146,7 @@ RESEARCH_TABLES = {
     backfill_policy=dg.BackfillPolicy.single_run(), name="research_tables",
 )
 def research_tables(context: dg.AssetExecutionContext, market_days: pl.DataFrame, phases: pl.DataFrame,
-                    ladder_days: pl.DataFrame, duckdb: DuckDBResource):
+                    ladder_days: pl.DataFrame, duckdb: DuckDBResource, market_source: MarketSource):
     """The whole-history tables of note 000 over every stored day with a market, a phase and a ladder row, written
     together: validated first (one invalid table writes none), then replaced in one transaction (a run killed
     in the middle leaves all five as they were), not one commit per output."""
@@ -153,8 +157,10 @@ def research_tables(context: dg.AssetExecutionContext, market_days: pl.DataFrame
     stored = {"stored_days": days.height, "first_day": str(days["trade_date"].min()),
               "last_day": str(days["trade_date"].max())}
     events, frames = [], {}
+    provenance = {"source": market_source.source_name(), "period_start": days["trade_date"].min(),
+                  "period_end": days["trade_date"].max()}
     for model, (build, metadata) in RESEARCH_TABLES.items():
-        table = build(days)
+        table = build(days).with_columns(**{k: pl.lit(v) for k, v in provenance.items()})
         try:
             for event in validated(context, table, model, run_metadata={**stored, **metadata(table)},
                                    multi_output=True):
@@ -187,7 +193,8 @@ def _optional(conn, table: str, sql: str, first: dt.date, last: dt.date) -> pl.D
 @table_asset(t.Crowding, group="review", owner=OWNER, weekly=True, ins={
     "market_days": dg.AssetIn(asset_key(t.MarketDaily), partition_mapping=YEAR_BEFORE,
                               metadata={"columns": ["trade_date", "total_amount"], **NOT_WARMED_UP})})
-def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckdb: DuckDBResource):
+def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckdb: DuckDBResource,
+             market_source: MarketSource):
     first, last = market_days["trade_date"].min(), market_days["trade_date"].max()
     with duckdb.get_connection() as conn:
         concepts = _optional(conn, "stms.sector_daily",
@@ -201,7 +208,7 @@ def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckd
         context.log.warning("review.crowding: no concept amounts stored (stms.sector_daily); no rows")
         table = empty_frame(t.Crowding)
     else:
-        table = review.crowding(concepts, market_days, weeks)
+        table = review.crowding(concepts, market_days, weeks).with_columns(source=pl.lit(market_source.source_name()))
     labels = {}
     if membership.height and membership["first_snapshot"][0] is not None:
         # weeks with days before the first snapshot: their concept membership is from the future
@@ -233,7 +240,8 @@ class ReviewConfig(dg.Config):
     "crowded": dg.AssetIn(asset_key(t.Crowding)),
 })
 def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days: pl.DataFrame,
-           ladder_days: pl.DataFrame, phases: pl.DataFrame, crowded: pl.DataFrame, duckdb: DuckDBResource):
+           ladder_days: pl.DataFrame, phases: pl.DataFrame, crowded: pl.DataFrame, duckdb: DuckDBResource,
+           market_source: MarketSource):
     first, last = market_days["trade_date"].min(), market_days["trade_date"].max()
     with duckdb.get_connection() as conn:
         flows = _optional(conn, "raw.main_fund_flows", "select trade_date, sum(main_net_inflow) as main_net_inflow "
@@ -250,7 +258,7 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
     weeks = partition_weeks(context)
     ladder_cols = ladder_days.select("trade_date", "up_count", "limit_up_count", "max_height")
     table = (review.weekly_review(market_days, ladder_cols, phases, flows, margin, crowded)
-             .filter(pl.col("week_start").is_in(weeks)))
+             .filter(pl.col("week_start").is_in(weeks)).with_columns(source=pl.lit(market_source.source_name())))
     summaries, started = {}, time.perf_counter()
     folder = Path(duckdb.database).parent / "reports" / "review"
     days = (market_days.join(ladder_days, on="trade_date", how="left").join(phases, on="trade_date", how="left")

@@ -177,10 +177,12 @@ def provenance(days: pl.DataFrame) -> str:
     """The first line of the output: source (research.market_daily.source where the column exists) and period."""
     sources = sorted(days["source"].drop_nulls().unique().to_list()) if "source" in days.columns else []
     source = ", ".join(sources) if sources else "unknown"
+    warning = (" · a simulated market: these verdicts describe the simulation, not the real market"
+               if "synthetic" in sources else "")
     if days.is_empty():
-        return f"source: {source} · period: no day has market, phase and ladder rows"
+        return f"source: {source} · period: no day has market, phase and ladder rows{warning}"
     return (f"source: {source} · period: {days['trade_date'].min()} → {days['trade_date'].max()} ({days.height} "
-            "days with research.market_daily, sentiment.phase_daily and sentiment.ladder_daily rows)")
+            f"days with research.market_daily, sentiment.phase_daily and sentiment.ladder_daily rows){warning}")
 
 
 # ------------------------------------------------------------------------------------------------ helpers

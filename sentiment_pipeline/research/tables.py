@@ -8,6 +8,7 @@ import pandera.polars as pa
 import polars as pl
 
 from sentiment_pipeline.ladder.phases import PHASE_CODES, PHASE_NAMES
+from sentiment_pipeline.platform.tables import period_fields, source_field
 from sentiment_pipeline.research.rules import ALL_DAYS, CORRELATION_TARGETS, HORIZONS, PATH_DAYS, REGIMES
 
 _RET = {"gt": -1, "nullable": True}
@@ -29,9 +30,10 @@ class MarketDaily(pa.DataFrameModel):
     regime: str = pa.Field(isin=list(REGIMES), nullable=True,
                            description="market regime of the configured table (domain.md §4); null outside it")
     all_a_return: float = pa.Field(**_RET, description="whole-market return on the day")
-    all_a_source: str = pa.Field(isin=["official", "computed"],
-                                 description="official: the source's all-A index; computed: float-cap weighted "
-                                             "over the stored bars (previous-day weights; equal where none)")
+    all_a_source: str = pa.Field(isin=["official", "simulated", "computed"],
+                                 description="official: the source's all-A index; simulated: the synthetic market's "
+                                             "own index; computed: float-cap weighted over the stored bars "
+                                             "(previous-day weights; equal where none)")
     csi2000_return: float = pa.Field(**_RET, description="CSI 2000 (932000) return; null where not stored")
     total_amount: float = pa.Field(ge=0, nullable=True, description="the stored bars' amount traded, CNY")
     limit_up_next_day_return: float = pa.Field(
@@ -46,6 +48,8 @@ class MarketDaily(pa.DataFrameModel):
     csi2000_fwd_5: float = _fwd("CSI 2000", 5)
     csi2000_fwd_10: float = _fwd("CSI 2000", 10)
     csi2000_fwd_20: float = _fwd("CSI 2000", 20)
+
+    source: str = source_field()
 
     class Config:
         name = "research.market_daily"
@@ -73,6 +77,10 @@ class RegimeSummary(pa.DataFrameModel):
     share_rate_gt25: float = pa.Field(**_SHARE, nullable=True, description="share of those days with rate > 25%")
     mean_limit_up_count: float = pa.Field(ge=0, description="mean daily count of eligible limit-ups")
 
+    source: str = source_field()
+    period_start: dt.date = period_fields()[0]
+    period_end: dt.date = period_fields()[1]
+
     class Config:
         name = "research.regime_summary"
         description = "Per market regime (and all days): height and promotion rate as note 000 describes them."
@@ -89,6 +97,10 @@ class RegimeDistribution(pa.DataFrameModel):
     bucket: str = pa.Field(description="label: the height, or e.g. '25–30%' (lower bound included)")
     days: pl.Int32 = pa.Field(ge=1, description="days in the bucket")
     share: float = pa.Field(**_SHARE, description="share of the regime's days with the measure")
+
+    source: str = source_field()
+    period_start: dt.date = period_fields()[0]
+    period_end: dt.date = period_fields()[1]
 
     class Config:
         name = "research.regime_distribution"
@@ -108,6 +120,10 @@ class RateCorrelation(pa.DataFrameModel):
                                   description="null with fewer than 3 pairs or a constant series")
     n: pl.Int32 = pa.Field(ge=0, description="days with both values")
     p_value: float = pa.Field(ge=0, le=1, nullable=True, description="two-sided p-value")
+
+    source: str = source_field()
+    period_start: dt.date = period_fields()[0]
+    period_end: dt.date = period_fields()[1]
 
     class Config:
         name = "research.rate_correlation"
@@ -129,6 +145,10 @@ class PhaseForward(pa.DataFrameModel):
     win_rate: float = pa.Field(**_SHARE, description="share of forward returns > 0")
     odds: float = pa.Field(ge=0, nullable=True, description="mean gain ÷ mean loss; null without a loss")
 
+    source: str = source_field()
+    period_start: dt.date = period_fields()[0]
+    period_end: dt.date = period_fields()[1]
+
     class Config:
         name = "research.phase_forward"
         description = "Per phase: mean forward return, win rate and odds at 1/5/10/20 days (note 000)."
@@ -145,6 +165,10 @@ class PhasePath(pa.DataFrameModel):
     day: pl.Int32 = pa.Field(ge=1, le=PATH_DAYS, description="trading days after t")
     days: pl.Int32 = pa.Field(ge=1, description="phase days whose whole 20-day path is stored")
     mean_cum_return: float = pa.Field(gt=-1, description="mean return from the close of t to the close of t+day")
+
+    source: str = source_field()
+    period_start: dt.date = period_fields()[0]
+    period_end: dt.date = period_fields()[1]
 
     class Config:
         name = "research.phase_path"
@@ -169,6 +193,8 @@ class Crowding(pa.DataFrameModel):
                                            "null with fewer than 26")
     crowding_change: float = pa.Field(nullable=True, description="crowding − the previous week's")
     rank: pl.Int32 = pa.Field(ge=1, nullable=True, description="1 = most crowded (ties: larger share first)")
+
+    source: str = source_field()
 
     class Config:
         name = "review.crowding"
@@ -205,6 +231,8 @@ class WeeklyReview(pa.DataFrameModel):
     max_height: pl.Int32 = pa.Field(ge=0, nullable=True, description="the week's highest daily height")
     phases: str = pa.Field(nullable=True, description="the week's phases with their days, in order")
     top_concepts: str = pa.Field(nullable=True, description="the five most crowded concepts with their crowding")
+
+    source: str = source_field()
 
     class Config:
         name = "review.weekly"

@@ -194,6 +194,10 @@ class MarketSource(dg.ConfigurableResource):
         reference closes and ST flags): trade_date and counts; None when nothing completes the bars."""
         return None
 
+    def is_simulated(self) -> bool:
+        """A simulated market: its results are never evidence about the real one."""
+        return False
+
     def first_day(self) -> dt.date | None:
         """The first trading day this source has bars for; None when it reaches further back than the partitions."""
         return None

@@ -43,6 +43,9 @@ class SyntheticSource(MarketSource):
     def prepare(self, progress: Callable[[str], None] | None = None) -> None:
         ensure_cached(Path(self.cache_dir), self.seed, progress)
 
+    def is_simulated(self) -> bool:
+        return True
+
     def first_day(self) -> dt.date | None:
         return self._scan("daily_quotes").select(pl.col("trade_date").min()).collect().item()
 
