@@ -88,7 +88,7 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
         WEEKLY_JOB_NAME, selection=dg.AssetSelection.assets(*weekly_keys),
         description="The weekly assets (trading weeks keyed by their Monday); a range of weeks is one run.")
     # One process, steps in order: they read the same whole tables, which the IO manager reads once per run
-    # (a process per step paid ~3 s of start-up and its own reads, ~50 s over the nine backtests).
+    # (a process per step paid ~3 s of start-up and its own reads, ~50 s over the nine backtests of the time).
     history = dg.define_asset_job(
         HISTORY_JOB_NAME, selection=dg.AssetSelection.assets(*history_keys),
         description="The whole-history assets (research tables, backtests), in one process; each table they read "

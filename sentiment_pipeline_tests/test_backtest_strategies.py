@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from sentiment_pipeline.backtest import strategies
+from sentiment_pipeline.backtest import engine, strategies
 from sentiment_pipeline.market import indices
 
 
@@ -136,3 +136,95 @@ def test_computed_all_a_weights_by_previous_day_float_cap_else_equal():
     listed = bars.with_columns(float_mcap=pl.lit(None, pl.Float64),
                                listing_age=pl.when(pl.col("code") == "000003").then(1).otherwise(100).cast(pl.Int32))
     assert dict(indices.all_a_returns(pl.DataFrame(), listed)[0].iter_rows())[DAYS[2]] == pytest.approx(0.0)
+
+
+# ------------------------------------------------------------------------------------- note 001's concept heat
+
+def test_concept_portfolios_trade_the_stored_side_and_hold_cash_in_a_week_without_rows():
+    # Week of 03-04 has both sides; week of 03-11 has no rows (cash); the week of 03-18 is still running (its
+    # week_end 03-19 is not the calendar's last day of the week): it decides nothing.
+    weeks = pl.DataFrame({"week_start": [dt.date(2024, 3, 4), dt.date(2024, 3, 11), dt.date(2024, 3, 18)],
+                          "week_end": [dt.date(2024, 3, 8), dt.date(2024, 3, 15), dt.date(2024, 3, 19)]})
+    portfolios = pl.DataFrame([
+        {"week_start": dt.date(2024, 3, 4), "week_end": dt.date(2024, 3, 8), "side": s, "code": c, "weight": w}
+        for s, c, w in [("top", "000001", 0.5), ("top", "000002", 0.5), ("bottom", "000003", 1.0)]] + [
+        {"week_start": dt.date(2024, 3, 18), "week_end": dt.date(2024, 3, 19), "side": "top", "code": "000003",
+         "weight": 1.0}])
+    top = strategies.concept_portfolio_plan(portfolios, weeks, side="top")
+    bottom = strategies.concept_portfolio_plan(portfolios, weeks, side="bottom")
+    assert top.targets.rows() == [(dt.date(2024, 3, 8), "000001", 0.5), (dt.date(2024, 3, 8), "000002", 0.5)]
+    assert bottom.targets.rows() == [(dt.date(2024, 3, 8), "000003", 1.0)]
+    assert top.decision_days == bottom.decision_days == [dt.date(2024, 3, 8), dt.date(2024, 3, 15)]
+    assert (top.signal_days, top.membership_date) == (1, None)  # the asset adds the snapshot it was built on
+    with pytest.raises(ValueError, match="side"):
+        strategies.concept_portfolio_plan(portfolios, weeks, side="middle")
+
+    # Through the engine: bought at the open after 03-08 (5 M each, scaled by 10 M / 10,007,500 for slippage and
+    # commission, rounded down to lots), sold at the open after 03-15 (a week without a portfolio: cash).
+    days = [dt.date(2024, 3, d) for d in (8, 11, 12, 15, 18, 19)]
+    panel = pl.DataFrame([{"trade_date": d, "code": c, "open": p, "close": p}
+                          for d in days for c, p in (("000001", 10.0), ("000002", 20.0), ("000003", 40.0))])
+    result = engine.run(panel, top.targets, engine.Rules(), decision_days=top.decision_days)
+    assert result.trades.select("trade_date", "code", "side", "shares").rows() == [
+        (dt.date(2024, 3, 11), "000001", "buy", 499_600.0), (dt.date(2024, 3, 11), "000002", "buy", 249_800.0),
+        (dt.date(2024, 3, 18), "000001", "sell", 499_600.0), (dt.date(2024, 3, 18), "000002", "sell", 249_800.0)]
+    nav = dict(result.nav.select("trade_date", "nav").iter_rows())
+    # Bought 2 × 4,996,000 + 0.05% slippage + 2 × 1,249 commission: 506 left. Each sell pays 2,498 slippage,
+    # 1,249 commission and 2,498 stamp duty (0.05% since 2023-08-28).
+    assert nav[dt.date(2024, 3, 8)] == 10_000_000
+    assert nav[dt.date(2024, 3, 15)] == pytest.approx(506 + 2 * 4_996_000)
+    assert nav[dt.date(2024, 3, 18)] == nav[dt.date(2024, 3, 19)] == pytest.approx(506 + 2 * 4_989_755)
+
+
+def test_concept_heat_baskets_pick_the_extremes_of_the_two_week_change():
+    day = dt.date(2024, 3, 8)  # a Friday: the week's last trading day
+    weekly = pl.DataFrame({"week_start": [dt.date(2024, 3, 4)] * 4, "week_end": [day] * 4,
+                           "sector_kind": ["concept"] * 3 + ["sw_l1"], "sector": ["K1", "K2", "K3", "银行"],
+                           "heat_change_ma2": [0.3, -0.2, 0.1, 0.9]})
+    bars = pl.DataFrame({"trade_date": [day] * 3, "code": ["000001", "000002", "000003"],
+                         "float_mcap": [1.0, 1.0, 1.0]})
+    concepts = pl.DataFrame({"concept_name": ["K1", "K2", "K3"], "code": ["000001", "000002", "000003"],
+                             "snapshot_date": [dt.date(2024, 1, 2)] * 3})
+    industry = pl.DataFrame(schema={"code": pl.String, "start_date": pl.Date, "industry_code": pl.String,
+                                    "industry_name": pl.String})
+    top = strategies.concept_heat_baskets_plan(weekly, bars, industry, concepts, side="top", n=2)
+    bottom = strategies.concept_heat_baskets_plan(weekly, bars, industry, concepts, side="bottom", n=1)
+    assert top.targets.select("code", "weight").rows() == [("000001", 0.5), ("000003", 0.5)]
+    assert bottom.targets.select("code", "weight").rows() == [("000002", 1.0)]
+    assert top.membership_date == bottom.membership_date == dt.date(2024, 1, 2)
+
+    # Through the engine: bought at the next week's first open, half each, in whole lots. 500,000 and 125,000
+    # shares would cost 10,007,500 with slippage and commission: scaled by 10 M / 10,007,500 and rounded down.
+    monday = dt.date(2024, 3, 11)
+    panel = pl.DataFrame({"trade_date": [day] * 3 + [monday] * 3, "code": ["000001", "000002", "000003"] * 2,
+                          "open": [10.0, 20.0, 40.0] * 2, "close": [10.0, 20.0, 40.0] * 2})
+    result = engine.run(panel, top.targets, engine.Rules(), decision_days=top.decision_days)
+    assert result.trades.select("trade_date", "code", "shares").rows() == [
+        (monday, "000001", 499_600.0), (monday, "000003", 124_900.0)]
+
+
+def test_membership_dates_are_the_ones_in_force_on_the_day():
+    concepts = pl.DataFrame({"concept_name": ["K1", "K1", "K2"], "code": ["000001"] * 3,
+                             "snapshot_date": [dt.date(2023, 8, 1), dt.date(2023, 9, 1), dt.date(2023, 8, 15)]})
+    as_of = lambda day: strategies.concept_snapshot_as_of(day, concepts)  # noqa: E731
+    # Before the first snapshot, the first (membership.concept_members' look-ahead); then the newest by the day.
+    assert [as_of(dt.date(2023, 7, 3)), as_of(dt.date(2023, 8, 14)), as_of(dt.date(2023, 8, 31)),
+            as_of(dt.date(2023, 9, 1))] == [dt.date(2023, 8, 1), dt.date(2023, 8, 1), dt.date(2023, 8, 15),
+                                            dt.date(2023, 9, 1)]
+    assert as_of(None) is None and strategies.concept_snapshot_as_of(DAYS[0], concepts.clear()) is None
+    industry = pl.DataFrame({"code": ["000001", "000002"], "start_date": [dt.date(2021, 7, 30), dt.date(2023, 8, 30)]})
+    assert [strategies.industry_start_as_of(d, industry) for d in (dt.date(2020, 1, 2), DAYS[1], DAYS[2])] == [
+        None, dt.date(2021, 7, 30), dt.date(2023, 8, 30)]
+    lists = pl.DataFrame({"index_code": ["000300"] * 2,
+                          "effective_date": [dt.date(2019, 6, 17), dt.date(2019, 12, 16)]})
+    assert [strategies.index_list_as_of(d, lists) for d in (dt.date(2019, 6, 14), dt.date(2019, 12, 16))] == [
+        None, dt.date(2019, 12, 16)]
+
+    # A plan's date is the one in force on its last decision day.
+    bars = pl.DataFrame({"trade_date": DAYS[:3], "code": ["000001"] * 3, "float_mcap": [1.0] * 3})
+    plan = strategies.stms_sector_plan(scores(), bars, industry.with_columns(industry_name=pl.lit("银行"),
+                                                                             taxonomy=pl.lit("sw2021")),
+                                       concepts, kind="sw_l1", top_n=1)
+    assert plan.decision_days[-1] == DAYS[2] and plan.membership_date == dt.date(2023, 8, 30)
+    assert strategies.stms_sector_plan(scores(), bars, industry, concepts, kind="concept",
+                                       top_n=1).membership_date == dt.date(2023, 8, 15)  # K2's, by 08-30

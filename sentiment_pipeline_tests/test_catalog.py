@@ -29,7 +29,7 @@ def test_sql_contract_is_generated_from_the_table_models():
 
 def test_every_table_has_a_name_a_key_and_a_description_per_column():
     names = [tables.table_name(m) for m in TABLES]
-    assert len(names) == len(set(names)) == 41
+    assert len(names) == len(set(names)) == 42
     for model in TABLES:
         schema = model.to_schema()
         assert re.fullmatch(r"(raw|core|sentiment|quality|stms|heat|research|review|backtest)\.[a-z_0-9]+", schema.name), schema.name
@@ -76,7 +76,7 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
         assert "dagster/code_references" in node.metadata, key
     checks = {c: graph.get_check_spec(c) for c in graph.asset_check_keys}
     schema_checks = [spec for c, spec in checks.items() if c.name == SCHEMA_CHECK]
-    assert len(schema_checks) == 37 + 9 and all(spec.blocking for spec in schema_checks)
+    assert len(schema_checks) == 38 + 11 and all(spec.blocking for spec in schema_checks)
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "complete_windows")].blocking
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "sw_l1_taxonomy")].blocking
     assert not checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "sw_l1_complete")].blocking
@@ -85,7 +85,7 @@ def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(p
                                        "limit_up_agreement")].blocking
     job = defs.resolve_job_def(JOB_NAME)
     weekly = {k for k in by_key if graph.get(k).partitions_def == trading_week_partitions}
-    assert len(weekly) == 6
+    assert len(weekly) == 7
     research_tables = {tables.asset_key(m) for m in research.RESEARCH}  # whole history, unpartitioned
     assert set(job.asset_layer.selected_asset_keys) == set(by_key) - weekly - research_tables
     assert set(defs.resolve_job_def("whole_history").asset_layer.selected_asset_keys) == strategies | research_tables
@@ -121,7 +121,8 @@ def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_
     # Heat needs attention: every heat asset and the heat backtests go, with that reason.
     assert left_out["heat/stock_daily"] == left_out["heat/weekly_monitor"] == (
         "source 'bars_only' does not provide attention")
-    assert {"backtest/heat_rotation", "backtest/concept_heat_top", "backtest/concept_heat_bottom"} <= left_out.keys()
+    assert {"backtest/heat_rotation", "backtest/concept_heat_top", "backtest/concept_heat_bottom",
+            "backtest/concept_heat_baskets_top", "backtest/concept_heat_baskets_bottom"} <= left_out.keys()
     kept_keys = {k.to_user_string() for a in kept for k in a.keys}
     assert kept_keys == {"raw/securities", "raw/daily_quotes", "raw/limit_up_pools", "core/daily_bars",
                          "raw/main_fund_flows", "raw/northbound_flows", "raw/suspensions",

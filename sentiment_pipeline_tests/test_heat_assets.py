@@ -109,8 +109,9 @@ def test_heat_backtests_are_written(heat_db):
     runs = read(db, "select strategy, trades, weekly_hit_rate from backtest.runs where strategy like '%heat%' "
                     "order by 1")
     assert runs["strategy"].to_list() == [
-        "concept_heat_bottom", "concept_heat_top", "heat_rotation", "heat_rotation_hold_csi1000",
-        "heat_rotation_hold_csi2000", "heat_rotation_hold_csi300", "heat_rotation_hold_csi500"]
+        "concept_heat_baskets_bottom", "concept_heat_baskets_top", "concept_heat_bottom", "concept_heat_top",
+        "heat_rotation", "heat_rotation_hold_csi1000", "heat_rotation_hold_csi2000", "heat_rotation_hold_csi300",
+        "heat_rotation_hold_csi500"]
     assert (runs["trades"] >= 1).all()
 
 
@@ -137,29 +138,3 @@ def test_rotation_holds_the_chosen_index_over_the_next_week():
     assert nav[dt.date(2024, 3, 18)] == pytest.approx(1e7 * 5300 / 5040)  # cash: the fall to 5000 is missed
     assert result.trades.select("trade_date", "code", "side").rows() == [
         (dt.date(2024, 3, 11), "csi500", "buy"), (dt.date(2024, 3, 18), "csi500", "sell")]
-
-
-def test_concept_portfolios_pick_the_extremes_of_the_two_week_change():
-    day = dt.date(2024, 3, 8)  # a Friday: the week's last trading day
-    weekly = pl.DataFrame({"week_start": [dt.date(2024, 3, 4)] * 4, "week_end": [day] * 4,
-                           "sector_kind": ["concept"] * 3 + ["sw_l1"], "sector": ["K1", "K2", "K3", "银行"],
-                           "heat_change_ma2": [0.3, -0.2, 0.1, 0.9]})
-    bars = pl.DataFrame({"trade_date": [day] * 3, "code": ["000001", "000002", "000003"],
-                         "float_mcap": [1.0, 1.0, 1.0]})
-    concepts = pl.DataFrame({"concept_name": ["K1", "K2", "K3"], "code": ["000001", "000002", "000003"],
-                             "snapshot_date": [dt.date(2024, 1, 2)] * 3})
-    industry = pl.DataFrame(schema={"code": pl.String, "start_date": pl.Date, "industry_code": pl.String,
-                                    "industry_name": pl.String})
-    top = strategies.concept_heat_plan(weekly, bars, industry, concepts, side="top", n=2)
-    bottom = strategies.concept_heat_plan(weekly, bars, industry, concepts, side="bottom", n=1)
-    assert top.targets.select("code", "weight").rows() == [("000001", 0.5), ("000003", 0.5)]
-    assert bottom.targets.select("code", "weight").rows() == [("000002", 1.0)]
-
-    # Through the engine: bought at the next week's first open, half each, in whole lots. 500,000 and 125,000
-    # shares would cost 10,007,500 with slippage and commission: scaled by 10 M / 10,007,500 and rounded down.
-    monday = dt.date(2024, 3, 11)
-    panel = pl.DataFrame({"trade_date": [day] * 3 + [monday] * 3, "code": ["000001", "000002", "000003"] * 2,
-                          "open": [10.0, 20.0, 40.0] * 2, "close": [10.0, 20.0, 40.0] * 2})
-    result = engine.run(panel, top.targets, engine.Rules(), decision_days=top.decision_days)
-    assert result.trades.select("trade_date", "code", "shares").rows() == [
-        (monday, "000001", 499_600.0), (monday, "000003", 124_900.0)]

@@ -20,9 +20,14 @@ QUALITY = ["quality/limit_up_reconciliation", "quality/limit_up_disagreements"]
 STMS = ["stms/sector_daily", "stms/scores", "stms/top_list"]
 BACKTEST = ["backtest/stms_top_sw", "backtest/stms_top_sw_weekly", "backtest/stms_risers_sw", "backtest/stms_three_highs_sw",
             "backtest/stms_top_concept", "backtest/phase_limit_up_follow", "backtest/heat_rotation",
-            "backtest/concept_heat_top", "backtest/concept_heat_bottom"]
+            "backtest/concept_heat_top", "backtest/concept_heat_bottom", "backtest/concept_heat_baskets_top",
+            "backtest/concept_heat_baskets_bottom"]
+# The backtests of the heat tables: never run here either.
+HEAT_BACKTESTS = ("heat_rotation", "concept_heat_top", "concept_heat_bottom", "concept_heat_baskets_top",
+                  "concept_heat_baskets_bottom")
 HEAT_DAILY = ["heat/stock_daily", "heat/group_daily", "heat/sector_daily"]
-HEAT_WEEKLY = ["heat/group_weekly", "heat/sector_weekly", "heat/rotation", "heat/weekly_monitor"]
+HEAT_WEEKLY = ["heat/group_weekly", "heat/sector_weekly", "heat/rotation", "heat/concept_portfolios",
+               "heat/weekly_monitor"]
 RESEARCH = ["research/regime_summary", "research/regime_distribution", "research/rate_correlation",
             "research/phase_forward", "research/phase_path"]
 REVIEW = ["review/crowding", "review/weekly"]
@@ -35,7 +40,7 @@ def run(defs, start, end, raise_on_error=True, stms=False, backtest=False):
     job = defs.resolve_implicit_global_asset_job_def()
     keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys()
             if (backtest or k.path[0] != "backtest") and (stms or k.path[0] not in ("stms", "backtest"))
-            and k.path[0] not in ("heat", "research", "review") and k.path[-1] not in ("heat_rotation", "concept_heat_top", "concept_heat_bottom")]
+            and k.path[0] not in ("heat", "research", "review") and k.path[-1] not in HEAT_BACKTESTS]
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
@@ -228,4 +233,4 @@ def test_sql_contract_matches_the_written_tables(chain_db):
         for table, columns in documented.items():
             actual = [(r[0], r[1]) for r in conn.execute(f"describe {table}").fetchall()]
             assert [(c, t.rstrip(",")) for c, t in columns] == actual, table
-    assert len(documented) == 41
+    assert len(documented) == 42

@@ -131,8 +131,11 @@ def test_main_command_then_a_selected_month(shell):
     done = shell("bash scripts/run.sh")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "46 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
-    assert len(re.findall(r"^  ✓ ", out, re.M)) == 41  # 25 daily steps (the reconciliation writes two tables), 6 weekly, the research tables (one step), 9 backtests
+    assert "49 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
+    # 25 daily steps (the reconciliation writes two tables), 7 weekly, the research tables (one step), 11 backtests
+    assert len(re.findall(r"^  ✓ ", out, re.M)) == 44
+    assert re.search(r"^source: synthetic \(a simulated market: never evidence about the real one\) · period: "
+                     r"2019-01-02 → 2019-06-28 · membership: ", out, re.M)
     assert re.search(r"^core\.daily_bars\s+[\d,]+\s+118$", out, re.M)
     assert re.search(r"^2019-06-28: phase \S+ \(\w+\), height \d+, promotion rate [\d.]+%$", out, re.M)
     assert re.search(r"^2019-06-28: STMS top 3 sw_l1: .+ · .+ · .+$", out, re.M)
@@ -161,8 +164,8 @@ def test_main_command_then_a_selected_month(shell):
 
     backtests = shell(BACKTESTS)
     assert backtests.returncode == 0, backtests.stdout[-3000:] + backtests.stderr[-3000:]
-    assert "run whole_history: backtest/concept_heat_bottom, " in backtests.stdout
-    assert len(re.findall(r"^  ✓ ", backtests.stdout, re.M)) == 9
+    assert "run whole_history: backtest/concept_heat_baskets_bottom, " in backtests.stdout
+    assert len(re.findall(r"^  ✓ ", backtests.stdout, re.M)) == 11
     configured = shell(CONFIGURED)
     assert configured.returncode == 0, configured.stderr[-3000:]
     with duckdb.connect(str(shell.db), read_only=True) as conn:

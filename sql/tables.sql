@@ -450,7 +450,7 @@ CREATE TABLE research.market_daily (
     trade_date               DATE,    -- NOT NULL: trading day
     regime                   VARCHAR, -- market regime of the configured table (domain.md §4); null outside it [one of 'bull', 'range', 'bear']
     all_a_return             DOUBLE,  -- whole-market return on the day
-    all_a_source             VARCHAR, -- NOT NULL: official: the source's all-A index; computed: float-cap weighted over the stored bars (previous-day weights; equal where none) [one of 'official', 'computed']
+    all_a_source             VARCHAR, -- NOT NULL: official: the source's all-A index; simulated: the synthetic market's own index; computed: float-cap weighted over the stored bars (previous-day weights; equal where none) [one of 'official', 'simulated', 'computed']
     csi2000_return           DOUBLE,  -- CSI 2000 (932000) return; null where not stored
     total_amount             DOUBLE,  -- the stored bars' amount traded, CNY
     limit_up_next_day_return DOUBLE,  -- mean close-to-close return t → next trading day of t's eligible limit-up stocks that trade that day. Evaluation data: reads days after t, never a signal for t.
@@ -462,7 +462,8 @@ CREATE TABLE research.market_daily (
     csi2000_fwd_1            DOUBLE,  -- CSI 2000 return compounded from the close of t over the next 1 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
     csi2000_fwd_5            DOUBLE,  -- CSI 2000 return compounded from the close of t over the next 5 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
     csi2000_fwd_10           DOUBLE,  -- CSI 2000 return compounded from the close of t over the next 10 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
-    csi2000_fwd_20           DOUBLE   -- CSI 2000 return compounded from the close of t over the next 20 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    csi2000_fwd_20           DOUBLE,  -- CSI 2000 return compounded from the close of t over the next 20 trading day(s); null when that runs past the last stored day. Evaluation data: reads days after t, never a signal for t.
+    source                   VARCHAR  -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
 );
 
 -- Per market regime (and all days): height and promotion rate as note 000 describes them. Row key: (regime).
@@ -479,42 +480,54 @@ CREATE TABLE research.regime_summary (
     rate_days           INTEGER, -- NOT NULL: days with a promotion rate
     rate_median         DOUBLE,  -- median promotion rate
     share_rate_gt25     DOUBLE,  -- share of those days with rate > 25%
-    mean_limit_up_count DOUBLE   -- NOT NULL: mean daily count of eligible limit-ups
+    mean_limit_up_count DOUBLE,  -- NOT NULL: mean daily count of eligible limit-ups
+    source              VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
+    period_start        DATE,    -- NOT NULL: first trading day the figures read
+    period_end          DATE     -- NOT NULL: last trading day the figures read
 );
 
 -- Per regime (and all days): the distribution of daily height and of promotion rate. Row key: (regime, measure,
 -- bucket_low).
 CREATE TABLE research.regime_distribution (
-    regime     VARCHAR, -- NOT NULL: bull, range or bear (domain.md §4), or 'all' for every stored day [one of 'bull', 'range', 'bear', 'all']
-    measure    VARCHAR, -- NOT NULL: which distribution [one of 'max_height', 'promotion_rate']
-    bucket_low DOUBLE,  -- NOT NULL: the height, or the rate bucket's lower bound (fraction)
-    bucket     VARCHAR, -- NOT NULL: label: the height, or e.g. '25–30%' (lower bound included)
-    days       INTEGER, -- NOT NULL: days in the bucket
-    share      DOUBLE   -- NOT NULL: share of the regime's days with the measure
+    regime       VARCHAR, -- NOT NULL: bull, range or bear (domain.md §4), or 'all' for every stored day [one of 'bull', 'range', 'bear', 'all']
+    measure      VARCHAR, -- NOT NULL: which distribution [one of 'max_height', 'promotion_rate']
+    bucket_low   DOUBLE,  -- NOT NULL: the height, or the rate bucket's lower bound (fraction)
+    bucket       VARCHAR, -- NOT NULL: label: the height, or e.g. '25–30%' (lower bound included)
+    days         INTEGER, -- NOT NULL: days in the bucket
+    share        DOUBLE,  -- NOT NULL: share of the regime's days with the measure
+    source       VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
+    period_start DATE,    -- NOT NULL: first trading day the figures read
+    period_end   DATE     -- NOT NULL: last trading day the figures read
 );
 
 -- Per regime (and all days): correlation of the promotion rate with the next day's returns. Row key: (regime,
 -- target, method).
 CREATE TABLE research.rate_correlation (
-    regime      VARCHAR, -- NOT NULL: bull, range or bear (domain.md §4), or 'all' for every stored day [one of 'bull', 'range', 'bear', 'all']
-    target      VARCHAR, -- NOT NULL: limit_up_next_day (t's limit-ups on t+1) or all_a_next_day [one of 'limit_up_next_day', 'all_a_next_day']
-    method      VARCHAR, -- NOT NULL: SciPy pearsonr or spearmanr [one of 'pearson', 'spearman']
-    coefficient DOUBLE,  -- null with fewer than 3 pairs or a constant series
-    n           INTEGER, -- NOT NULL: days with both values
-    p_value     DOUBLE   -- two-sided p-value
+    regime       VARCHAR, -- NOT NULL: bull, range or bear (domain.md §4), or 'all' for every stored day [one of 'bull', 'range', 'bear', 'all']
+    target       VARCHAR, -- NOT NULL: limit_up_next_day (t's limit-ups on t+1) or all_a_next_day [one of 'limit_up_next_day', 'all_a_next_day']
+    method       VARCHAR, -- NOT NULL: SciPy pearsonr or spearmanr [one of 'pearson', 'spearman']
+    coefficient  DOUBLE,  -- null with fewer than 3 pairs or a constant series
+    n            INTEGER, -- NOT NULL: days with both values
+    p_value      DOUBLE,  -- two-sided p-value
+    source       VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
+    period_start DATE,    -- NOT NULL: first trading day the figures read
+    period_end   DATE     -- NOT NULL: last trading day the figures read
 );
 
 -- Per phase: mean forward return, win rate and odds at 1/5/10/20 days (note 000). Row key: (phase_code, target,
 -- horizon).
 CREATE TABLE research.phase_forward (
-    phase_code  VARCHAR, -- NOT NULL: the phase of day t [one of 'ice_slump', 'ice_buildup', 'ice_stirring', 'chaos_cooling', 'chaos_tug_of_war', 'chaos_active', 'mainline_divergence', 'mainline_steady', 'mainline_acceleration', 'climax_fading', 'climax_splitting', 'climax_euphoria']
-    phase_name  VARCHAR, -- NOT NULL: its Chinese name [one of '冰点低迷期', '冰点蓄势期', '冰点异动期', '混沌降温期', '混沌拉锯期', '混沌活跃期', '主线分歧期', '主线稳健期', '主线加速期', '高潮衰退期', '高潮分化期', '高潮亢奋期']
-    target      VARCHAR, -- NOT NULL: limit_ups: t's limit-up stocks on t+1; all_a / csi2000: the index [one of 'limit_ups', 'all_a', 'csi2000']
-    horizon     INTEGER, -- NOT NULL: trading days after t [one of 1, 5, 10, 20]
-    days        INTEGER, -- NOT NULL: phase days with the forward return
-    mean_return DOUBLE,  -- NOT NULL: mean forward return
-    win_rate    DOUBLE,  -- NOT NULL: share of forward returns > 0
-    odds        DOUBLE   -- mean gain ÷ mean loss; null without a loss
+    phase_code   VARCHAR, -- NOT NULL: the phase of day t [one of 'ice_slump', 'ice_buildup', 'ice_stirring', 'chaos_cooling', 'chaos_tug_of_war', 'chaos_active', 'mainline_divergence', 'mainline_steady', 'mainline_acceleration', 'climax_fading', 'climax_splitting', 'climax_euphoria']
+    phase_name   VARCHAR, -- NOT NULL: its Chinese name [one of '冰点低迷期', '冰点蓄势期', '冰点异动期', '混沌降温期', '混沌拉锯期', '混沌活跃期', '主线分歧期', '主线稳健期', '主线加速期', '高潮衰退期', '高潮分化期', '高潮亢奋期']
+    target       VARCHAR, -- NOT NULL: limit_ups: t's limit-up stocks on t+1; all_a / csi2000: the index [one of 'limit_ups', 'all_a', 'csi2000']
+    horizon      INTEGER, -- NOT NULL: trading days after t [one of 1, 5, 10, 20]
+    days         INTEGER, -- NOT NULL: phase days with the forward return
+    mean_return  DOUBLE,  -- NOT NULL: mean forward return
+    win_rate     DOUBLE,  -- NOT NULL: share of forward returns > 0
+    odds         DOUBLE,  -- mean gain ÷ mean loss; null without a loss
+    source       VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
+    period_start DATE,    -- NOT NULL: first trading day the figures read
+    period_end   DATE     -- NOT NULL: last trading day the figures read
 );
 
 -- Per phase and index: the mean cumulative return on each of the 20 trading days after. Row key: (phase_code,
@@ -525,7 +538,10 @@ CREATE TABLE research.phase_path (
     target          VARCHAR, -- NOT NULL: the index [one of 'all_a', 'csi2000']
     day             INTEGER, -- NOT NULL: trading days after t
     days            INTEGER, -- NOT NULL: phase days whose whole 20-day path is stored
-    mean_cum_return DOUBLE   -- NOT NULL: mean return from the close of t to the close of t+day
+    mean_cum_return DOUBLE,  -- NOT NULL: mean return from the close of t to the close of t+day
+    source          VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
+    period_start    DATE,    -- NOT NULL: first trading day the figures read
+    period_end      DATE     -- NOT NULL: last trading day the figures read
 );
 
 -- Per trading week and concept: share of market turnover and its percentile in the concept's own trailing year
@@ -537,7 +553,8 @@ CREATE TABLE review.crowding (
     window_weeks    INTEGER, -- NOT NULL: weeks of its share in the trailing 52
     crowding        DOUBLE,  -- percentile of amount_share among those weeks (share ≤ it, × 100); null with fewer than 26
     crowding_change DOUBLE,  -- crowding − the previous week's
-    rank            INTEGER  -- 1 = most crowded (ties: larger share first)
+    rank            INTEGER, -- 1 = most crowded (ties: larger share first)
+    source          VARCHAR  -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
 );
 
 -- Per trading week: note 000's market review, each figure with its change on the week before. Row key:
@@ -560,17 +577,20 @@ CREATE TABLE review.weekly (
     margin_balance_change     DOUBLE,  -- margin_balance − the previous trading week's; null in the first week
     max_height                INTEGER, -- the week's highest daily height
     phases                    VARCHAR, -- the week's phases with their days, in order
-    top_concepts              VARCHAR  -- the five most crowded concepts with their crowding
+    top_concepts              VARCHAR, -- the five most crowded concepts with their crowding
+    source                    VARCHAR  -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
 );
 
 -- One row per strategy: its parameters and what it earned after costs under A-share trading rules, beside the
 -- all-A benchmark over the same days. Row key: (strategy).
 CREATE TABLE backtest.runs (
     strategy                    VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    source                      VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
     description                 VARCHAR, -- NOT NULL: what the strategy holds, in one sentence
     params                      VARCHAR, -- NOT NULL: the strategy's and the engine's parameters, JSON
     start_date                  DATE,    -- NOT NULL: first day of the backtest (first stored day of core.daily_bars)
     end_date                    DATE,    -- NOT NULL: last day of the backtest
+    membership_date             DATE,    -- the latest membership the strategy used, as of its last decision day: the newest raw.concept_membership snapshot_date in force (concept strategies; the first snapshot when the day precedes it), the latest raw.industry_history start_date on or before it (SW industry strategies), or the latest raw.index_membership effective_date on or before it (heat_rotation, whose index groups it is); null for strategies that use no membership
     days                        INTEGER, -- NOT NULL: market trading days from start_date to end_date
     signal_days                 INTEGER, -- NOT NULL: decision days with at least one name to hold
     final_nav                   DOUBLE,  -- NOT NULL: NAV at end_date, CNY
@@ -610,6 +630,7 @@ CREATE TABLE backtest.runs (
 -- trade_date).
 CREATE TABLE backtest.nav (
     strategy        VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    source          VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
     trade_date      DATE,    -- NOT NULL: trading day
     nav             DOUBLE,  -- NOT NULL: cash + positions at the close, CNY
     cash            DOUBLE,  -- NOT NULL: cash at the close, CNY (never negative)
@@ -621,6 +642,7 @@ CREATE TABLE backtest.nav (
 -- The trade ledger of every strategy: one row per executed order. Row key: (strategy, trade_date, code, side).
 CREATE TABLE backtest.trades (
     strategy       VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    source         VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
     trade_date     DATE,    -- NOT NULL: day of the execution (at the open; a delisting at the last close)
     code           VARCHAR, -- NOT NULL: stock code, or index series name
     side           VARCHAR, -- NOT NULL: buy or sell [one of 'buy', 'sell']
@@ -638,6 +660,7 @@ CREATE TABLE backtest.trades (
 -- (strategy, trade_date, code, side).
 CREATE TABLE backtest.blocked_orders (
     strategy   VARCHAR, -- NOT NULL: strategy name (the asset's name)
+    source     VARCHAR, -- NOT NULL: market source the figures come from: synthetic (a simulated market: never evidence about the real one), tdx, akshare or baostock
     trade_date DATE,    -- NOT NULL: day the order could not execute
     code       VARCHAR, -- NOT NULL: stock code, or index series name
     side       VARCHAR, -- NOT NULL: buy or sell [one of 'buy', 'sell']

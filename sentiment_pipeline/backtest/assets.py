@@ -1,6 +1,6 @@
 """Strategy assets (group `backtest`): each reads every stored day, runs the engine and replaces its own rows
-of backtest.runs, .nav, .trades and .blocked_orders, with an equity-curve PNG beside the database. Thin
-wiring around strategies.py, engine.py and report.py."""
+of backtest.runs, .nav, .trades and .blocked_orders (each row with the market source's name), with an
+equity-curve PNG beside the database. Thin wiring around strategies.py, engine.py and report.py."""
 
 # No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
 import base64
@@ -16,6 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline.backtest import charts, engine, metrics, report, strategies
 from sentiment_pipeline.backtest import tables as t
+from sentiment_pipeline.heat import rules as heat_rules
 from sentiment_pipeline.heat import tables as heat
 from sentiment_pipeline.ladder import tables as ladder
 from sentiment_pipeline.market import indices, membership
@@ -24,7 +25,7 @@ from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import SHARED_READ, TableSlices
 from sentiment_pipeline.platform.tables import asset_key
 from sentiment_pipeline.platform.wiring import slices_asset, validated_slices
-from sentiment_pipeline.sources.base import ALL_A_INDEX
+from sentiment_pipeline.sources.base import ALL_A_INDEX, MarketSource
 from sentiment_pipeline.stms import tables as stms
 
 OWNER = "team:strategy-research"
@@ -107,11 +108,14 @@ def _stored_indexes(conn) -> pl.DataFrame:
 
 def _backtest(context: dg.AssetExecutionContext, name: str, description: str, title: str, config: EngineConfig,
               plan: strategies.Plan, bars: pl.DataFrame, securities: pl.DataFrame | None, duckdb: DuckDBResource,
-              signal_returns: dict | None = None, panel: pl.DataFrame | None = None,
-              rules: engine.Rules | None = None, references: tuple = (), labels: dict | None = None):
+              market_source: MarketSource, signal_returns: dict | None = None, panel: pl.DataFrame | None = None,
+              rules: engine.Rules | None = None, references: tuple = (), labels: dict | None = None,
+              params: dict | None = None):
     """Run the plan (on `panel`, default the bars) and `references` — (name, description, plan) reference
-    portfolios on the same panel, such as buy-and-hold — and yield their rows of the backtest tables."""
+    portfolios on the same panel, such as buy-and-hold — and yield their rows of the backtest tables, each
+    with the source's name. `params`: the strategy's parameters beyond its config's."""
     started = time.perf_counter()
+    source = market_source.source_name()
     days = sorted(bars["trade_date"].unique().to_list())
     rules = rules or config.rules()
     with duckdb.get_connection() as conn:
@@ -125,12 +129,14 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
         # The whole panel, not a filtered copy (memory): names never targeted stay flat in the arrays.
         result = engine.run(bars if panel is None else panel, run_plan.targets, rules,
                             decision_days=run_plan.decision_days, days=days, delistings=securities)
-        strategy = report.Strategy(run_name, run_description, config.strategy_params())
-        parts.append(report.tables(strategy, result, benchmark, label, signal_days=run_plan.signal_days,
+        strategy = report.Strategy(run_name, run_description, {**config.strategy_params(), **(params or {})})
+        parts.append(report.tables(strategy, result, benchmark, label, source=source,
+                                   signal_days=run_plan.signal_days, membership_date=run_plan.membership_date,
                                    signal_returns=returns, risk_free=config.risk_free, chart_path=chart_path))
     context.log.info(f"{name}: {len(runs)} backtest(s) over {len(days)} days in {time.perf_counter() - started:.1f} s")
     frames = {model: pl.concat([p[model] for p in parts], how="vertical_relaxed") for model in parts[0]}
-    charts.equity_chart(parts[0][t.BacktestNav], title, chart, benchmark_label=f"全A基准 ({label.split()[1]})")
+    charts.equity_chart(parts[0][t.BacktestNav], f"{title}  (source: {source}, period {days[0]}…{days[-1]})", chart,
+                        benchmark_label=f"全A基准 ({label.split()[1]})")
     if charts.cjk_font() is None:
         context.log.warning("no CJK font found (apt-get install fonts-noto-cjk): the chart's Chinese labels "
                             "show as boxes")
@@ -160,7 +166,8 @@ def _run_metadata(run: dict, chart: Path, references: list[dict] = ()) -> dict:
         "trades": run["trades"], "blocked_orders": run["blocked_orders"],
         "benchmark_annual_return_pct": pct(run["benchmark_annual_return"]),
         "returns_by_year_pct": dg.MetadataValue.json({y: pct(r) for y, r in json.loads(run["returns_by_year"]).items()}),
-        "period": f"{run['start_date']} → {run['end_date']}",
+        "source": run["source"], "period": f"{run['start_date']} → {run['end_date']}",
+        "membership_date": str(run["membership_date"]) if run["membership_date"] else None,
         "chart": dg.MetadataValue.md(f"![equity curve](data:image/png;base64,{image})"),
         "chart_path": dg.MetadataValue.path(str(chart)),
         **({"references": dg.MetadataValue.md("\n".join(
@@ -181,12 +188,13 @@ def stms_strategy(name: str, config_type: type, description: str, title: str):
                        "industry_history": INDUSTRY_IN, "concept_membership": CONCEPTS_IN})
     def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame,
                securities: pl.DataFrame, scores: pl.DataFrame, industry_history: pl.DataFrame,
-               concept_membership: pl.DataFrame, duckdb: DuckDBResource):
+               concept_membership: pl.DataFrame, duckdb: DuckDBResource, market_source: MarketSource):
         plan = strategies.stms_sector_plan(scores, bars, industry_history, concept_membership, kind=config.kind,
                                            signal=config.signal, top_n=config.top_n, rebalance=config.rebalance)
         labels = (membership.concept_look_ahead(sorted(scores["trade_date"].unique().to_list()), concept_membership)
                   if config.kind == "concept" else {})
-        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb, labels=labels)
+        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb,
+                             market_source, labels=labels)
 
     return _asset
 
@@ -225,7 +233,8 @@ PHASE_DESCRIPTION = (
                        "trade_date", "phase_name"]})},
               deps=[asset_key(ladder.LimitLadder)])
 def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollowConfig, bars: pl.DataFrame,
-                          securities: pl.DataFrame, phases: pl.DataFrame, duckdb: DuckDBResource):
+                          securities: pl.DataFrame, phases: pl.DataFrame, duckdb: DuckDBResource,
+                          market_source: MarketSource):
     unknown = set(config.phases) - set(phases["phase_name"].drop_nulls().unique().to_list())
     if unknown:
         context.log.warning(f"phase(s) never seen in sentiment.phase_daily: {sorted(unknown)}")
@@ -237,7 +246,7 @@ def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollow
     measured = strategies.next_day_returns(plan.targets, bars).select("close_to_close", "overnight_gap",
                                                                       "open_to_open").mean()
     yield from _backtest(context, "phase_limit_up_follow", PHASE_DESCRIPTION, "情绪周期 涨停股次日跟随",
-                         config, plan, bars, securities, duckdb,
+                         config, plan, bars, securities, duckdb, market_source,
                          signal_returns=measured.row(0, named=True) if plan.targets.height else None)
 
 
@@ -261,27 +270,75 @@ HEAT_ROTATION_DESCRIPTION = (
               ins={"bars": dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": [
                        "trade_date", "code", "close", "pre_close", "float_mcap"], SHARED_READ: True}),
                    "index_daily": dg.AssetIn(asset_key(market.IndexDaily)),
-                   "rotation_weeks": dg.AssetIn(asset_key(heat.HeatRotation))})
+                   "rotation_weeks": dg.AssetIn(asset_key(heat.HeatRotation)),
+                   # The lists the rotation's index groups came from (heat/group_daily): for membership_date.
+                   "index_membership": dg.AssetIn(asset_key(market.IndexMembership),
+                                                  metadata={"columns": ["effective_date"]})})
 def heat_rotation(context: dg.AssetExecutionContext, config: HeatRotationConfig, bars: pl.DataFrame,
-                  index_daily: pl.DataFrame, rotation_weeks: pl.DataFrame, duckdb: DuckDBResource):
+                  index_daily: pl.DataFrame, rotation_weeks: pl.DataFrame, index_membership: pl.DataFrame,
+                  duckdb: DuckDBResource, market_source: MarketSource):
     panel = strategies.index_panel(index_daily)
     plan = strategies.heat_rotation_plan(rotation_weeks)
+    plan = dataclasses.replace(plan, membership_date=strategies.index_list_as_of(
+        max(plan.decision_days, default=None), index_membership))
     holds = tuple((f"heat_rotation_hold_{group}", f"Buy-and-hold of the {group} index from the first day.",
                    strategies.hold_plan(panel, group))
                   for group in strategies.INDEX_OF_GROUP if group in set(panel["code"].unique().to_list()))
     yield from _backtest(context, "heat_rotation", HEAT_ROTATION_DESCRIPTION, "热度轮动 宽基指数", config, plan,
-                         bars, None, duckdb, panel=panel, rules=config.rules(), references=holds)
+                         bars, None, duckdb, market_source, panel=panel, rules=config.rules(), references=holds)
 
 
-class ConceptHeatConfig(EngineConfig):
+# Note 001's concept heat portfolios (heat.concept_portfolios), traded as the table holds them.
+PORTFOLIO_PARAMS = {"portfolios": "heat.concept_portfolios", "concepts": heat_rules.PORTFOLIO_CONCEPTS,
+                    "small_cap_cut_percent": heat_rules.SMALL_CAP_CUT_PERCENT,
+                    "per_concept": heat_rules.PER_CONCEPT}
+PORTFOLIO_IN = dg.AssetIn(asset_key(heat.ConceptPortfolios), metadata={"columns": [
+    "week_start", "week_end", "side", "code", "weight"]})
+# Every week of the heat weekly tables decides, with portfolio rows or without (cash).
+HEAT_WEEKS_IN = dg.AssetIn(asset_key(heat.SectorHeatWeekly), metadata={"columns": ["week_start", "week_end"]})
+
+
+def concept_portfolio_strategy(name: str, side: str, description: str, title: str):
+    @slices_asset(dg.AssetKey([GROUP, name]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
+                  description=description,
+                  ins={"bars": BARS_IN, "securities": SECURITIES_IN, "portfolios": PORTFOLIO_IN,
+                       "heat_weeks": HEAT_WEEKS_IN, "concept_membership": CONCEPTS_IN})
+    def _asset(context: dg.AssetExecutionContext, config: EngineConfig, bars: pl.DataFrame,
+               securities: pl.DataFrame, portfolios: pl.DataFrame, heat_weeks: pl.DataFrame,
+               concept_membership: pl.DataFrame, duckdb: DuckDBResource, market_source: MarketSource):
+        plan = strategies.concept_portfolio_plan(portfolios, heat_weeks, side=side)
+        # The portfolios' members are as of each week_end (heat/rules.py): the snapshot in force on the last.
+        plan = dataclasses.replace(plan, membership_date=strategies.concept_snapshot_as_of(
+            max(plan.decision_days, default=None), concept_membership))
+        labels = membership.concept_look_ahead(plan.decision_days, concept_membership)
+        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb,
+                             market_source, labels=labels, params={**PORTFOLIO_PARAMS, "side": side})
+
+    return _asset
+
+
+concept_heat_top = concept_portfolio_strategy(
+    "concept_heat_top", "top",
+    "Note 001's concept heat TOP portfolio as heat.concept_portfolios holds it (the 5 concepts with the highest "
+    "heat_change_ma2, the 10 highest-heat members of each after the smallest 20% by float cap, equal weight), "
+    "decided on each week's last trading day, traded at the next open, held one week; cash in a week without "
+    "one.", "概念热度 TOP组合")
+concept_heat_bottom = concept_portfolio_strategy(
+    "concept_heat_bottom", "bottom",
+    "Note 001's concept heat BOTTOM portfolio as heat.concept_portfolios holds it: the 10 lowest-heat members "
+    "of each of the same 5 concepts, equal weight, decided weekly as concept_heat_top; the note's best series.",
+    "概念热度 BOTTOM组合")
+
+
+class ConceptHeatBasketsConfig(EngineConfig):
     n: int = 5  # concepts held
 
 
-class ConceptHeatBottomConfig(ConceptHeatConfig):
+class ConceptHeatBasketsBottomConfig(ConceptHeatBasketsConfig):
     pass
 
 
-def concept_heat_strategy(name: str, side: str, config_type: type, description: str, title: str):
+def concept_heat_baskets_strategy(name: str, side: str, config_type: type, description: str, title: str):
     @slices_asset(dg.AssetKey([GROUP, name]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
                   description=description,
                   ins={"bars": BARS_IN, "securities": SECURITIES_IN,
@@ -289,24 +346,27 @@ def concept_heat_strategy(name: str, side: str, config_type: type, description: 
                        "industry_history": INDUSTRY_IN, "concept_membership": CONCEPTS_IN})
     def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame,
                securities: pl.DataFrame, sector_weeks: pl.DataFrame, industry_history: pl.DataFrame,
-               concept_membership: pl.DataFrame, duckdb: DuckDBResource):
-        plan = strategies.concept_heat_plan(sector_weeks, bars, industry_history, concept_membership, side=side,
-                                            n=config.n)
-        labels = membership.concept_look_ahead(sorted(sector_weeks["week_end"].unique().to_list()), concept_membership)
-        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb, labels=labels)
+               concept_membership: pl.DataFrame, duckdb: DuckDBResource, market_source: MarketSource):
+        plan = strategies.concept_heat_baskets_plan(sector_weeks, bars, industry_history, concept_membership,
+                                                    side=side, n=config.n)
+        labels = membership.concept_look_ahead(plan.decision_days, concept_membership)
+        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb,
+                             market_source, labels=labels)
 
     return _asset
 
 
-concept_heat_top = concept_heat_strategy(
-    "concept_heat_top", "top", ConceptHeatConfig,
-    "Note 001's TOP portfolio: at each week's last trading day, the N concepts (default 5) whose heat_change_ma2 "
-    "is highest, equal shares, each as its float-cap weighted member basket, held one week.", "概念热度 TOP组合")
-concept_heat_bottom = concept_heat_strategy(
-    "concept_heat_bottom", "bottom", ConceptHeatBottomConfig,
-    "Note 001's BOTTOM portfolio: the N concepts (default 5) whose heat_change_ma2 is lowest, equal shares, each "
-    "as its float-cap weighted member basket, held one week.", "概念热度 BOTTOM组合")
+concept_heat_baskets_top = concept_heat_baskets_strategy(
+    "concept_heat_baskets_top", "top", ConceptHeatBasketsConfig,
+    "A reference for note 001's portfolios: at each week's last trading day, the N concepts (default 5) whose "
+    "heat_change_ma2 is highest, equal shares, each as its whole float-cap weighted member basket, held one "
+    "week.", "概念热度 MA2最高概念 整体篮子")
+concept_heat_baskets_bottom = concept_heat_baskets_strategy(
+    "concept_heat_baskets_bottom", "bottom", ConceptHeatBasketsBottomConfig,
+    "The N concepts (default 5) whose heat_change_ma2 is lowest, equal shares, each as its whole float-cap "
+    "weighted member basket, held one week: the coldest concepts, beside the hottest of concept_heat_baskets_top.",
+    "概念热度 MA2最低概念 整体篮子")
 
 assets = [stms_top_sw, stms_top_sw_weekly, stms_risers_sw, stms_three_highs_sw, stms_top_concept, phase_limit_up_follow,
-          heat_rotation, concept_heat_top, concept_heat_bottom]
+          heat_rotation, concept_heat_top, concept_heat_bottom, concept_heat_baskets_top, concept_heat_baskets_bottom]
 TABLES = t.TABLES

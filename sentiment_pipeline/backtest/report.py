@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
@@ -20,11 +21,13 @@ class Strategy:
 
 
 def tables(strategy: Strategy, result: engine.Result, benchmark: pl.DataFrame, benchmark_label: str, *,
-           signal_days: int, signal_returns: dict | None = None, risk_free: float = 0.0,
+           source: str, signal_days: int, membership_date: dt.date | None = None,
+           signal_returns: dict | None = None, risk_free: float = 0.0,
            chart_path: str | None = None) -> dict[type, pl.DataFrame]:
-    """The strategy's rows of backtest.runs, .nav, .trades and .blocked_orders. `benchmark` is (trade_date,
-    return); the benchmark starts from the same capital on the first day. `signal_returns`: the means of
-    strategies.next_day_returns, for a strategy that has them."""
+    """The strategy's rows of backtest.runs, .nav, .trades and .blocked_orders, each with `source` (the market
+    source's name). `benchmark` is (trade_date, return); the benchmark starts from the same capital on the first
+    day. `membership_date`: strategies.Plan's. `signal_returns`: the means of strategies.next_day_returns, for a
+    strategy that has them."""
     capital = result.rules.capital
     nav = result.nav
     days = nav["trade_date"].to_list()
@@ -40,14 +43,16 @@ def tables(strategy: Strategy, result: engine.Result, benchmark: pl.DataFrame, b
     peak = np.maximum.accumulate(np.concatenate([[capital], values]))[1:]
 
     nav_rows = nav.with_columns(
-        strategy=pl.lit(strategy.name), drawdown=pl.Series(values / peak - 1.0).clip(upper_bound=0.0),
+        strategy=pl.lit(strategy.name), source=pl.lit(source),
+        drawdown=pl.Series(values / peak - 1.0).clip(upper_bound=0.0),
         benchmark_nav=pl.when(bench["return"].is_not_null() | (pl.int_range(pl.len()) == 0))
         .then(pl.Series(bench_nav)))
     run = {
-        "strategy": strategy.name, "description": strategy.description,
+        "strategy": strategy.name, "source": source, "description": strategy.description,
         "params": json.dumps({**strategy.params, "engine": result.rules.as_dict(), "risk_free": risk_free},
                              ensure_ascii=False, sort_keys=True),
-        "start_date": days[0], "end_date": days[-1], "days": len(days), "signal_days": signal_days,
+        "start_date": days[0], "end_date": days[-1],
+        "membership_date": membership_date, "days": len(days), "signal_days": signal_days,
         "final_nav": float(values[-1]), "total_return": mine.total_return, "annual_return": mine.annual_return,
         "annual_volatility": mine.annual_volatility, "sharpe": mine.sharpe, "max_drawdown": mine.max_drawdown,
         "max_drawdown_peak": mine.max_drawdown_peak, "max_drawdown_trough": mine.max_drawdown_trough,
@@ -68,13 +73,12 @@ def tables(strategy: Strategy, result: engine.Result, benchmark: pl.DataFrame, b
     }
     schema = BacktestRuns.to_schema()
     runs = pl.DataFrame([run], schema={k: c.dtype.type for k, c in schema.columns.items()})
-    named = pl.lit(strategy.name).alias("strategy")
+    named = (pl.lit(strategy.name).alias("strategy"), pl.lit(source).alias("source"))
     return {
         BacktestRuns: runs,
         BacktestNav: nav_rows.select(list(BacktestNav.to_schema().columns)),
-        BacktestTrades: result.trades.select(named, pl.all()),
-        BlockedOrders: result.blocked.select(named, pl.all().exclude("shares", "reason"), "shares", "reason")
-        .select(list(BlockedOrders.to_schema().columns)),
+        BacktestTrades: result.trades.select(*named, pl.all()).select(list(BacktestTrades.to_schema().columns)),
+        BlockedOrders: result.blocked.select(*named, pl.all()).select(list(BlockedOrders.to_schema().columns)),
     }
 
 

@@ -1,4 +1,4 @@
-"""The strategies of notes 000 and 002 as target weights decided at each day's close, and the benchmark.
+"""The strategies of notes 000, 001 and 002 as target weights decided at each day's close, and the benchmark.
 
 Each function reads only what its decision day knows: the day's scores, phase, ladder, bars and the
 membership known that day. The engine executes at the next open.
@@ -18,6 +18,7 @@ from sentiment_pipeline.platform import calendar
 TARGET_SCHEMA = {"trade_date": pl.Date, "code": pl.String, "weight": pl.Float64}
 SIGNALS = ("stms", "risers", "three_highs")
 REBALANCES = ("daily", "weekly")
+PORTFOLIO_SIDES = ("top", "bottom")  # heat.concept_portfolios' sides
 # The phases note 000 names as strong for limit-up stocks the next day.
 STRONG_NEXT_DAY_PHASES = ("冰点低迷期", "混沌活跃期", "高潮分化期")
 
@@ -30,6 +31,9 @@ class Plan:
     targets: pl.DataFrame
     decision_days: list[dt.date]
     signal_days: int  # decision days with at least one target
+    # The latest membership in force on the last decision day, for a strategy built on membership (the
+    # *_as_of functions below); None for one that uses none.
+    membership_date: dt.date | None = None
 
 
 def decision_days(days: Sequence[dt.date], rebalance: str) -> list[dt.date]:
@@ -99,7 +103,43 @@ def stms_sector_plan(scores: pl.DataFrame, bars: pl.DataFrame, industry_history:
     days = decision_days(bars["trade_date"].unique().to_list(), rebalance)
     chosen = select_sectors(scores.filter(pl.col("trade_date").is_in(days)), kind=kind, signal=signal, top_n=top_n)
     targets = sector_baskets(chosen, bars, industry_history, concept_membership)
-    return Plan(targets, days, targets["trade_date"].n_unique())
+    return Plan(targets, days, targets["trade_date"].n_unique(),
+                _basket_membership_date(kind, days, industry_history, concept_membership))
+
+
+# ------------------------------------------------------------------------------- membership dates (provenance)
+
+def concept_snapshot_as_of(day: dt.date | None, concept_membership: pl.DataFrame) -> dt.date | None:
+    """The newest concept snapshot in force on `day`, as membership.concept_members reads boards: the latest
+    snapshot_date on or before it, the first snapshot when the day precedes every one (look-ahead)."""
+    first = concept_membership["snapshot_date"].min() if concept_membership.height else None
+    return None if day is None or first is None else _latest_on_or_before(max(day, first), concept_membership,
+                                                                          "snapshot_date")
+
+
+def _latest_on_or_before(day: dt.date | None, frame: pl.DataFrame, column: str) -> dt.date | None:
+    if day is None or frame.is_empty():
+        return None
+    dates = frame[column].drop_nulls()
+    return dates.filter(dates <= day).max()
+
+
+def industry_start_as_of(day: dt.date | None, industry_history: pl.DataFrame) -> dt.date | None:
+    """The latest SW classification start (raw.industry_history.start_date) on or before `day`."""
+    return _latest_on_or_before(day, industry_history, "start_date")
+
+
+def index_list_as_of(day: dt.date | None, index_membership: pl.DataFrame) -> dt.date | None:
+    """The latest CSI list effective date (raw.index_membership.effective_date) on or before `day`; None
+    before the first list (every stock is then in 'others')."""
+    return _latest_on_or_before(day, index_membership, "effective_date")
+
+
+def _basket_membership_date(kind: str, days: Sequence[dt.date], industry_history: pl.DataFrame,
+                            concept_membership: pl.DataFrame) -> dt.date | None:
+    last = max(days, default=None)
+    return (concept_snapshot_as_of(last, concept_membership) if kind == "concept"
+            else industry_start_as_of(last, industry_history))
 
 
 def limit_up_follow_plan(phases: pl.DataFrame, ladder: pl.DataFrame,
@@ -171,16 +211,33 @@ def hold_plan(panel: pl.DataFrame, code: str) -> Plan:
     return Plan(targets, [first], 1)
 
 
-def concept_heat_plan(sector_weekly: pl.DataFrame, bars: pl.DataFrame, industry_history: pl.DataFrame,
-                      concept_membership: pl.DataFrame, *, side: str = "top", n: int = 5) -> Plan:
+def concept_heat_baskets_plan(sector_weekly: pl.DataFrame, bars: pl.DataFrame, industry_history: pl.DataFrame,
+                              concept_membership: pl.DataFrame, *, side: str = "top", n: int = 5) -> Plan:
     """At each week's last trading day, the `n` concepts with the highest (`top`) or lowest (`bottom`)
-    heat_change_ma2, equal shares, each as its float-cap weighted member basket; held one week."""
-    if side not in ("top", "bottom"):
-        raise ValueError(f"side must be 'top' or 'bottom', not {side!r}")
+    heat_change_ma2, equal shares, each as its float-cap weighted member basket; held one week. Not note 001's
+    portfolios (concept_portfolio_plan): the whole concepts, a reference for them."""
+    if side not in PORTFOLIO_SIDES:
+        raise ValueError(f"side must be one of {PORTFOLIO_SIDES}, not {side!r}")
     weeks = sector_weekly.filter((pl.col("sector_kind") == "concept") & pl.col("heat_change_ma2").is_not_null())
     days = _week_end_decisions(weeks)
     order = pl.col("heat_change_ma2").rank("ordinal", descending=side == "top").over("week_end")
     chosen = (weeks.filter(pl.col("week_end").is_in(days)).filter(order <= n)
               .select(trade_date="week_end", sector_kind="sector_kind", sector="sector", rank=order))
     targets = sector_baskets(chosen, bars, industry_history, concept_membership)
-    return Plan(targets, days, targets["trade_date"].n_unique())
+    return Plan(targets, days, targets["trade_date"].n_unique(),
+                _basket_membership_date("concept", days, industry_history, concept_membership))
+
+
+def concept_portfolio_plan(portfolios: pl.DataFrame, weeks: pl.DataFrame, *, side: str = "top") -> Plan:
+    """Note 001's concept heat TOP or BOTTOM portfolio as heat.concept_portfolios stores it (week_start,
+    week_end, side, code, weight): each week's `side` rows as target weights decided on its week_end.
+
+    Every week_end of `weeks` (a heat weekly table: week_start, week_end) that is the exchange calendar's last
+    trading day of its week decides (a week still running decides nothing), so a week without portfolio rows
+    is held in cash. The portfolios read nothing after week_end (heat/rules.py); neither does this."""
+    if side not in PORTFOLIO_SIDES:
+        raise ValueError(f"side must be one of {PORTFOLIO_SIDES}, not {side!r}")
+    days = _week_end_decisions(weeks)
+    held = portfolios.filter((pl.col("side") == side) & pl.col("week_end").is_in(days))
+    targets = held.select(trade_date="week_end", code="code", weight="weight").sort("trade_date", "code")
+    return Plan(targets.cast(TARGET_SCHEMA), days, targets["trade_date"].n_unique())

@@ -8,6 +8,7 @@ import pandera.polars as pa
 import polars as pl
 
 from sentiment_pipeline.backtest.engine import BLOCK_REASONS, TRADE_REASONS
+from sentiment_pipeline.platform.tables import source_field
 
 STRATEGY = {"str_matches": r"^[a-z][a-z0-9_]*$", "description": "strategy name (the asset's name)"}
 _OPT = {"nullable": True}
@@ -17,10 +18,18 @@ class BacktestRuns(pa.DataFrameModel):
     """backtest.runs: one row per strategy."""
 
     strategy: str = pa.Field(**STRATEGY)
+    source: str = source_field()
     description: str = pa.Field(description="what the strategy holds, in one sentence")
     params: str = pa.Field(description="the strategy's and the engine's parameters, JSON")
     start_date: dt.date = pa.Field(description="first day of the backtest (first stored day of core.daily_bars)")
     end_date: dt.date = pa.Field(description="last day of the backtest")
+    membership_date: dt.date = pa.Field(
+        **_OPT, description="the latest membership the strategy used, as of its last decision day: the newest "
+                            "raw.concept_membership snapshot_date in force (concept strategies; the first snapshot "
+                            "when the day precedes it), the latest raw.industry_history start_date on or before it "
+                            "(SW industry strategies), or the latest raw.index_membership effective_date on or "
+                            "before it (heat_rotation, whose index groups it is); null for strategies that use no "
+                            "membership")
     days: pl.Int32 = pa.Field(ge=1, description="market trading days from start_date to end_date")
     signal_days: pl.Int32 = pa.Field(ge=0, description="decision days with at least one name to hold")
     final_nav: float = pa.Field(ge=0, description="NAV at end_date, CNY")
@@ -81,6 +90,7 @@ class BacktestNav(pa.DataFrameModel):
     """backtest.nav: per strategy and day."""
 
     strategy: str = pa.Field(**STRATEGY)
+    source: str = source_field()
     trade_date: dt.date = pa.Field(description="trading day")
     nav: float = pa.Field(ge=0, description="cash + positions at the close, CNY")
     cash: float = pa.Field(ge=0, description="cash at the close, CNY (never negative)")
@@ -100,6 +110,7 @@ class BacktestTrades(pa.DataFrameModel):
     """backtest.trades: the ledger."""
 
     strategy: str = pa.Field(**STRATEGY)
+    source: str = source_field()
     trade_date: dt.date = pa.Field(description="day of the execution (at the open; a delisting at the last close)")
     code: str = pa.Field(str_matches=r"^\d{6}$|^[a-z0-9_]+$", description="stock code, or index series name")
     side: str = pa.Field(isin=["buy", "sell"], description="buy or sell")
@@ -124,6 +135,7 @@ class BlockedOrders(pa.DataFrameModel):
     """backtest.blocked_orders: orders the rules stopped."""
 
     strategy: str = pa.Field(**STRATEGY)
+    source: str = source_field()
     trade_date: dt.date = pa.Field(description="day the order could not execute")
     code: str = pa.Field(str_matches=r"^\d{6}$|^[a-z0-9_]+$", description="stock code, or index series name")
     side: str = pa.Field(isin=["buy", "sell"], description="buy or sell")
