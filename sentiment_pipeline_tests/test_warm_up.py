@@ -11,6 +11,8 @@ from polars.testing import assert_frame_equal
 from sentiment_pipeline import cli
 from sentiment_pipeline.definitions import build_definitions
 
+from .conftest import REAL_DATA
+
 KEYS = [f"2019-05-{d:02d}" for d in (6, 7, 8, 9, 10, 13)]
 
 
@@ -89,3 +91,26 @@ def test_a_range_split_into_runs_gives_the_same_forward_returns_as_one_run(insta
     whole = tables["0"]
     assert whole.filter(pl.col("all_a_fwd_20").is_null())["trade_date"].to_list() == whole["trade_date"].to_list()[-20:]
     assert whole.filter(pl.col("all_a_fwd_5").is_null())["trade_date"].to_list() == whole["trade_date"].to_list()[-5:]
+
+
+TDX = REAL_DATA / "tdx" / "vipdoc"
+
+
+@pytest.mark.skipif(not TDX.is_dir(), reason="../shared/data/real is absent")
+def test_tongdaxin_started_on_2020_07_01_equals_started_on_2020_06_01(instance_home, tmp_path, monkeypatch):
+    """The issue's case on the real bars: the ladder and phases of 2020-07-01…10 do not depend on the day the
+    database started."""
+    monkeypatch.setenv("SENTIMENT_SOURCE", "tdx")
+    monkeypatch.setenv("SENTIMENT_TDX_DIR", str(TDX))
+    tables = {}
+    for start in ("2020-06-01", "2020-07-01"):
+        db = tmp_path / f"tdx{start}.duckdb"
+        monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+        assert cli.main([f"{start}...2020-07-10", "--select", SELECT]) == 0
+        with duckdb.connect(str(db), read_only=True) as conn:
+            tables[start] = [pl.from_arrow(conn.execute(f"select * from sentiment.{t} where trade_date between "
+                                                        "'2020-07-01' and '2020-07-10' order by all").to_arrow_table())
+                             for t in ("limit_ladder", "phase_daily")]
+    assert tables["2020-07-01"][0].equals(tables["2020-06-01"][0])
+    assert tables["2020-07-01"][1].equals(tables["2020-06-01"][1])
+    assert tables["2020-07-01"][0]["streak"].max() >= 3
