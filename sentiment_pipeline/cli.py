@@ -427,7 +427,8 @@ def provenance(conn, existing: set[str], market_source, start: str, end: str, wa
     """Where the figures come from: the source, the period (and its warm-up), the membership lists' dates."""
     simulated = " (a simulated market: never evidence about the real one)" if market_source.is_simulated() else ""
     warm = f", seeded from {warm_from}" if warm_from else ""
-    dates = [f"{table.split('.')[1]} as of {conn.execute(f'select max({column}) from {table}').fetchone()[0]}"
+    # the lists in force on the period's last day (a list dated later is not what the period read)
+    dates = [f"{table.split('.')[1]} as of {conn.execute(f'select max({column}) from {table} where {column} <= ?', [end]).fetchone()[0]}"
              for table, column in MEMBERSHIP_DATES.items() if table in existing]
     return (f"source: {market_source.source_name()}{simulated} · period: {start} → {end}{warm}"
             + (f" · membership: {', '.join(dates)}" if dates else ""))
