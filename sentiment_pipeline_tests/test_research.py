@@ -250,6 +250,77 @@ def test_the_report_renders_chinese_with_its_charts(tmp_path):
     assert "| 全A涨跌幅 | +1.23% | -0.40 个百分点 |" in summary and "人工智能 98 · 芯片 90 (+3)" in summary
 
 
+def _report_inputs(n: int = 60):
+    dates = days_from(D(2019, 1, 2), n)
+    days = pl.DataFrame({"trade_date": dates, "max_height": [i % 11 for i in range(n)],
+                         "promotion_rate": [0.1 + (i % 5) / 10 for i in range(n)],
+                         "phase_name": ["主线稳健期" if i % 2 else None for i in range(n)],
+                         "up_count": list(range(n)), "down_count": list(range(n)), "total_amount": [1e12] * n,
+                         "margin_balance": [1e12 + i for i in range(n)]})
+    week = {"week_start": dt.datetime(2019, 3, 25), "week_end": dt.datetime(2019, 3, 29), "trading_days": 5,
+            "all_a_return": 0.0123, "all_a_return_change": -0.004, "avg_amount": 7.2e11, "avg_amount_change": 1e10,
+            "avg_up_count": 2100.0, "avg_up_count_change": -35.0, "avg_limit_up_count": 61.0,
+            "avg_limit_up_count_change": 4.0, "main_net_flow": None, "main_net_flow_change": None,
+            "margin_balance": None, "margin_balance_change": None, "max_height": None, "phases": None,
+            "top_concepts": None}
+    return days, week
+
+
+def _crowding_rows(week: dt.date, history: int, ranked: bool) -> pl.DataFrame:
+    return pl.DataFrame({"week_start": [week] * 3, "concept": ["芯片", "白酒", "光伏"], "amount_share": [0.01] * 3,
+                         "window_weeks": [history] * 3, "crowding": [50.0] * 3 if ranked else [None] * 3,
+                         "crowding_change": [None] * 3, "rank": [1, 2, 3] if ranked else [None] * 3},
+                        schema_overrides={"crowding": pl.Float64, "rank": pl.Int32, "window_weeks": pl.Int32})
+
+
+def test_a_week_without_crowded_concepts_says_why():
+    """No concept data at all, fewer than 26 weeks of history (with how many more), or a ranking."""
+    week = D(2019, 6, 24)
+    none = review.crowding_gap(empty_frame(tables.Crowding), week)
+    assert none.label == "无概念成交数据" and "stms.sector_daily" in none.text
+    other_week = review.crowding_gap(_crowding_rows(D(2019, 6, 17), 30, True), week)
+    assert other_week.label == "无概念成交数据"
+    short = review.crowding_gap(_crowding_rows(week, 25, False), week)
+    assert "历史仅 25 周" in short.text and "还差 1 周" in short.text and "3 个概念" in short.text
+    assert "25 周" in short.label and "数据源无" not in short.text
+    assert review.crowding_gap(_crowding_rows(week, 26, True), week) is None
+
+    days, report_week = _report_inputs()
+    no_top = empty_frame(tables.Crowding)
+    page = report.html_report(report_week, no_top, days, "simulated", crowding_gap=short)
+    assert short.text in page and "数据源无概念成交数据" not in page
+    assert "模拟市场" in page and "由个股行情计算" not in page  # the synthetic market's index is no computed one
+    summary = report.markdown(report_week, no_top, None, crowding_gap=short)
+    assert f"拥挤度:{short.text}" in summary
+
+
+def test_the_report_shades_its_week_and_prints_plain_dates():
+    import base64
+    import io
+
+    from matplotlib import image
+
+    days, week = _report_inputs()
+    crowded = pl.DataFrame({"rank": [1], "concept": ["人工智能"], "amount_share": [0.05], "crowding": [98.0],
+                            "crowding_change": [None]})
+    shade = tuple(int(report.WEEK_SHADE[i:i + 2], 16) for i in (1, 3, 5))
+
+    def shaded(images: dict) -> bool:  # the breadth chart has no legend patch: the colour is the span's
+        pixels = (image.imread(io.BytesIO(base64.b64decode(images["breadth"])))[..., :3] * 255).round()
+        return bool(((pixels == shade).all(axis=-1)).any())
+
+    assert shaded(report.charts(days, crowded, (D(2019, 3, 25), D(2019, 3, 29))))
+    assert not shaded(report.charts(days, crowded))
+    page = report.html_report(week, crowded, days, "official")
+    summary = report.markdown(week, crowded, None)
+    for text in (page, summary):
+        assert "2019-03-25" in text and "00:00:00" not in text and "None" not in text
+    assert "2019-03-25 至 2019-03-29" in page and "黄色底纹" in page
+    assert report.look_ahead_note(D(2019, 3, 29), dt.datetime(2020, 1, 2)).startswith("概念成分取自 2020-01-02 的快照")
+    md = report.charts_markdown({"ladder": "AAAA"})
+    assert md == "![连板高度与晋级率](data:image/png;base64,AAAA)"
+
+
 def test_crowding_of_chosen_weeks_equals_the_full_computation_for_them():
     rng = np.random.default_rng(2)
     days = [d for d in calendar.trading_days() if D(2020, 1, 6) <= d <= D(2021, 6, 30)]

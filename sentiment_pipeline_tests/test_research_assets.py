@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -83,6 +84,31 @@ def test_weekly_review_across_the_spring_festival_with_its_reports(chain_db):
     assert "日均涨停家数" in meta["review"].value
     page = Path(meta["report"].value).read_text(encoding="utf-8")
     assert "A股市场周报 · 2019-02-11 周" in page and page.count("data:image/png;base64,") == 3
+    # The concepts are there, their history is not: the report says so (not "no concept data"), in the UI too.
+    assert "历史仅 6 周" in page and "还差 20 周" in page and "无概念成交数据" not in page
+    assert "拥挤度:有 " in meta["review"].value and "历史仅 6 周" in meta["review"].value
+    assert materialization(weeks, ["review", "crowding"], "2019-02-11").metadata["why_no_ranking"].value.count(
+        "历史仅 6 周") == 1
+    # The page from the UI: its address, and its charts as Markdown images (the UI renders data URIs).
+    assert meta["report_url"].value == Path(meta["report"].value).resolve().as_uri()
+    assert meta["charts"].value.count("](data:image/png;base64,") == 3
+
+
+def test_each_research_table_carries_its_own_summary(chain_db):
+    """Each output of the multi-asset: its own table's summary in its materialization, rates as percentages,
+    dates as days, and no raw 0.8482 fractions."""
+    history = chain_db[3]
+    summaries = {}
+    for name in ("regime_summary", "regime_distribution", "rate_correlation", "phase_forward", "phase_path"):
+        meta = materialization(history, ["research", name]).metadata
+        summaries[name] = meta["summary"].value
+        assert meta["period"].value == "2019-01-02 → 2019-02-22 (33 days)"
+        assert re.search(r"\b0\.\d{4}", summaries[name]) is None and "00:00:00" not in summaries[name]
+    assert re.search(r"\| all \| 2019-01-02 \| 2019-02-22 \| 33 \| .*%", summaries["regime_summary"])
+    assert summaries["regime_distribution"].count("\n") > 3 and "%" in summaries["regime_distribution"]
+    assert "spearman" in summaries["rate_correlation"] and "pearson" in summaries["rate_correlation"]
+    assert re.search(r"\| 主线\w+期 \| .*% \|", summaries["phase_forward"])
+    assert "all_a_20d" in summaries["phase_forward"] and "day_20" in summaries["phase_path"]
 
 
 def test_research_tables_run_after_the_days_in_one_process(pipeline_env):

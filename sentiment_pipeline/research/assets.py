@@ -14,12 +14,12 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from sentiment_pipeline.ladder import tables as ladder
+from sentiment_pipeline.ladder.phases import PHASE_CODES
 from sentiment_pipeline.market import indices
 from sentiment_pipeline.platform import calendar
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import replace_tables
-from sentiment_pipeline.platform.markdown import md_table
 from sentiment_pipeline.platform.partitions import NOT_WARMED_UP, partition_days, partition_weeks
 from sentiment_pipeline.platform.tables import asset_key, empty_frame
 from sentiment_pipeline.platform.wiring import (DUCKDB_POOL, output_name, schema_check, table_asset, table_out,
@@ -113,10 +113,6 @@ RESEARCH_INS = {
 }
 
 
-def _md(df: pl.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(md_table(df))
-
-
 def _paths(days: pl.DataFrame) -> pl.DataFrame:
     paths = {}
     for target, column in (("all_a", "all_a_return"), ("csi2000", "csi2000_return")):
@@ -127,16 +123,78 @@ def _paths(days: pl.DataFrame) -> pl.DataFrame:
     return rules.phase_path(days, paths)
 
 
-# Each table: its rule over the joined days, and what its materialization shows in the UI.
+def _cell(value, spec: str | None) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if spec and isinstance(value, int | float):
+        return format(value, spec)
+    return str(value).replace("|", "\\|")
+
+
+def _summary(df: pl.DataFrame, formats: dict[str, str] | None = None) -> dg.MetadataValue:
+    """df as a Markdown table for a materialization: each column in its `formats` spec ('.1%', '.3f'; integers
+    with thousands separators, other floats '.3g'), dates as 2019-01-02, nulls as —; numbers right-aligned."""
+    formats = formats or {}
+    specs = [formats.get(c, ",d" if dtype.is_integer() else ".3g" if dtype.is_float() else None)
+             for c, dtype in df.schema.items()]
+    lines = ["| " + " | ".join(df.columns) + " |",
+             "|" + "|".join("---:" if dtype.is_numeric() else ":---" for dtype in df.dtypes) + "|"]
+    lines += ["| " + " | ".join(_cell(v, spec) for v, spec in zip(row, specs)) + " |" for row in df.iter_rows()]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _phase_order(df: pl.DataFrame) -> pl.DataFrame:
+    """Rows in the phases' own order (冰点 → 高潮)."""
+    order = {code: i for i, code in enumerate(PHASE_CODES)}
+    return df.sort(pl.col("phase_code").replace_strict(order, default=len(order)),
+                   *(["target"] if "target" in df.columns else []))
+
+
+def _forward_summary(df: pl.DataFrame) -> dict:
+    """Per phase: the limit-ups' next day and the all-A 5 and 20 days later (mean), with the 20-day odds."""
+    def at(target, horizon, **columns):
+        return (df.filter((pl.col("target") == target) & (pl.col("horizon") == horizon))
+                .select("phase_code", "phase_name", **columns))
+    table = at("all_a", 20, days_20d="days", all_a_20d="mean_return", win_rate_20d="win_rate", odds_20d="odds")
+    for target, horizon, name in (("all_a", 5, "all_a_5d"), ("limit_ups", 1, "limit_ups_next_day")):
+        table = table.join(at(target, horizon, **{name: "mean_return"}), on=["phase_code", "phase_name"],
+                           how="full", coalesce=True)
+    table = _phase_order(table).select("phase_name", "days_20d", "limit_ups_next_day", "all_a_5d", "all_a_20d",
+                                       "win_rate_20d", "odds_20d")
+    return {"summary": _summary(table, {"limit_ups_next_day": "+.2%", "all_a_5d": "+.2%", "all_a_20d": "+.2%",
+                                        "win_rate_20d": ".0%", "odds_20d": ".2f"})}
+
+
+def _path_summary(df: pl.DataFrame) -> dict:
+    """Per phase and index: the mean cumulative return 1, 5, 10 and 20 days after."""
+    wide = (df.filter(pl.col("day").is_in([1, 5, 10, 20]))
+            .pivot("day", index=["phase_code", "phase_name", "target"], values="mean_cum_return")
+            .rename(lambda c: f"day_{c}" if c.isdigit() else c))
+    days = df.group_by("phase_code", "target").agg(days=pl.col("days").max())
+    table = _phase_order(wide.join(days, on=["phase_code", "target"])).select(
+        "phase_name", "target", "days", *[c for c in ("day_1", "day_5", "day_10", "day_20") if c in wide.columns])
+    return {"summary": _summary(table, {c: "+.2%" for c in ("day_1", "day_5", "day_10", "day_20")})}
+
+
+# Each table: its rule over the joined days, and the summary its own materialization shows in the UI.
 RESEARCH_TABLES = {
-    t.RegimeSummary: (rules.regime_summary, lambda df: {"summary": _md(df)}),
-    t.RegimeDistribution: (rules.regime_distribution, lambda df: {}),
-    t.RateCorrelation: (rules.rate_correlation,
-                        lambda df: {"correlations": _md(df.filter(pl.col("method") == "pearson"))}),
-    t.PhaseForward: (rules.phase_forward, lambda df: {"all_a_20d": _md(
-        df.filter((pl.col("target") == "all_a") & (pl.col("horizon") == 20))
-        .select("phase_name", "days", "mean_return", "win_rate", "odds"))}),
-    t.PhasePath: (_paths, lambda df: {}),
+    t.RegimeSummary: (rules.regime_summary, lambda df: {"summary": _summary(
+        df.select("regime", "first_day", "last_day", "days", "height_mode", "height_q1", "height_median",
+                  "height_q3", "share_height_ge6", "rate_median", "share_rate_gt25", "mean_limit_up_count"),
+        {"height_q1": ".1f", "height_median": ".1f", "height_q3": ".1f", "share_height_ge6": ".1%",
+         "rate_median": ".1%", "share_rate_gt25": ".1%", "mean_limit_up_count": ".1f"})}),
+    t.RegimeDistribution: (rules.regime_distribution, lambda df: {"summary": _summary(
+        df.filter(pl.col("regime") == rules.ALL_DAYS).sort("measure", "bucket_low")
+        .select("measure", "bucket", "days", "share"), {"share": ".1%"})}),
+    t.RateCorrelation: (rules.rate_correlation, lambda df: {"summary": _summary(
+        df.select("regime", "target", "method", "coefficient", "n", "p_value"),
+        {"coefficient": "+.3f", "p_value": ".3f"})}),
+    t.PhaseForward: (rules.phase_forward, _forward_summary),
+    t.PhasePath: (_paths, _path_summary),
 }
 
 
@@ -162,12 +220,12 @@ def research_tables(context: dg.AssetExecutionContext, market_days: pl.DataFrame
     for model, (build, metadata) in RESEARCH_TABLES.items():
         table = build(days).with_columns(**{k: pl.lit(v) for k, v in provenance.items()})
         try:
-            for event in validated(context, table, model, run_metadata={**stored, **metadata(table)},
-                                   multi_output=True):
-                if isinstance(event, dg.Output):
+            for event in validated(context, table, model, run_metadata=stored, multi_output=True):
+                if isinstance(event, dg.Output):  # the table's own summary on its own materialization
                     frames[model] = event.value
                     event = dg.Output(None, output_name=event.output_name, metadata={
-                        **event.metadata, "dagster/row_count": event.value.height})
+                        **event.metadata, "dagster/row_count": event.value.height, **metadata(event.value),
+                        "period": f"{stored['first_day']} → {stored['last_day']} ({stored['stored_days']:,} days)"})
                 events.append(event)
         except dg.Failure:
             yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
@@ -214,10 +272,15 @@ def crowding(context: dg.AssetExecutionContext, market_days: pl.DataFrame, duckd
         # weeks with days before the first snapshot: their concept membership is from the future
         ahead = sum(w < membership["first_snapshot"][0] for w in weeks)
         labels = {"concept_membership_as_of": str(membership["last_snapshot"][0]), "concept_look_ahead_weeks": ahead}
+    unranked = [w for w in weeks if review.crowding_gap(table, w)]
+    if unranked and table.height:  # say why, not only "no rows": fewer than 26 weeks of history leaves every concept unranked
+        context.log.info(f"review.crowding: {len(unranked)} week(s) without a ranking, e.g. {unranked[-1]}: "
+                         f"{review.crowding_gap(table, unranked[-1]).text}")
     yield from validated(context, table, t.Crowding, run_metadata=labels, day_metadata=lambda df: {
-        w: {"top5": " · ".join(f"{c} {v:.0f}" for c, v in part.head(5).select("concept", "crowding").iter_rows())}
-        for (w,), part in df.filter(pl.col("rank").is_not_null()).sort("rank")
-        .group_by("week_start", maintain_order=True)})
+        **{w: {"top5": "—", "why_no_ranking": review.crowding_gap(df, w).text} for w in unranked},
+        **{w: {"top5": " · ".join(f"{c} {v:.0f}" for c, v in part.head(5).select("concept", "crowding").iter_rows())}
+           for (w,), part in df.filter(pl.col("rank").is_not_null()).sort("rank")
+           .group_by("week_start", maintain_order=True)}})
 
 
 class ReviewConfig(dg.Config):
@@ -267,27 +330,34 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
     complete = sorted(w for w, end in table.select("week_start", "week_end").iter_rows()
                       if end == calendar.last_trading_day_of_week(w))
     rendered = set(complete[-config.report_weeks:] if config.report_weeks else complete)
+    gaps = {}
     for week in table.iter_rows(named=True):
         top = crowded.filter((pl.col("week_start") == week["week_start"]) & (pl.col("rank") <= review.TOP_CONCEPTS)
                              ).sort("rank")
         note = report.look_ahead_note(week["week_end"], first_snapshot)
-        path = None
+        gap = gaps[week["week_start"]] = review.crowding_gap(crowded, week["week_start"])
+        path, images = None, None
         if week["week_start"] in rendered:
             window = days.filter(pl.col("trade_date") <= week["week_end"]).tail(report.CHART_DAYS)
+            images = report.charts(window, top, (week["week_start"], week["week_end"]), gap)
             path = folder / f"{week['week_start']}.html"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(report.html_report(week, top, window, source, note), encoding="utf-8")
+            path.write_text(report.html_report(week, top, window, source, note, gap, images), encoding="utf-8")
         summaries[week["week_start"]] = {
-            "review": dg.MetadataValue.md(report.markdown(week, top, str(path) if path else None, note)),
+            "review": dg.MetadataValue.md(report.markdown(week, top, str(path) if path else None, note, gap)),
             "report": dg.MetadataValue.path(str(path)) if path else
             ("rendered when the week is complete" if week["week_start"] not in complete else
-             f"not rendered (not among the run's last {config.report_weeks} complete weeks)")}
+             f"not rendered (not among the run's last {config.report_weeks} complete weeks)"),
+            # the UI renders Markdown images (data URIs) and url links; a browser may refuse file:// from http://
+            **({"report_url": dg.MetadataValue.url(path.resolve().as_uri()),
+                "charts": dg.MetadataValue.md(report.charts_markdown(images))} if path else {})}
     if rendered:
         context.log.info(f"review.weekly: {len(rendered)} report(s) in {folder} in "
                          f"{time.perf_counter() - started:.1f} s (the run's last {len(rendered)} week(s))")
-        if report.cjk_font() is None:
-            context.log.warning("review.weekly: no CJK font found (apt-get install fonts-noto-cjk): the report "
-                                "charts' Chinese labels show as boxes")
+    without = [w for w, g in sorted(gaps.items()) if g]
+    if without:
+        context.log.info(f"review.weekly: {len(without)} of {len(gaps)} week(s) without crowded concepts; "
+                         f"{without[-1]}: {gaps[without[-1]].text}")
     yield from validated(context, table, t.WeeklyReview, day_metadata=lambda df: summaries)
 
 

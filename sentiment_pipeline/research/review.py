@@ -1,7 +1,10 @@
 """Note 000's weekly market review (domain.md §5): per trading week the market's figures with their change
-against the previous week, the week's phases, and the five most crowded concepts. Pure functions."""
+against the previous week, the week's phases, and the five most crowded concepts (or why a week has none).
+Pure functions."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import polars as pl
 
@@ -59,6 +62,31 @@ def crowding(concept_amounts: pl.DataFrame, market_amounts: pl.DataFrame,
     return (ranked.select("week_start", "concept", "amount_share", "window_weeks", "crowding", "crowding_change",
                           "rank")
             .sort("week_start", "rank", "concept", nulls_last=True))
+
+
+class CrowdingGap(NamedTuple):
+    """Why a week has no crowded concepts: a short label (the chart's) and the sentence (the report's)."""
+
+    label: str
+    text: str
+
+
+def crowding_gap(crowded: pl.DataFrame, week) -> CrowdingGap | None:
+    """Why `week` (its Monday) has no crowded concepts; None when it has some. crowded: crowding()'s rows (of
+    any weeks)."""
+    rows = crowded.filter(pl.col("week_start") == week) if crowded.height else crowded
+    if rows.is_empty():
+        return CrowdingGap("无概念成交数据", "无概念成交数据:本周没有概念板块的成交额(stms.sector_daily;数据源未提供,"
+                                             "或尚未计算),无法计算拥挤度。")
+    if rows["rank"].is_not_null().any():
+        return None
+    history = int(rows["window_weeks"].max())
+    if history < CROWDING_MIN_WEEKS:
+        return CrowdingGap(
+            f"概念成交历史仅 {history} 周\n(满 {CROWDING_MIN_WEEKS} 周才有分位)",
+            f"有 {rows.height} 个概念的成交数据,但历史仅 {history} 周:拥挤度是本周成交占比在近 {CROWDING_WEEKS} 周"
+            f"中的分位,至少需要 {CROWDING_MIN_WEEKS} 周(还差 {CROWDING_MIN_WEEKS - history} 周),本周不排名。")
+    return CrowdingGap("本周无拥挤度", f"{rows.height} 个概念本周均无拥挤度分位。")  # not reached: ≥ 26 weeks rank
 
 
 def _phases_text(phases: pl.DataFrame) -> pl.DataFrame:
