@@ -16,13 +16,17 @@ import pytest
 import shutil
 
 from sentiment_pipeline.backtest import charts, engine
-from sentiment_pipeline.backtest.assets import PANEL_COLUMNS, assets as strategy_assets
+from sentiment_pipeline.backtest import tables as t
+from sentiment_pipeline.backtest.assets import PANEL_COLUMNS, STRATEGIES as STRATEGY_NAMES, table_keys
 from sentiment_pipeline_tests.conftest import materialize_jobs
 from sentiment_pipeline.platform.wiring import SCHEMA_CHECK
 
-STRATEGIES = sorted(a.key.path[1] for a in strategy_assets)
+STRATEGIES = sorted(STRATEGY_NAMES)
+# Each strategy's assets: its row of backtest.runs (the strategy's own key) and its rows of the other tables.
+ASSETS = {"runs": "", "nav": "_nav", "trades": "_trades", "blocked_orders": "_blocked_orders"}
 # heat_rotation also writes buy-and-hold of each index beside it.
-RUN_NAMES = sorted([*STRATEGIES, *(f"heat_rotation_hold_{g}" for g in ("csi300", "csi500", "csi1000", "csi2000"))])
+HOLDS = [f"heat_rotation_hold_{g}" for g in ("csi300", "csi500", "csi1000", "csi2000")]
+RUN_NAMES = sorted([*STRATEGIES, *HOLDS])
 FIRST_END, SECOND = dt.date(2019, 2, 22), ("2019-02-25", "2019-03-29")
 # The heat weeks' last trading days in run 1 (the Spring Festival week of 2019-02-04 has none): note 001's
 # concept portfolios decide on each, with rows from the third week on (the first MA2).
@@ -61,7 +65,7 @@ def test_every_strategy_writes_its_rows_and_a_picture(two_runs):
     assert (runs["start_date"] == dt.date(2019, 1, 2)).all() and (runs["end_date"] == FIRST_END).all()
     assert before["nav"].group_by("strategy").len()["len"].to_list() == [runs["days"][0]] * len(RUN_NAMES)
     assert (runs["trades"] > 0).all() and (runs["signal_days"] > 0).all()
-    assert (runs["benchmark"] == "all_a official").all()  # the synthetic source stores the all-A index
+    assert (runs["benchmark"] == "all_a simulated").all()  # the synthetic source stores its own all-A index
     counts = before["trades"].group_by("strategy").len()
     assert dict(counts.iter_rows()) == dict(runs.select("strategy", "trades").iter_rows())
     for strategy in STRATEGIES:
@@ -76,16 +80,33 @@ def test_every_strategy_writes_its_rows_and_a_picture(two_runs):
     materializations = {e.asset_key.path[1]: e.event_specific_data.materialization
                         for e in first.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
                         and e.asset_key.path[0] == "backtest"}
-    assert sorted(materializations) == STRATEGIES
+    assert sorted(materializations) == sorted(f"{s}{suffix}" for s in STRATEGIES for suffix in ASSETS.values())
+    # Each asset's row count is its strategy's rows of its table (heat_rotation's with its buy-and-hold series).
+    for strategy in STRATEGIES:
+        names = [strategy, *(HOLDS if strategy == "heat_rotation" else [])]
+        for table, suffix in ASSETS.items():
+            rows = before[table].filter(pl.col("strategy").is_in(names)).height
+            meta = materializations[f"{strategy}{suffix}"].metadata
+            assert meta["dagster/row_count"].value == rows, (strategy, table)
+    assert materializations["heat_rotation_nav"].metadata["strategies"].value == ", ".join(["heat_rotation", *HOLDS])
+    cash = before["nav"].filter((pl.col("strategy") == "concept_heat_top") & (pl.col("positions_value") == 0))
+    assert materializations["concept_heat_top_nav"].metadata["cash_days"].value == cash.height > 0
     meta = materializations["stms_top_sw"].metadata
     assert (meta["source"].value, meta["period"].value) == ("synthetic", f"2019-01-02 → {FIRST_END}")
+    # The picture's words: the strategy's title and key, and its figures as backtest.runs holds them.
+    row = runs.filter(pl.col("strategy") == "stms_top_sw").row(0, named=True)
+    assert meta["chart_title"].value == "STMS 申万一级前3 行业篮子    backtest/stms_top_sw"
+    assert meta["chart_figures"].value == charts.equity_texts(row, "backtest/stms_top_sw", "").figures
+    assert f"区间 2019-01-02 → {FIRST_END} ({row['days']} 天)   来源 synthetic (模拟市场)" in meta["chart_figures"].value
     chart = meta["chart"].value
     assert chart.startswith("![equity curve](data:image/png;base64,")
     assert base64.b64decode(chart.split(",", 1)[1].rstrip(")"))[:4] == b"\x89PNG"
     assert meta["trades"].value == runs.filter(pl.col("strategy") == "stms_top_sw")["trades"].item()
     checks = [e.event_specific_data for e in first.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
               and e.event_specific_data.asset_key.path[0] == "backtest"]
-    assert len(checks) == len(STRATEGIES) and all(c.passed and c.check_name == SCHEMA_CHECK for c in checks)
+    assert len(checks) == 4 * len(STRATEGIES) and all(c.passed and c.check_name == SCHEMA_CHECK for c in checks)
+    assert {c.asset_key.path[1]: c.metadata["rows"].value for c in checks} == {
+        k: m.metadata["dagster/row_count"].value for k, m in materializations.items()}
 
 
 def test_a_rerun_replaces_the_strategys_rows(two_runs):
@@ -220,3 +241,125 @@ def test_concept_heat_top_and_bottom_trade_the_stored_portfolios_weekly(two_runs
     for name in ("concept_heat_baskets_top", "concept_heat_baskets_bottom"):
         run = runs.filter(pl.col("strategy") == name).row(0, named=True)
         assert run["signal_days"] == 5 and json.loads(run["params"])["n"] == 5
+
+
+def test_one_strategy_asset_selected_alone_still_replaces_its_rows_of_the_four_tables(two_runs, tmp_path,
+                                                                                        monkeypatch):
+    """`--select backtest/stms_top_sw` (with run config, as the README shows) runs the strategy's step:
+    its rows of all four tables are replaced together, and only the selected asset is recorded. Rows that fail
+    validation write nothing in any of the four, and the failing table's check says which."""
+    from sentiment_pipeline.backtest import report
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, build_definitions
+
+    *_, source_db = two_runs
+    db = tmp_path / "market.duckdb"
+    with duckdb.connect(str(source_db)) as conn:
+        conn.execute("checkpoint")
+    shutil.copyfile(source_db, db)
+    monkeypatch.setenv("SENTIMENT_DUCKDB_PATH", str(db))
+    name = "stms_top_sw"
+    key = table_keys(name)[t.BacktestRuns]
+    tables = ("runs", "nav", "trades", "blocked_orders")
+
+    def rows(where: str) -> dict[str, pl.DataFrame]:
+        return {table: read(db, f"select * from backtest.{table} where {where} order by all") for table in tables}
+
+    mine, others = (lambda: rows(f"strategy = '{name}'")), (lambda: rows(f"strategy <> '{name}'"))
+    before, rest = mine(), others()
+    job = build_definitions().resolve_job_def(HISTORY_JOB_NAME)
+    config = {"ops": {f"backtest__{name}": {"config": {"top_n": 5, "slippage_bps": 40.0}}}}
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), asset_selection=[key],
+                                    run_config=config)
+    assert result.success
+    materialized = [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
+    assert [e.asset_key for e in materialized] == [key]
+    # The picture's title says the configured N.
+    assert materialized[0].event_specific_data.materialization.metadata["chart_title"].value.startswith(
+        "STMS 申万一级前5 行业篮子")
+    after = mine()
+    run = after["runs"].row(0, named=True)
+    assert json.loads(run["params"])["top_n"] == 5 and json.loads(run["params"])["engine"]["slippage_bps"] == 40.0
+    assert run["final_nav"] == after["nav"].sort("trade_date")["nav"][-1] != before["runs"]["final_nav"].item()
+    assert run["trades"] == after["trades"].height and run["blocked_orders"] == after["blocked_orders"].height
+    assert not after["trades"].equals(before["trades"])  # the costs changed in the ledger too
+    assert all(others()[table].equals(rest[table]) for table in tables)
+
+    written = mine()
+    tables_of = report.tables
+
+    def negative_cash(*args, **kwargs):
+        frames = tables_of(*args, **kwargs)
+        frames[t.BacktestNav] = frames[t.BacktestNav].with_columns(cash=pl.lit(-1.0))
+        return frames
+
+    monkeypatch.setattr(report, "tables", negative_cash)
+    job = build_definitions().resolve_job_def(HISTORY_JOB_NAME)
+    failed = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                    asset_selection=list(table_keys(name).values()))
+    assert not failed.success
+    checks = {e.event_specific_data.asset_key.path[1]: e.event_specific_data for e in failed.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert {k: c.passed for k, c in checks.items()} == {name: True, f"{name}_nav": False, f"{name}_trades": True,
+                                                         f"{name}_blocked_orders": True}
+    assert "cash" in checks[f"{name}_nav"].metadata["failure_cases"].value
+    assert not [e for e in failed.all_events if e.event_type_value == "ASSET_MATERIALIZATION"]
+    assert all(mine()[table].equals(written[table]) for table in tables)  # nothing written in any of the four
+
+
+RUN = {"strategy": "heat_rotation", "source": "synthetic", "benchmark": "all_a official", "annual_return": 0.12345,
+       "max_drawdown": -0.2512, "sharpe": 0.8567, "benchmark_annual_return": 0.051, "benchmark_max_drawdown": -0.18,
+       "start_date": dt.date(2019, 1, 2), "end_date": dt.date(2019, 2, 22), "days": 35}
+
+
+def test_the_pictures_words_name_the_strategy_its_figures_period_and_source():
+    texts = charts.equity_texts(RUN, "backtest/heat_rotation", "热度轮动 宽基指数")
+    assert texts.title == "热度轮动 宽基指数    backtest/heat_rotation"
+    assert texts.figures == ("年化 +12.3%   最大回撤 -25.1%   夏普 0.86   区间 2019-01-02 → 2019-02-22 (35 天)   "
+                             "来源 synthetic (模拟市场)")
+    assert texts.strategy_label == "策略 (年化 +12.3%)"
+    assert texts.benchmark_label == "全A基准 official (年化 +5.1%)"
+    assert texts.strategy_drawdown_label == "策略回撤 (最大 -25.1%)"
+    assert texts.benchmark_drawdown_label == "基准回撤 (最大 -18.0%)"
+    flat = charts.equity_texts({**RUN, "sharpe": None, "source": "tdx", "benchmark": "all_a computed"}, "backtest/x",
+                               "X")
+    assert "夏普 —" in flat.figures and flat.figures.endswith("来源 tdx")
+    assert flat.benchmark_label.startswith("全A基准 computed")
+    hold = {**RUN, "strategy": "heat_rotation_hold_csi300", "annual_return": -0.034}
+    assert charts.reference_label(hold, "heat_rotation") == "持有 csi300 (年化 -3.4%)"
+
+
+def test_the_picture_shades_cash_days_and_draws_both_drawdowns_and_the_reference_lines():
+    from matplotlib.dates import date2num
+
+    days = [dt.date(2019, 1, d) for d in (2, 3, 4, 7, 8, 9)]
+    nav = pl.DataFrame({"trade_date": days, "nav": [100.0, 100.0, 104.0, 98.0, 98.0, 101.0],
+                        "positions_value": [0.0, 0.0, 90.0, 85.0, 0.0, 95.0],
+                        "drawdown": [0.0, 0.0, 0.0, -0.0577, -0.0577, -0.0288],
+                        "benchmark_nav": [100.0, 102.0, None, 99.0, 97.0, 103.0]})
+    # Cash at the closes of 01-02, 01-03 and 01-08.
+    assert charts.cash_spans(nav) == [(days[0], days[1]), (days[4], days[4])]
+    assert charts.drawdown(nav["benchmark_nav"]).round(4).to_list() == [0.0, 0.0, 0.0, -0.0294, -0.049, 0.0]
+    hold = nav.select("trade_date", nav=pl.Series([100.0, 101.0, 102.0, 103.0, 104.0, 105.0]))
+    texts = charts.equity_texts(RUN, "backtest/heat_rotation", "热度轮动 宽基指数")
+    fig = charts.equity_figure(nav, texts, [("持有 csi300 (年化 +1.0%)", hold)])
+    top, bottom = fig.axes
+    assert fig.get_suptitle() == texts.title and top.get_title() == texts.figures
+    assert [x.get_text() for x in top.get_legend().get_texts()] == [
+        texts.strategy_label, texts.benchmark_label, "持有 csi300 (年化 +1.0%)", "空仓 (无持仓)"]
+    assert [x.get_text() for x in bottom.get_legend().get_texts()] == [
+        texts.strategy_drawdown_label, texts.benchmark_drawdown_label]
+    spans = top.collections[0].get_paths()
+    assert len(spans) == 2 and len(bottom.collections[0].get_paths()) == 2
+    # Shaded from the first day (or halfway from the day before) to halfway to the next trading day: 01-02 to
+    # 01-03 12:00, and 01-07 12:00 to 01-08 12:00.
+    assert [(p.vertices[:, 0].min(), p.vertices[:, 0].max()) for p in spans] == [
+        (date2num(days[0]), date2num(days[1]) + 0.5), (date2num(days[3]) + 0.5, date2num(days[4]) + 0.5)]
+
+
+def test_heat_rotations_picture_is_drawn_with_its_buy_and_hold_lines(two_runs):
+    db, _, before, *_ = two_runs
+    png = db.parent / "reports" / "backtest" / "heat_rotation.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    runs = before["runs"].filter(pl.col("strategy").is_in(HOLDS)).sort("strategy")
+    labels = [charts.reference_label(r, "heat_rotation") for r in runs.iter_rows(named=True)]
+    assert [x.split(" (")[0] for x in labels] == ["持有 csi1000", "持有 csi2000", "持有 csi300", "持有 csi500"]

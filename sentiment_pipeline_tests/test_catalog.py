@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 
 from sentiment_pipeline.backtest import assets as backtest
+from sentiment_pipeline.backtest.tables import BacktestNav, BacktestRuns, BacktestTrades, BlockedOrders
 from sentiment_pipeline.catalog import ASSETS, TABLES
 from sentiment_pipeline.definitions import JOB_NAME, build_definitions, feedable
 from sentiment_pipeline.platform import tables
@@ -50,33 +51,65 @@ def test_ddl_of_a_table_lists_types_nullability_and_allowed_values():
     assert re.search(r"promotion_rate\s+DOUBLE,\s+-- (?!NOT NULL)", ddl)
 
 
+# Each backtest strategy's rows of each backtest table are an asset: its row of backtest.runs is the strategy's
+# own key, the others carry the table's name after it.
+BACKTEST_SUFFIX = {BacktestRuns: "", BacktestNav: "_nav", BacktestTrades: "_trades", BlockedOrders: "_blocked_orders"}
+
+
+def assets_and_their_tables() -> dict[dg.AssetKey, type]:
+    """Every asset and the table it writes: one asset per table, and one per backtest strategy and table."""
+    own = {tables.asset_key(m): m for m in TABLES if m not in backtest.TABLES}
+    slices = {dg.AssetKey(["backtest", f"{s}{BACKTEST_SUFFIX[m]}"]): m for s in backtest.STRATEGIES
+              for m in backtest.TABLES}
+    return {**own, **slices}
+
+
 def test_assets_carry_kinds_owner_table_name_column_schema_and_blocking_checks(pipeline_env):
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
-    # One asset per table, except the backtest tables: each strategy asset owns its rows of all four.
-    by_key = {tables.asset_key(m): m for m in TABLES if m not in backtest.TABLES}
-    strategies = {a.key for a in backtest.assets}
-    assert set(graph.get_all_asset_keys()) == set(by_key) | strategies
-    for key in strategies:
+    assert set(backtest.TABLES) == set(BACKTEST_SUFFIX) and len(backtest.STRATEGIES) == 11
+    expected = assets_and_their_tables()
+    assert set(graph.get_all_asset_keys()) == set(expected)
+    by_key = {k: m for k, m in expected.items() if m not in backtest.TABLES}
+    strategies = {k for k, m in expected.items() if m in backtest.TABLES}
+    for key, model in expected.items():
         node = graph.get(key)
-        assert {"duckdb", "polars"} <= node.kinds and node.group_name == "backtest", key
-        assert node.owners == ["team:strategy-research"] and node.description, key
-        assert node.metadata["writes"] == ", ".join(tables.table_name(m) for m in backtest.TABLES), key
-        assert node.metadata["row_key"] == "strategy" and "dagster/code_references" in node.metadata, key
-    for key, model in by_key.items():
-        node = graph.get(key)
-        assert {"duckdb", "polars"} <= node.kinds, key
-        assert ("synthetic" in node.kinds) == (key.path[0] == "raw"), key
-        assert node.owners and node.owners[0].startswith("team:"), key
-        assert node.metadata["dagster/table_name"] == tables.table_name(model) == ".".join(key.path)
+        # Every asset: the table it writes, its columns as the model defines them, and the table's row key.
+        assert node.metadata["dagster/table_name"] == tables.table_name(model), key
+        assert node.metadata["dagster/column_schema"].schema == tables.column_schema(model), key
         columns = node.metadata["dagster/column_schema"].schema.columns
         assert [c.name for c in columns] == list(model.to_schema().columns), key
         assert all(c.description for c in columns), key
-        assert node.description == model.to_schema().description
+        assert node.metadata["row_key"] == ", ".join(model.to_schema().unique), key
+        assert {"duckdb", "polars"} <= node.kinds and node.description, key
+        assert node.owners and node.owners[0].startswith("team:"), key
         assert "dagster/code_references" in node.metadata, key
+        check = graph.get_check_spec(dg.AssetCheckKey(key, SCHEMA_CHECK))
+        assert check.blocking, key
+    assert {k: graph.get(k).metadata["row_key"] for k in expected if k.path[1].startswith("stms_top_sw_weekly")} == {
+        dg.AssetKey(["backtest", "stms_top_sw_weekly"]): "strategy",
+        dg.AssetKey(["backtest", "stms_top_sw_weekly_nav"]): "strategy, trade_date",
+        dg.AssetKey(["backtest", "stms_top_sw_weekly_trades"]): "strategy, trade_date, code, side",
+        dg.AssetKey(["backtest", "stms_top_sw_weekly_blocked_orders"]): "strategy, trade_date, code, side"}
+    for name in backtest.STRATEGIES:
+        keys = {dg.AssetKey(["backtest", f"{name}{suffix}"]) for suffix in BACKTEST_SUFFIX.values()}
+        # One step per strategy (its op keeps the name run config uses), owning its rows of the four tables.
+        assets_def = defs.get_assets_def(dg.AssetKey(["backtest", name]))
+        assert assets_def.node_def.name == f"backtest__{name}" and set(assets_def.keys) == keys, name
+        rows = f"strategy = '{name}'" + (" or strategy like 'heat_rotation_hold_%'" if name == "heat_rotation" else "")
+        for key in keys:
+            node = graph.get(key)
+            assert node.group_name == "backtest" and node.owners == ["team:strategy-research"], key
+            assert node.metadata["slice"] == rows, key
+            assert node.partitions_def is None, key
+    for key, model in by_key.items():
+        node = graph.get(key)
+        assert ("synthetic" in node.kinds) == (key.path[0] == "raw"), key
+        assert node.metadata["dagster/table_name"] == ".".join(key.path)
+        assert node.description == model.to_schema().description
     checks = {c: graph.get_check_spec(c) for c in graph.asset_check_keys}
     schema_checks = [spec for c, spec in checks.items() if c.name == SCHEMA_CHECK]
-    assert len(schema_checks) == 38 + 11 and all(spec.blocking for spec in schema_checks)
+    assert len(schema_checks) == 38 + 44 and all(spec.blocking for spec in schema_checks)
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "complete_windows")].blocking
     assert checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "sw_l1_taxonomy")].blocking
     assert not checks[dg.AssetCheckKey(dg.AssetKey(["stms", "sector_daily"]), "sw_l1_complete")].blocking
@@ -128,7 +161,9 @@ def test_a_source_without_side_datasets_leaves_out_what_it_cannot_feed_and_says_
                          "raw/main_fund_flows", "raw/northbound_flows", "raw/suspensions",
                          "sentiment/limit_ladder", "sentiment/ladder_daily", "sentiment/phase_daily",
                          "quality/limit_up_reconciliation", "quality/limit_up_disagreements",
-                         "backtest/phase_limit_up_follow"}  # the benchmark is then computed from the bars
+                         "backtest/phase_limit_up_follow", "backtest/phase_limit_up_follow_nav",
+                         "backtest/phase_limit_up_follow_trades", "backtest/phase_limit_up_follow_blocked_orders"}
+    # (the benchmark is then computed from the bars)
     assert feedable(ASSETS, SyntheticSource(seed=7, cache_dir="unused"))[1] == {}
 
 

@@ -22,6 +22,8 @@ BACKTEST = ["backtest/stms_top_sw", "backtest/stms_top_sw_weekly", "backtest/stm
             "backtest/stms_top_concept", "backtest/phase_limit_up_follow", "backtest/heat_rotation",
             "backtest/concept_heat_top", "backtest/concept_heat_bottom", "backtest/concept_heat_baskets_top",
             "backtest/concept_heat_baskets_bottom"]
+# Each strategy's rows of backtest.nav, .trades and .blocked_orders are assets too (its row of backtest.runs is its key).
+BACKTEST += [f"{k}_{table}" for k in BACKTEST for table in ("nav", "trades", "blocked_orders")]
 # The backtests of the heat tables: never run here either.
 HEAT_BACKTESTS = ("heat_rotation", "concept_heat_top", "concept_heat_bottom", "concept_heat_baskets_top",
                   "concept_heat_baskets_bottom")

@@ -532,7 +532,7 @@ def test_the_stms_report_reads_a_database_and_says_where_it_comes_from(chain_db,
     assert report.main([str(db), "--days", "2019-02-22"]) == 0
     out = capsys.readouterr().out
     assert "- bars: 2019-01-02 →" in out and "no stored day precedes it" in out
-    assert "| stms_top_sw |" in out and "| all-A (all_a official) |" in out
+    assert "| stms_top_sw |" in out and "| all-A (all_a simulated) |" in out
     assert "| CSI 300 index file (price, bought at the first close) |" in out
     assert "| 2019-02-22 |" in out
     # the synthetic concept snapshot is dated on the first day: no look-ahead said

@@ -616,7 +616,7 @@ CREATE TABLE backtest.runs (
     returns_by_year             VARCHAR, -- NOT NULL: calendar-year returns, JSON {year: return}
     ytd_return                  DOUBLE,  -- return of the last calendar year in the period, to end_date
     weekly_hit_rate             DOUBLE,  -- share of trading weeks with a gain, among the weeks with a position
-    benchmark                   VARCHAR, -- NOT NULL: the benchmark series: the source's all-A index, or computed from the bars (float-cap weighted, previous-day caps) [one of 'all_a official', 'all_a computed']
+    benchmark                   VARCHAR, -- NOT NULL: the benchmark series: the source's all-A index (simulated: the synthetic market's own), or computed from the bars (float-cap weighted, previous-day caps) [one of 'all_a official', 'all_a simulated', 'all_a computed']
     benchmark_total_return      DOUBLE,  -- NOT NULL: the benchmark's total return over the same days
     benchmark_annual_return     DOUBLE,  -- NOT NULL: the benchmark's annualised return
     benchmark_annual_volatility DOUBLE,  -- NOT NULL: the benchmark's annualised volatility

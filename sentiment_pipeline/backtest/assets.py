@@ -1,6 +1,9 @@
-"""Strategy assets (group `backtest`): each reads every stored day, runs the engine and replaces its own rows
-of backtest.runs, .nav, .trades and .blocked_orders (each row with the market source's name), with an
-equity-curve PNG beside the database. Thin wiring around strategies.py, engine.py and report.py."""
+"""Strategy assets (group `backtest`): each strategy is one step that reads every stored day, runs the engine and
+replaces its own rows of backtest.runs, .nav, .trades and .blocked_orders (each row with the market source's name)
+in one transaction, validated first, with an equity-curve PNG beside the database. Its rows of each table are an
+asset of their own, with the table's name, column schema and row key (table_keys): `backtest/<strategy>` (its row
+of backtest.runs, with the headline figures and the picture), `backtest/<strategy>_nav`, `_trades` and
+`_blocked_orders`. Thin wiring around strategies.py, engine.py and report.py."""
 
 # No `from __future__ import annotations`: Dagster resolves config and resource annotations at runtime.
 import base64
@@ -23,7 +26,7 @@ from sentiment_pipeline.market import indices, membership
 from sentiment_pipeline.market import tables as market
 from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.io_manager import SHARED_READ, TableSlices
-from sentiment_pipeline.platform.tables import asset_key
+from sentiment_pipeline.platform.tables import asset_key, table_name
 from sentiment_pipeline.platform.wiring import slices_asset, validated_slices
 from sentiment_pipeline.sources.base import ALL_A_INDEX, MarketSource
 from sentiment_pipeline.stms import tables as stms
@@ -92,8 +95,31 @@ INDUSTRY_IN = dg.AssetIn(asset_key(market.IndustryHistory), metadata={SHARED_REA
 CONCEPTS_IN = dg.AssetIn(asset_key(market.ConceptMembership), metadata={SHARED_READ: True})
 
 
-def _benchmark(index: pl.DataFrame, bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+def table_keys(strategy: str) -> dict[type, dg.AssetKey]:
+    """The strategy's asset of each backtest table: its row of backtest.runs is `backtest/<strategy>` (the
+    strategy as the UI lists it), its rows of the others `backtest/<strategy>_<table>`."""
+    return {model: dg.AssetKey([GROUP, strategy if model is t.BacktestRuns
+                                else f"{strategy}_{table_name(model).split('.')[1]}"]) for model in t.TABLES}
+
+
+def strategy_asset(name: str, description: str, *, references: str | None = None, **kwargs):
+    """The multi-asset of a strategy (slices_asset): its op `backtest__<name>`, one asset per backtest table
+    (table_keys) owning the rows `strategy = '<name>'`, and those of its reference portfolios (`references`, a
+    LIKE pattern of their names)."""
+    rows = f"strategy = '{name}'" + (f" or strategy like '{references}'" if references else "")
+    descriptions = {model: description if model is t.BacktestRuns else
+                    f"{name}'s rows of {table_name(model)} ({rows}): {model.to_schema().description}"
+                    for model in t.TABLES}
+    descriptions[t.BacktestRuns] += (f" Its row of backtest.runs ({rows}): parameters and headline figures, with "
+                                     "the equity-curve picture in the materialization.")
+    return slices_asset(dg.AssetKey([GROUP, name]).to_python_identifier(), table_keys(name), rows=rows,
+                        group=GROUP, owner=OWNER, descriptions=descriptions, **kwargs)
+
+
+def _benchmark(index: pl.DataFrame, bars: pl.DataFrame, simulated: bool) -> tuple[pl.DataFrame, str]:
     series, label = indices.all_a_returns(index, bars)
+    if label == "official" and simulated:
+        label = "simulated"  # the synthetic market's own index is no official series
     return series, f"all_a {label}"
 
 
@@ -120,7 +146,7 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
     rules = rules or config.rules()
     with duckdb.get_connection() as conn:
         stored_indexes = _stored_indexes(conn)
-    benchmark, label = _benchmark(stored_indexes, bars)
+    benchmark, label = _benchmark(stored_indexes, bars, market_source.is_simulated())
     chart = Path(duckdb.database).parent / "reports" / "backtest" / f"{name}.png"
     runs = [(name, description, plan, str(chart), signal_returns),
             *((n, d, p, None, None) for n, d, p in references)]
@@ -135,16 +161,22 @@ def _backtest(context: dg.AssetExecutionContext, name: str, description: str, ti
                                    signal_returns=returns, risk_free=config.risk_free, chart_path=chart_path))
     context.log.info(f"{name}: {len(runs)} backtest(s) over {len(days)} days in {time.perf_counter() - started:.1f} s")
     frames = {model: pl.concat([p[model] for p in parts], how="vertical_relaxed") for model in parts[0]}
-    charts.equity_chart(parts[0][t.BacktestNav], f"{title}  (source: {source}, period {days[0]}…{days[-1]})", chart,
-                        benchmark_label=f"全A基准 ({label.split()[1]})")
-    if charts.cjk_font() is None:
-        context.log.warning("no CJK font found (apt-get install fonts-noto-cjk): the chart's Chinese labels "
-                            "show as boxes")
+    keys = table_keys(name)
+    run, *reference_runs = (p[t.BacktestRuns].row(0, named=True) for p in parts)
+    # The picture names the strategy's key and its figures, with the reference portfolios' NAVs beside it.
+    texts = charts.equity_texts(run, keys[t.BacktestRuns].to_user_string(), title)
+    charts.equity_chart(parts[0][t.BacktestNav], texts, chart, references=[
+        (charts.reference_label(r, name), p[t.BacktestNav]) for r, p in zip(reference_runs, parts[1:])])
     names = tuple(r[0] for r in runs)
-    yield from validated_slices(context, TableSlices(frames, "strategy", names),
-                                metadata={**_run_metadata(parts[0][t.BacktestRuns].row(0, named=True), chart,
-                                                          [p[t.BacktestRuns].row(0, named=True) for p in parts[1:]]),
-                                          **metrics.index_reference(stored_indexes, days), **(labels or {})})
+    mine = parts[0][t.BacktestNav]
+    yield from validated_slices(context, TableSlices(frames, "strategy", names), keys, metadata={
+        t.BacktestRuns: {**_run_metadata(run, chart, reference_runs), "chart_title": texts.title,
+                         "chart_figures": texts.figures,
+                         **metrics.index_reference(stored_indexes, days), **(labels or {})},
+        t.BacktestNav: {"strategies": ", ".join(names), "period": f"{days[0]} → {days[-1]}",
+                        "cash_days": mine.filter(pl.col("positions_value") <= 0).height},
+        t.BacktestTrades: {"strategies": ", ".join(names)},
+        t.BlockedOrders: {"strategies": ", ".join(names)}})
 
 
 def _run_metadata(run: dict, chart: Path, references: list[dict] = ()) -> dict:
@@ -177,15 +209,15 @@ def _run_metadata(run: dict, chart: Path, references: list[dict] = ()) -> dict:
 
 
 def stms_strategy(name: str, config_type: type, description: str, title: str):
-    """A named STMS sector strategy asset whose config defaults are `config_type`'s."""
+    """A named STMS sector strategy asset whose config defaults are `config_type`'s; `title` (the picture's) may
+    name the configured {top_n}."""
 
-    @slices_asset(dg.AssetKey([GROUP, name]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
-                  description=description,
-                  ins={"bars": BARS_IN, "securities": SECURITIES_IN,
-                       "scores": dg.AssetIn(asset_key(stms.StmsScores), metadata={"columns": [
-                           "trade_date", "sector_kind", "sector", "rank", "is_riser", "is_three_high"],
-                           SHARED_READ: True}),
-                       "industry_history": INDUSTRY_IN, "concept_membership": CONCEPTS_IN})
+    @strategy_asset(name, description,
+                    ins={"bars": BARS_IN, "securities": SECURITIES_IN,
+                         "scores": dg.AssetIn(asset_key(stms.StmsScores), metadata={"columns": [
+                             "trade_date", "sector_kind", "sector", "rank", "is_riser", "is_three_high"],
+                             SHARED_READ: True}),
+                         "industry_history": INDUSTRY_IN, "concept_membership": CONCEPTS_IN})
     def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame,
                securities: pl.DataFrame, scores: pl.DataFrame, industry_history: pl.DataFrame,
                concept_membership: pl.DataFrame, duckdb: DuckDBResource, market_source: MarketSource):
@@ -193,8 +225,8 @@ def stms_strategy(name: str, config_type: type, description: str, title: str):
                                            signal=config.signal, top_n=config.top_n, rebalance=config.rebalance)
         labels = (membership.concept_look_ahead(sorted(scores["trade_date"].unique().to_list()), concept_membership)
                   if config.kind == "concept" else {})
-        yield from _backtest(context, name, description, title, config, plan, bars, securities, duckdb,
-                             market_source, labels=labels)
+        yield from _backtest(context, name, description, title.format(top_n=config.top_n), config, plan, bars,
+                             securities, duckdb, market_source, labels=labels)
 
     return _asset
 
@@ -202,11 +234,11 @@ def stms_strategy(name: str, config_type: type, description: str, title: str):
 stms_top_sw = stms_strategy(
     "stms_top_sw", StmsSectorConfig,
     "Holds the top-N SW level-1 industries by STMS (default 3), each as its float-cap weighted member basket, "
-    "rebalanced daily at the next open (note 002 §5).", "STMS 申万一级前3 行业篮子")
+    "rebalanced daily at the next open (note 002 §5).", "STMS 申万一级前{top_n} 行业篮子")
 stms_top_sw_weekly = stms_strategy(
     "stms_top_sw_weekly", StmsWeeklyConfig,
     "stms_top_sw decided on each week's last trading day only (trades at the next week's first open): the "
-    "same signal with a fifth of the rebalancing.", "STMS 申万一级前3 行业篮子(周度调仓)")
+    "same signal with a fifth of the rebalancing.", "STMS 申万一级前{top_n} 行业篮子(周度调仓)")
 stms_risers_sw = stms_strategy(
     "stms_risers_sw", StmsRisersConfig,
     "Holds the best-ranked N SW level-1 industries among the day's STMS risers (rank rising into the top "
@@ -218,7 +250,7 @@ stms_three_highs_sw = stms_strategy(
 stms_top_concept = stms_strategy(
     "stms_top_concept", StmsConceptConfig,
     "Holds the top-N concept boards by STMS (default 3), each as its float-cap weighted member basket, "
-    "rebalanced daily.", "STMS 概念板块前3 篮子")
+    "rebalanced daily.", "STMS 概念板块前{top_n} 篮子")
 
 PHASE_DESCRIPTION = (
     "On days whose sentiment phase is one note 000 names as strong for the next day (冰点低迷期, 混沌活跃期, "
@@ -226,12 +258,11 @@ PHASE_DESCRIPTION = (
     "sells them at the open after; beside it, the note's own measure (close-to-close next-day return).")
 
 
-@slices_asset(dg.AssetKey([GROUP, "phase_limit_up_follow"]), t.TABLES, column="strategy", group=GROUP,
-              owner=OWNER, description=PHASE_DESCRIPTION,
-              ins={"bars": BARS_IN, "securities": SECURITIES_IN,
-                   "phases": dg.AssetIn(asset_key(ladder.PhaseDaily), metadata={"columns": [
-                       "trade_date", "phase_name"]})},
-              deps=[asset_key(ladder.LimitLadder)])
+@strategy_asset("phase_limit_up_follow", PHASE_DESCRIPTION,
+                ins={"bars": BARS_IN, "securities": SECURITIES_IN,
+                     "phases": dg.AssetIn(asset_key(ladder.PhaseDaily), metadata={"columns": [
+                         "trade_date", "phase_name"]})},
+                deps=[asset_key(ladder.LimitLadder)])
 def phase_limit_up_follow(context: dg.AssetExecutionContext, config: PhaseFollowConfig, bars: pl.DataFrame,
                           securities: pl.DataFrame, phases: pl.DataFrame, duckdb: DuckDBResource,
                           market_source: MarketSource):
@@ -265,15 +296,14 @@ HEAT_ROTATION_DESCRIPTION = (
     "beside it, buy-and-hold of each index (strategies heat_rotation_hold_<group>).")
 
 
-@slices_asset(dg.AssetKey([GROUP, "heat_rotation"]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
-              description=HEAT_ROTATION_DESCRIPTION,
-              ins={"bars": dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": [
-                       "trade_date", "code", "close", "pre_close", "float_mcap"], SHARED_READ: True}),
-                   "index_daily": dg.AssetIn(asset_key(market.IndexDaily)),
-                   "rotation_weeks": dg.AssetIn(asset_key(heat.HeatRotation)),
-                   # The lists the rotation's index groups came from (heat/group_daily): for membership_date.
-                   "index_membership": dg.AssetIn(asset_key(market.IndexMembership),
-                                                  metadata={"columns": ["effective_date"]})})
+@strategy_asset("heat_rotation", HEAT_ROTATION_DESCRIPTION, references="heat_rotation_hold_%",
+                ins={"bars": dg.AssetIn(asset_key(market.DailyBars), metadata={"columns": [
+                         "trade_date", "code", "close", "pre_close", "float_mcap"], SHARED_READ: True}),
+                     "index_daily": dg.AssetIn(asset_key(market.IndexDaily)),
+                     "rotation_weeks": dg.AssetIn(asset_key(heat.HeatRotation)),
+                     # The lists the rotation's index groups came from (heat/group_daily): for membership_date.
+                     "index_membership": dg.AssetIn(asset_key(market.IndexMembership),
+                                                    metadata={"columns": ["effective_date"]})})
 def heat_rotation(context: dg.AssetExecutionContext, config: HeatRotationConfig, bars: pl.DataFrame,
                   index_daily: pl.DataFrame, rotation_weeks: pl.DataFrame, index_membership: pl.DataFrame,
                   duckdb: DuckDBResource, market_source: MarketSource):
@@ -299,10 +329,9 @@ HEAT_WEEKS_IN = dg.AssetIn(asset_key(heat.SectorHeatWeekly), metadata={"columns"
 
 
 def concept_portfolio_strategy(name: str, side: str, description: str, title: str):
-    @slices_asset(dg.AssetKey([GROUP, name]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
-                  description=description,
-                  ins={"bars": BARS_IN, "securities": SECURITIES_IN, "portfolios": PORTFOLIO_IN,
-                       "heat_weeks": HEAT_WEEKS_IN, "concept_membership": CONCEPTS_IN})
+    @strategy_asset(name, description,
+                    ins={"bars": BARS_IN, "securities": SECURITIES_IN, "portfolios": PORTFOLIO_IN,
+                         "heat_weeks": HEAT_WEEKS_IN, "concept_membership": CONCEPTS_IN})
     def _asset(context: dg.AssetExecutionContext, config: EngineConfig, bars: pl.DataFrame,
                securities: pl.DataFrame, portfolios: pl.DataFrame, heat_weeks: pl.DataFrame,
                concept_membership: pl.DataFrame, duckdb: DuckDBResource, market_source: MarketSource):
@@ -339,11 +368,10 @@ class ConceptHeatBasketsBottomConfig(ConceptHeatBasketsConfig):
 
 
 def concept_heat_baskets_strategy(name: str, side: str, config_type: type, description: str, title: str):
-    @slices_asset(dg.AssetKey([GROUP, name]), t.TABLES, column="strategy", group=GROUP, owner=OWNER,
-                  description=description,
-                  ins={"bars": BARS_IN, "securities": SECURITIES_IN,
-                       "sector_weeks": dg.AssetIn(asset_key(heat.SectorHeatWeekly)),
-                       "industry_history": INDUSTRY_IN, "concept_membership": CONCEPTS_IN})
+    @strategy_asset(name, description,
+                    ins={"bars": BARS_IN, "securities": SECURITIES_IN,
+                         "sector_weeks": dg.AssetIn(asset_key(heat.SectorHeatWeekly)),
+                         "industry_history": INDUSTRY_IN, "concept_membership": CONCEPTS_IN})
     def _asset(context: dg.AssetExecutionContext, config: config_type, bars: pl.DataFrame,
                securities: pl.DataFrame, sector_weeks: pl.DataFrame, industry_history: pl.DataFrame,
                concept_membership: pl.DataFrame, duckdb: DuckDBResource, market_source: MarketSource):
@@ -369,4 +397,6 @@ concept_heat_baskets_bottom = concept_heat_baskets_strategy(
 
 assets = [stms_top_sw, stms_top_sw_weekly, stms_risers_sw, stms_three_highs_sw, stms_top_concept, phase_limit_up_follow,
           heat_rotation, concept_heat_top, concept_heat_bottom, concept_heat_baskets_top, concept_heat_baskets_bottom]
+# The strategies' names, each that of its op (`backtest__<name>`) and of its row of backtest.runs.
+STRATEGIES = [a.node_def.name.removeprefix(f"{GROUP}__") for a in assets]
 TABLES = t.TABLES

@@ -67,9 +67,10 @@ class BacktestRuns(pa.DataFrameModel):
     weekly_hit_rate: float = pa.Field(ge=0, le=1, nullable=True,
                                       description="share of trading weeks with a gain, among the weeks with a "
                                                   "position")
-    benchmark: str = pa.Field(isin=["all_a official", "all_a computed"],
-                              description="the benchmark series: the source's all-A index, or computed from "
-                                          "the bars (float-cap weighted, previous-day caps)")
+    benchmark: str = pa.Field(isin=["all_a official", "all_a simulated", "all_a computed"],
+                              description="the benchmark series: the source's all-A index (simulated: the "
+                                          "synthetic market's own), or computed from the bars (float-cap weighted, "
+                                          "previous-day caps)")
     benchmark_total_return: float = pa.Field(description="the benchmark's total return over the same days")
     benchmark_annual_return: float = pa.Field(description="the benchmark's annualised return")
     benchmark_annual_volatility: float = pa.Field(ge=0, description="the benchmark's annualised volatility")

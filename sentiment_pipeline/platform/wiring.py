@@ -50,11 +50,13 @@ def schema_check(model: type[pa.DataFrameModel]) -> dg.AssetCheckSpec:
 
 
 def _spec(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool,
-          weekly: bool = False) -> dict:
+          weekly: bool = False, key: dg.AssetKey | None = None, description: str | None = None,
+          metadata: Mapping | None = None) -> dict:
     return {
-        "key": tables.asset_key(model), "group_name": group, "description": tables.schema_of(model).description,
-        "metadata": table_metadata(model, partitioned, weekly), "kinds": set(KINDS), "owners": [owner],
-        "tags": {"domain": group},
+        "key": key or tables.asset_key(model), "group_name": group,
+        "description": description or tables.schema_of(model).description,
+        "metadata": {**table_metadata(model, partitioned, weekly), **(metadata or {})}, "kinds": set(KINDS),
+        "owners": [owner], "tags": {"domain": group},
     }
 
 
@@ -71,10 +73,14 @@ def table_asset(model: type[pa.DataFrameModel], *, group: str, owner: str, parti
         **({"partitions_def": partitions} if partitioned else {}), **kwargs)
 
 
-def table_out(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool = True) -> dg.AssetOut:
-    """One output of a multi-asset, specified like `table_asset`."""
-    spec = _spec(model, group=group, owner=owner, partitioned=partitioned)
-    return dg.AssetOut(**spec)
+def table_out(model: type[pa.DataFrameModel], *, group: str, owner: str, partitioned: bool = True,
+              key: dg.AssetKey | None = None, description: str | None = None, metadata: Mapping | None = None,
+              is_required: bool = True) -> dg.AssetOut:
+    """One output of a multi-asset, specified like `table_asset`. `key`, `description`, `metadata`: for an asset
+    that owns a slice of the table rather than the table (slices_asset)."""
+    spec = _spec(model, group=group, owner=owner, partitioned=partitioned, key=key, description=description,
+                 metadata=metadata)
+    return dg.AssetOut(**spec, is_required=is_required)
 
 
 def output_name(model: type[pa.DataFrameModel]) -> str:
@@ -202,38 +208,62 @@ def add_partitions_metadata(context: dg.AssetExecutionContext, key: dg.AssetKey,
     step._metadata_accumulator = merged  # noqa: SLF001
 
 
-def slices_asset(key: dg.AssetKey, models: list[type[pa.DataFrameModel]], *, column: str, group: str, owner: str,
-                 description: str, **kwargs):
-    """@dg.asset for an asset that owns a slice (`column` = its name) of tables it shares with others: kinds,
-    owner, the tables it writes, the blocking schema check over all of them, the DuckDB pool. Unpartitioned:
-    it reads every stored day."""
-    return dg.asset(
-        key=key, group_name=group, description=description, kinds=set(KINDS), owners=[owner],
-        tags={"domain": group}, pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"writes": ", ".join(tables.table_name(m) for m in models), "row_key": column},
+SLICE = "slice"  # the metadata of an asset owning a slice of a shared table: its rows, as a SQL condition
+
+
+def slices_asset(name: str, keys: Mapping[type[pa.DataFrameModel], dg.AssetKey], *, rows: str, group: str,
+                 owner: str, descriptions: Mapping[type[pa.DataFrameModel], str], **kwargs):
+    """@dg.multi_asset for a step that owns a slice (`rows`, a SQL condition such as "strategy = 'x'") of tables
+    it shares with other steps: one asset per table (`keys`: model → asset key), each with the table's name,
+    column schema, row key and blocking schema check as table_out gives them, plus the slice; the DuckDB pool.
+    Unpartitioned: it reads every stored day. Subsettable (a selection may name one of its assets), but
+    validated_slices writes every table's rows whatever the selection: they are one computation."""
+    return dg.multi_asset(
+        name=name, can_subset=True, pool=DUCKDB_POOL, backfill_policy=dg.BackfillPolicy.single_run(),
+        outs={key.to_python_identifier(): table_out(model, group=group, owner=owner, partitioned=False, key=key,
+                                                    description=descriptions[model], metadata={SLICE: rows},
+                                                    is_required=False)
+              for model, key in keys.items()},
         check_specs=[dg.AssetCheckSpec(
             SCHEMA_CHECK, asset=key, blocking=True,
-            description=f"pandera validation of its rows of {', '.join(tables.table_name(m) for m in models)} "
-                        "before the write: a failure writes none of them")], **kwargs)
+            description=f"pandera validation of its rows of {tables.table_name(model)} before the write, with "
+                        f"those of {', '.join(tables.table_name(m) for m in keys if m is not model)}: a failure in "
+                        "any writes none of them") for model, key in keys.items()], **kwargs)
 
 
-def validated_slices(context: dg.AssetExecutionContext, slices: TableSlices, *,
-                     metadata: Mapping | None = None) -> Iterator:
-    """Validate every table's rows; yield the check, then the output with `metadata`, or fail naming the
-    table, column and rows (nothing is written)."""
+def validated_slices(context: dg.AssetExecutionContext, slices: TableSlices,
+                     keys: Mapping[type[pa.DataFrameModel], dg.AssetKey], *,
+                     metadata: Mapping[type[pa.DataFrameModel], Mapping] | None = None) -> Iterator:
+    """Validate every table's rows; yield each table's schema check, then the outputs of the selected assets
+    (each with `metadata[model]` and its row count): the first carries every table's rows, which the IO manager
+    replaces in one transaction, the others None. On a failure nothing is written: the step fails naming the
+    table, column and rows."""
     label = f"{slices.column}={','.join(slices.values)}"
     # The model orders the columns: a new table is created in that order.
     slices = TableSlices({model: frame.select(list(tables.schema_of(model).columns))
                           for model, frame in slices.frames.items()}, slices.column, slices.values)
-    reports = [validate(frame, model, tables.table_name(model), label) for model, frame in slices.frames.items()]
-    failed = [r for r in reports if not r.passed]
-    rows = {r.table: r.rows for r in reports}
-    check_meta = {"rows": dg.MetadataValue.json(rows), "failures": sum(r.failures.height for r in reports)}
-    yield dg.AssetCheckResult(asset_key=context.asset_key, check_name=SCHEMA_CHECK, passed=not failed,
-                              metadata=check_meta, severity=dg.AssetCheckSeverity.ERROR)
+    reports = {model: validate(frame, model, tables.table_name(model), label) for model, frame in slices.frames.items()}
+    selected_checks = context.selected_asset_check_keys
+    for model, report in reports.items():
+        if dg.AssetCheckKey(keys[model], SCHEMA_CHECK) not in selected_checks:
+            continue
+        check_meta = {"rows": report.rows, "failures": report.failures.height}
+        if not report.passed:
+            check_meta["failure_cases"] = dg.MetadataValue.md(md_table(report.failures.head(20)))
+        yield dg.AssetCheckResult(asset_key=keys[model], check_name=SCHEMA_CHECK, passed=report.passed,
+                                  metadata=check_meta, severity=dg.AssetCheckSeverity.ERROR)
+    failed = [r for r in reports.values() if not r.passed]
     if failed:
         message = "\n".join(r.message() for r in failed)
         context.log.error(message)
-        raise dg.Failure(description=message, metadata={"failures": check_meta["failures"]}, allow_retries=False)
-    context.log.info(f"{label}: " + ", ".join(f"{t} {n:,} rows" for t, n in rows.items()))
-    yield dg.Output(slices, metadata={**{f"rows {t}": n for t, n in rows.items()}, **(metadata or {})})
+        raise dg.Failure(description=message, metadata={"failures": sum(r.failures.height for r in failed)},
+                         allow_retries=False)
+    context.log.info(f"{label}: " + ", ".join(f"{r.table} {r.rows:,} rows" for r in reports.values()))
+    selected = [m for m in slices.frames if keys[m] in context.selected_asset_keys]
+    unselected = [tables.table_name(m) for m in slices.frames if m not in selected]
+    if unselected:
+        context.log.info(f"{label}: its rows of {', '.join(unselected)} are replaced too (one transaction); their "
+                         "assets were not selected, so this run records no materialization of them")
+    for i, model in enumerate(selected):
+        yield dg.Output(slices if i == 0 else None, output_name=keys[model].to_python_identifier(),
+                        metadata={"dagster/row_count": reports[model].rows, **(metadata or {}).get(model, {})})
