@@ -4,7 +4,10 @@
 # on SIGTERM or Ctrl-C, and both when either one ends. README "Running it as a team service".
 #
 #   DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_USER=dagster DAGSTER_PG_PASSWORD=... DAGSTER_PG_DB=dagster \
-#     bash scripts/serve.sh
+#     bash scripts/serve.sh [--verbose]
+#
+# The role and database, once, on this machine's server: bash scripts/postgres_setup.sh (as root or a user).
+# A missing setting, a stopped server or a wrong password is answered in two lines; --verbose adds tracebacks.
 #
 # Environment:
 #   DAGSTER_PG_HOST, DAGSTER_PG_USER, DAGSTER_PG_DB (required), DAGSTER_PG_PASSWORD (default empty),
@@ -17,14 +20,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+verbose=()
+for arg in "$@"; do
+  case "$arg" in
+    --verbose) verbose=(--verbose) ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "serve.sh: unknown argument $arg (it takes only --verbose; settings come from the environment, see --help)" >&2
+       exit 2 ;;
+  esac
+done
+missing=()
+for name in DAGSTER_PG_HOST DAGSTER_PG_USER DAGSTER_PG_DB; do
+  [ -n "${!name:-}" ] || missing+=("$name")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "serve.sh: ${missing[*]} not set: the instance keeps its runs in PostgreSQL and needs its server, role and database" >&2
+  echo "  e.g. DAGSTER_PG_HOST=127.0.0.1 DAGSTER_PG_USER=dagster DAGSTER_PG_PASSWORD=... DAGSTER_PG_DB=dagster bash scripts/serve.sh (first time: bash scripts/postgres_setup.sh)" >&2
+  exit 2
+fi
 bash scripts/setup.sh
 # Not `source .venv/bin/activate`: it points DAGSTER_HOME at the dev instance and links the dev dagster.yaml.
 py="$root/.venv/bin/python"
 export PATH="$root/.venv/bin:$PATH"
 
-: "${DAGSTER_PG_HOST:?set DAGSTER_PG_HOST (and DAGSTER_PG_USER, DAGSTER_PG_DB, DAGSTER_PG_PASSWORD)}"
-: "${DAGSTER_PG_USER:?set DAGSTER_PG_USER}"
-: "${DAGSTER_PG_DB:?set DAGSTER_PG_DB}"
 export DAGSTER_PG_HOST DAGSTER_PG_USER DAGSTER_PG_DB
 export DAGSTER_PG_PASSWORD="${DAGSTER_PG_PASSWORD:-}" DAGSTER_PG_PORT="${DAGSTER_PG_PORT:-5432}"
 host=${HOST:-127.0.0.1}
@@ -41,19 +59,13 @@ export DAGSTER_EVENT_BATCH_SIZE=1000
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1
 unset DAGSTER_MODULE_NAME  # with workspace.yaml as well, Dagster hangs without a word
 
-# Connect once (a wrong PostgreSQL setting fails here, before anything starts) and create the "duckdb" pool's
-# limit now: Dagster 1.13.27 creates it in the first queue pass that sees the pool, and that pass still
-# launches every queued run as if the pool had no limit (measured: two runs submitted together on a new
-# instance both launched).
-"$py" - <<'PY'
-import dagster as dg
-
-from sentiment_pipeline.platform.wiring import DUCKDB_POOL
-
-with dg.DagsterInstance.get() as instance:
-    instance.event_log_storage.initialize_concurrency_limit_to_default(DUCKDB_POOL)
-    print(f"pool {DUCKDB_POOL!r}: {instance.event_log_storage.get_concurrency_info(DUCKDB_POOL).slot_count} slot")
-PY
+# Before anything starts: the webserver's address is free, PostgreSQL takes the instance's connection (a wrong
+# setting or a stopped server is answered in two lines: what was tried, what to do; --verbose adds the
+# traceback), and the "duckdb" pool's limit exists: Dagster 1.13.27 creates it in the first queue pass that sees
+# the pool, and that pass still launches every queued run as if the pool had no limit (measured: two runs
+# submitted together on a new instance both launched). sentiment_pipeline/cli.py `prepare_service`.
+"$py" -c 'import sys; from sentiment_pipeline.cli import prepare_service; sys.exit(prepare_service(sys.argv[1:]))' \
+  "$host" "$port" "${verbose[@]}"
 
 # Bash starts background commands with SIGINT ignored, and Dagster's daemon maps SIGTERM to SIGINT's
 # handler, so it would ignore both: each child starts with SIGINT reset to the default.

@@ -6,11 +6,16 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 python=${PYTHON:-python3.11}
 if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
+  if ! command -v "$python" >/dev/null 2>&1; then
+    echo "setup.sh: no $python to create .venv with: install Python 3.11, or set PYTHON=/path/to/python3.11" >&2
+    exit 2
+  fi
+  "$python" -m venv .venv || { echo "setup.sh: $python could not create .venv (see above; Debian: apt-get install python3.11-venv)" >&2; exit 1; }
 fi
 if [ ! -f .venv/.installed ] || [ requirements.lock -nt .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  { .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock &&
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .; } ||
+    { echo "setup.sh: pip could not install requirements.lock into .venv (see above): check the network or PIP_INDEX_URL, then run it again" >&2; exit 1; }
   touch .venv/.installed
 fi
 # The Dagster instance lives in the git-ignored .dagster_home/ (or $SENTIMENT_DAGSTER_HOME); its dagster.yaml
@@ -25,3 +30,6 @@ mkdir -p "\$DAGSTER_HOME" && ln -sfn "$root/dagster.yaml" "\$DAGSTER_HOME/dagste
 unset DAGSTER_MODULE_NAME
 ACT
 fi
+# Chinese chart labels need a CJK font that matplotlib knows: find one (rebuilding matplotlib's cached font list
+# when it predates an installed CJK font), or say what to install (e.g. apt-get install fonts-noto-cjk).
+.venv/bin/python -m sentiment_pipeline.platform.fonts || true

@@ -8,18 +8,21 @@ The chain of a trading day (Asia/Shanghai):
 - 09:00 the next trading day `margin_next_morning` refreshes the previous day's margin balance (published
   after the evening run) and its downstream; after the week's last day, the weekly review again;
 - after any of these runs succeeds, `publish_after_runs` runs `publish_snapshot` (platform/snapshot.py);
-- 18:00 every weekday the freshness policy expects the daily tables to have been written since 16:00.
+- 18:00 every day the `trading_day_freshness` sensor records each daily table's asset check `trading_day_fresh`:
+  late when the last closed trading day's partition is missing (platform/freshness.py); a weekend or holiday is
+  never late. The sensor records a verdict again as soon as it changes (a late day arrives).
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's context and resource annotations at runtime.
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from sentiment_pipeline.platform import calendar
+from sentiment_pipeline.platform import calendar, freshness
 from sentiment_pipeline.platform.partitions import TIMEZONE, trading_day_partitions, trading_week_partitions
 from sentiment_pipeline.platform.snapshot import publish
 from sentiment_pipeline.platform.wiring import DUCKDB_POOL
@@ -27,7 +30,6 @@ from sentiment_pipeline.platform.wiring import DUCKDB_POOL
 SHANGHAI = ZoneInfo(TIMEZONE)
 CLOSE_RUN_CRON = "0 16 * * *"  # every day: a weekend or holiday is skipped with its reason, visible on the tick
 MARGIN_RUN_CRON = "0 9 * * *"
-FRESHNESS_DEADLINE_CRON = "0 18 * * 1-5"
 PUBLISH_JOB_NAME = "publish_snapshot"
 MARGIN_JOB_NAME = "margin_refresh"
 LAUNCHED_BY = "sentiment/launched_by"  # "cli": the CLI publishes the snapshot itself after its last run
@@ -35,11 +37,8 @@ MARGIN = dg.AssetKey(["raw", "margin_balance"])
 # The weekly review reads the margin balance when it is stored (not a declared input: a source without margin
 # still gets its review), so the margin refresh names it here.
 MARGIN_READERS = (dg.AssetKey(["review", "weekly"]),)
-
-# Daily tables: the day's partition is expected by 18:00 (the 16:00 run plus two hours). A cron has no exchange
-# calendar: on a weekday holiday the tables show as late until the next trading day's run.
-DAILY_FRESHNESS = dg.FreshnessPolicy.cron(deadline_cron=FRESHNESS_DEADLINE_CRON, lower_bound_delta=dt.timedelta(hours=2),
-                                          timezone=TIMEZONE)
+FRESHNESS_SENSOR_NAME = "trading_day_freshness"
+FRESHNESS_CHECKS_NAME = "trading_day_fresh_checks"
 
 
 def why_no_run(day: dt.date) -> str | None:
@@ -188,3 +187,99 @@ def daily_assets(assets: list) -> list[dg.AssetKey]:
 
 def weekly_assets(assets: list) -> list[dg.AssetKey]:
     return [k for a in assets if a.partitions_def == trading_week_partitions for k in a.keys]
+
+
+# Freshness on the exchange calendar (platform/freshness.py). No FreshnessPolicy: Dagster's looks at when an asset
+# was last written, not at which partitions exist (a backfill of 2019 made a table "fresh"), and its cron has no
+# exchange calendar (a weekday holiday made every daily table late).
+
+class _CheckResultsIOManager(dg.IOManager):
+    """Stores nothing: a check's result is its evaluation event. The checks' outputs name this manager so that a
+    run of the checks alone never sets up the DuckDB IO manager, which takes the database's writer lock (and would
+    wait for a running backfill)."""
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        pass
+
+    def load_input(self, context: dg.InputContext):
+        raise NotImplementedError("freshness check results are not inputs")
+
+
+CHECK_RESULTS_IO_MANAGER = "freshness_check_results"
+
+
+@dg.io_manager(description="Stores nothing: a freshness check's result is its evaluation event.")
+def check_results_io_manager() -> _CheckResultsIOManager:
+    return _CheckResultsIOManager()
+
+
+def trading_day_freshness_checks(keys: list[dg.AssetKey]) -> dg.AssetChecksDefinition:
+    """The check `trading_day_fresh` of each daily table, evaluated now: on demand (the asset's Checks tab →
+    Execute) and at the end of the UI's and the daemon's runs that write the table. The op of
+    `@multi_asset_check`, except that its outputs use their own IO manager (see `_CheckResultsIOManager`)."""
+    specs = [dg.AssetCheckSpec(
+        freshness.CHECK_NAME, asset=key, blocking=False,
+        description="Late when the last closed trading day's partition is missing from this instance: after 18:00 "
+                    "Asia/Shanghai on a trading day that day, before it the previous trading day; weekends and "
+                    "exchange holidays are never late. Recorded by the trading_day_freshness sensor at 18:00 every "
+                    "day and whenever the verdict changes.") for key in keys]
+    specs = {spec.get_python_identifier(): spec for spec in specs}
+    deps = {key.to_python_identifier(): key for key in keys}  # ordering only: nothing is loaded
+
+    @dg.op(name=FRESHNESS_CHECKS_NAME,
+           description="Each daily table holds the partition of the last closed trading day (18:00 Asia/Shanghai).",
+           ins={name: dg.In(dg.Nothing, input_manager_key=CHECK_RESULTS_IO_MANAGER) for name in deps},
+           out={name: dg.Out(io_manager_key=CHECK_RESULTS_IO_MANAGER, is_required=False) for name in specs})
+    def trading_day_fresh_checks(context: dg.OpExecutionContext):
+        at = freshness.now()
+        for check_key in sorted(context.selected_asset_check_keys, key=lambda k: k.asset_key.to_user_string()):
+            yield freshness.evaluate(context.instance, check_key.asset_key, at).check_result()
+
+    return dg.AssetChecksDefinition.create(
+        keys_by_input_name=deps, node_def=trading_day_fresh_checks, check_specs_by_output_name=specs,
+        can_subset=True, resource_defs={CHECK_RESULTS_IO_MANAGER: check_results_io_manager})
+
+
+def trading_day_freshness_sensor(keys: list[dg.AssetKey], minimum_interval_seconds: int = 60) -> dg.SensorDefinition:
+    """Records `trading_day_fresh` of every daily table without a run: at the first tick after 18:00 every day
+    (weekends and holidays too: a passing record) and whenever a table's verdict changes. The cursor holds the
+    day of the last 18:00 recorded and each table's verdict."""
+
+    @dg.sensor(name=FRESHNESS_SENSOR_NAME, minimum_interval_seconds=minimum_interval_seconds,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="18:00 Asia/Shanghai every day, and whenever a verdict changes: records each daily "
+                           "table's check trading_day_fresh (the last closed trading day's partition is "
+                           "materialized).")
+    def trading_day_freshness(context: dg.SensorEvaluationContext):
+        at = freshness.now()
+        verdicts = [freshness.evaluate(context.instance, key, at) for key in keys]
+        state = json.loads(context.cursor) if context.cursor else {}
+        recorded = state.get("verdicts", {})
+        closed = freshness.closed_through(at).isoformat()
+        due = state.get("closed_through") != closed  # the first tick after a day's 18:00
+        changed = [v for v in verdicts if due or recorded.get(v.asset_key.to_user_string()) != v.signature]
+        late = [v for v in verdicts if not v.passed]
+        expected = freshness.expected_partition(at)
+        names = [v.asset_key.to_user_string() for v in late]
+        summary = (f"{len(verdicts) - len(late)} of {len(verdicts)} daily tables hold {expected or 'no partition'}"
+                   + (f"; late: {', '.join(names[:3])}{f' and {len(names) - 3} more' if len(names) > 3 else ''}"
+                      if late else ""))
+        cursor = json.dumps({"closed_through": closed,
+                             "verdicts": {v.asset_key.to_user_string(): v.signature for v in verdicts}})
+        if not changed:
+            return dg.SensorResult(skip_reason=f"no change: {summary}", cursor=cursor)
+        return dg.SensorResult(asset_events=[v.evaluation() for v in changed], cursor=cursor,
+                               skip_reason=f"recorded {len(changed)} verdict(s): {summary}")
+
+    return trading_day_freshness
+
+
+def with_trading_day_freshness(defs: dg.Definitions) -> dg.Definitions:
+    """The code location: the pipeline's definitions plus the freshness check of each daily table and its
+    sensor. The main command builds the pipeline's definitions without them, so its runs (and the steps and
+    checks the pipeline's tests count) are unchanged; the sensor records the days such a run adds within a
+    minute. In the code location the jobs that write a daily table (daily_run, backfill, margin_refresh) also
+    evaluate its check at their end, as Dagster adds a selected asset's checks to a job."""
+    keys = sorted(daily_assets(list(defs.assets or [])), key=lambda k: k.to_user_string())
+    return dg.Definitions.merge(defs, dg.Definitions(asset_checks=[trading_day_freshness_checks(keys)],
+                                                     sensors=[trading_day_freshness_sensor(keys)]))

@@ -63,6 +63,8 @@ def schemas() -> set[str]:
 
 
 def build_definitions(loggers: dict | None = None) -> dg.Definitions:
+    from sentiment_pipeline.cli import command_loggers
+
     db = database_path()
     check_database_name(db, schemas())
     check_database_name(str(snapshot.snapshot_path()), schemas(), "the snapshot (SENTIMENT_SNAPSHOT_PATH)")
@@ -101,8 +103,6 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
                        & dg.AssetSelection.assets(*automation.daily_assets(assets))),
             description="The margin balance of a day (published the next morning) and the daily tables it feeds.")
     schedules, sensors = automation.build_automation(jobs, weekly_keys)
-    # The day's partition of every daily table by 18:00; raw steps retry failed fetches with backoff.
-    freshness = dg.AssetSelection.assets(*automation.daily_assets(assets))
     with warnings.catch_warnings():  # code references are beta; the UI's link to each asset's source
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = dg.with_source_code_references(assets)
@@ -116,22 +116,22 @@ def build_definitions(loggers: dict | None = None) -> dg.Definitions:
         },
         # Steps share one DuckDB writer anyway; in-process avoids a process start per step.
         executor=dg.in_process_executor,
-        loggers=loggers or {},
+        # Every job has the main command's loggers, so its runs are runs of these jobs (cli.py) and the UI can
+        # re-execute them with their run config; a run uses only the loggers its config names.
+        loggers=command_loggers() if loggers is None else loggers,
         metadata={"left_out": dg.MetadataValue.json(left_out)} if left_out else {},
     )
     # Raw assets also carry the kind of the source that fed them.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        defs = defs.map_resolved_asset_specs(
+        return defs.map_resolved_asset_specs(
             func=lambda spec: spec.merge_attributes(kinds={source.source_name()}),
             selection=dg.AssetSelection.groups("raw"))
-        return defs.map_resolved_asset_specs(
-            func=lambda spec: spec.replace_attributes(freshness_policy=automation.DAILY_FRESHNESS),
-            selection=freshness)
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     """The code location (dagster dev, `dagster asset materialize -m sentiment_pipeline.definitions`), built when
-    Dagster loads it, not when the module is imported."""
-    return build_definitions()
+    Dagster loads it, not when the module is imported: the pipeline plus each daily table's freshness check on the
+    exchange calendar and its sensor (automation.py)."""
+    return automation.with_trading_day_freshness(build_definitions())

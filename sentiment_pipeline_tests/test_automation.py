@@ -1,6 +1,6 @@
 """Daily operations through the real definitions: the schedules over a holiday, a weekend and a normal day with
-Dagster's schedule testing API, the run-status sensors that chain the week, the freshness policy, and retries
-only for the network."""
+Dagster's schedule testing API, the run-status sensors that chain the week, the freshness check on the exchange
+calendar (its rule and sensor: test_freshness.py), and retries only for the network."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
@@ -9,8 +9,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from sentiment_pipeline import automation
+from sentiment_pipeline import automation, definitions
 from sentiment_pipeline.definitions import DAILY_JOB_NAME, HISTORY_JOB_NAME, JOB_NAME, WEEKLY_JOB_NAME, build_definitions
+from sentiment_pipeline.platform import freshness
 from sentiment_pipeline.platform.partitions import trading_day_partitions
 from sentiment_pipeline.platform.resources import source_from_env
 from sentiment_pipeline.sources.fetch import FetchFailed, UpstreamSchemaChanged
@@ -25,7 +26,7 @@ def defs(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SENTIMENT_DUCKDB_PATH", str(tmp_path_factory.mktemp("automation") / "market.duckdb"))
         mp.setenv("SENTIMENT_SOURCE", "synthetic")
-        return build_definitions()
+        return definitions.defs()  # the code location: what the UI's Automation page shows
 
 
 def tick(defs, name: str, day: dt.date, hour: int):
@@ -43,7 +44,7 @@ def test_the_automation_page_lists_the_schedules_and_sensors_running_by_default(
     assert schedules["daily_close"].job_name == DAILY_JOB_NAME
     assert schedules["margin_next_morning"].cron_schedule == "0 9 * * *"
     assert {s.name for s in defs.sensors} == {"weekly_after_last_trading_day", "history_after_weekly",
-                                             "publish_after_runs"}
+                                             "publish_after_runs", "trading_day_freshness"}
     for definition in [*defs.schedules, *defs.sensors]:
         assert definition.default_status.value == "RUNNING", definition.name
     assert {j.name for j in defs.jobs} == {DAILY_JOB_NAME, JOB_NAME, WEEKLY_JOB_NAME, HISTORY_JOB_NAME,
@@ -128,15 +129,19 @@ def test_history_and_publish_follow_scheduled_runs_but_leave_cli_runs_to_the_cli
         assert isinstance(sensor_result(defs, name, WEEKLY_JOB_NAME, {automation.LAUNCHED_BY: "cli"}), dg.SkipReason)
 
 
-def test_every_daily_table_has_the_18_00_freshness_policy_and_weekly_ones_none(defs):
+def test_every_daily_table_has_the_trading_day_freshness_check_and_no_table_a_freshness_policy(defs):
+    """Dagster's cron FreshnessPolicy is gone: it judged when a table was last written (a backfill of 2019 made it
+    fresh) on a cron without the exchange calendar (a weekday holiday made it late). Each daily table has the check
+    trading_day_fresh instead; weekly tables have neither."""
     specs = {s.key: s for s in defs.resolve_all_asset_specs()}
     daily = [k for k, s in specs.items() if s.partitions_def == trading_day_partitions]
     assert len(daily) >= 20 and dg.AssetKey(["sentiment", "phase_daily"]) in daily
+    checks = defs.resolve_asset_graph().asset_check_keys
     for key in daily:
-        policy = specs[key].freshness_policy
-        assert policy.deadline_cron == "0 18 * * 1-5" and policy.lower_bound_delta == dt.timedelta(hours=2)
-        assert policy.timezone == "Asia/Shanghai"
-    assert specs[dg.AssetKey(["review", "weekly"])].freshness_policy is None
+        assert specs[key].freshness_policy is None
+        assert dg.AssetCheckKey(key, freshness.CHECK_NAME) in checks
+    weekly = dg.AssetKey(["review", "weekly"])
+    assert specs[weekly].freshness_policy is None and dg.AssetCheckKey(weekly, freshness.CHECK_NAME) not in checks
 
 
 class _FlakySource:
