@@ -10,6 +10,11 @@ trading week, as the schedule does; `--history` / `--no-history` decide otherwis
 (research tables, backtests) as the job `whole_history`. Every run is recorded in the instance ($DAGSTER_HOME),
 so the UI shows it with every day's partition status; `--verbose` also prints Dagster's own log (it is always
 kept in the instance). Runs of this command whose process died (killed) are marked failed before it starts.
+The runs belong to the code location's jobs (workspace.yaml), so the UI's job pages, the Overview timeline and
+the jobs list show them beside the runs it launched itself.
+
+A wrong input or a missing service is answered in a line or two that say what was tried and what to do;
+`--verbose` adds the traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import socket
 import sys
 import time
+import traceback
 import warnings
 from contextlib import closing
 from pathlib import Path
@@ -214,9 +220,18 @@ def _runs_history(args, keys: list[str]) -> tuple[bool, str]:
                    "last day (the schedule's weekly chain), or with --history")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sentiment_pipeline.cli", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+class CommandError(Exception):
+    """A wrong input or a missing service: the message says what was tried and what to do (a line or two)."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints its whole usage block, then exits
+        raise CommandError(f"{self.prog}: {message} (--help lists the options)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(prog="python -m sentiment_pipeline.cli", description=__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("range", nargs="?", default=DEFAULT_RANGE, help="START...END or a single trading day")
     parser.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'key:stms/*' (default: all)")
     parser.add_argument("--days-per-run", type=int, default=DAYS_PER_RUN,
@@ -231,40 +246,252 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-up", action=argparse.BooleanOptionalAction, default=True,
                         help="first run the days before the range that its streaks and rolling windows read, where "
                              "they are not stored and the source has them (default: on)")
-    parser.add_argument("--verbose", action="store_true", help="also print Dagster's own log")
-    args = parser.parse_args(argv)
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print Dagster's own log, and the traceback of an error")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    """The command: 0 when every run succeeded, 1 when a run or the command failed, 2 for a wrong input or a
+    missing service (one or two lines that say what was tried and what to do; --verbose adds the traceback)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = "--verbose" in argv
+    try:
+        return _main(_parser().parse_args(argv))
+    except CommandError as error:
+        cause = error.__cause__ or error.__context__
+        if verbose and cause is not None:
+            traceback.print_exception(cause)
+        _print(str(error))
+        return 2
+    except Exception as error:  # noqa: BLE001 - the last resort: one line, the traceback behind --verbose
+        if verbose:
+            traceback.print_exception(error)
+        _print(describe_error(error))
+        return 1
+
+
+def describe_error(error: BaseException) -> str:
+    """One or two lines for an error nobody turned into a CommandError: what failed, and where to look."""
+    message = _first_lines(str(error)) or type(error).__name__
+    if isinstance(error, OSError) and error.filename:
+        message = f"{error.strerror or message}: {error.filename}"
+    if type(error).__name__ == "DagsterPostgresException" or _is_postgres_error(error):
+        problem = postgres_problem()
+        if problem:
+            return problem
+    return (f"error: {message} ({type(error).__name__})\n"
+            "       run the command again with --verbose for the traceback")
+
+
+def _first_lines(text: str, lines: int = 2, width: int = 400) -> str:
+    kept = [line.strip() for line in text.strip().splitlines() if line.strip()][:lines]
+    return " ".join(kept)[:width]
+
+
+def _is_postgres_error(error: BaseException) -> bool:
+    while error is not None:
+        if type(error).__module__.startswith(("psycopg2", "dagster_postgres")):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def parse_trading_range(text: str, keys: list[str]) -> tuple[str, str]:
+    """START...END (or one day) as two trading-day partition keys; a CommandError that says which part is wrong
+    and what would be right."""
+    start, end = parse_range(text)
+    if ".." in text and "..." not in text:
+        raise CommandError(f"{text!r} is not a trading-day partition: a range is START...END, with three dots "
+                           f"(e.g. {DEFAULT_RANGE})")
+    for day in (start, end):
+        if day not in keys:
+            raise CommandError(f"{day!r} is not a trading-day partition: {_why_not_a_trading_day(day, keys)} "
+                               f"(partitions are the trading days {keys[0]} … {keys[-1]})")
+    if keys.index(start) > keys.index(end):
+        raise CommandError(f"the range {start}...{end} ends before it starts: write START...END, earliest first")
+    return start, end
+
+
+def _why_not_a_trading_day(day: str, keys: list[str]) -> str:
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        return "not a date; write days as YYYY-MM-DD"
+    if day < keys[0] or day > keys[-1]:
+        return "outside the calendar"
+    before = [k for k in keys if k < day][-1]
+    after = next(k for k in keys if k > day)
+    kind = "a weekend" if date.weekday() >= 5 else "an exchange holiday"
+    return f"{date:%A}, {kind}; the trading days around it are {before} and {after}"
+
+
+def parse_selection(text: str, graph) -> list[dg.AssetKey]:
+    """The asset keys a --select string names; a CommandError for a string Dagster cannot parse, one that names
+    an asset the graph lacks, or one that names nothing."""
+    from dagster._core.definitions.asset_selection import DagsterInvalidAssetSelectionError
+
+    examples = ("  examples: 'group:sentiment', 'key:stms/*', 'key:raw/daily_quotes+', 'not group:backtest' "
+                "(Dagster's selection syntax; `dg list defs` lists the assets and groups)")
+    with warnings.catch_warnings():  # the selection syntax's group clause is marked beta
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        try:
+            selection = dg.AssetSelection.all() if text == "*" else dg.AssetSelection.from_string(text)
+        except DagsterInvalidAssetSelectionError as error:
+            raise CommandError(f"--select {text!r} is not a valid asset selection: {_syntax_error(text)}\n"
+                               f"{examples}") from error
+        try:
+            selected = sorted(selection.resolve(graph))
+        except dg.DagsterInvalidSubsetError as error:  # a key the graph does not have
+            raise CommandError(f"--select {text!r} names an asset this source's graph does not have: "
+                               f"{_first_lines(str(error), 1).split(' were selected')[0]}\n{examples}") from error
+    if not selected:  # execute_job would take an empty selection for "everything"
+        raise CommandError(f"--select {text!r} matches no asset of this source's graph (`dg list defs` lists the "
+                           "assets and groups; a source without a dataset leaves its assets out, listed above)")
+    return selected
+
+
+def _syntax_error(text: str) -> str:
+    """Where the selection grammar stops understanding the string (its own message, without the token list)."""
+    try:
+        from dagster._core.definitions.antlr_asset_selection.antlr_asset_selection import AntlrAssetSelectionParser
+
+        AntlrAssetSelectionParser(text)
+    except Exception as syntax:  # noqa: BLE001 - the parser raises a bare Exception
+        return _first_lines(str(syntax), 1).split(" expecting ")[0]
+    return "Dagster cannot parse it"
+
+
+# The folders a source reads, by the variable that names them (platform/resources.py).
+SOURCE_FOLDERS = {
+    "SENTIMENT_TDX_DIR": "the vipdoc folder of a TongDaXin install (it holds sh/lday, sz/lday)",
+    "SENTIMENT_THS_DIR": "the folder of 同花顺 limit-up pool files",
+    "SENTIMENT_BAOSTOCK_DIR": "the folder of baostock parquet files",
+    "SENTIMENT_MEMBERSHIP_DIR": "the folder of membership files",
+}
+
+
+# The sources' other settings (platform/resources.py): the type each must parse as, or the values it may take.
+SOURCE_SETTINGS = {
+    "SENTIMENT_SYNTHETIC_SEED": (int, ()),
+    "SENTIMENT_AKSHARE_MODE": (str, ("live", "replay")),
+    "SENTIMENT_BAOSTOCK_MODE": (str, ("live", "replay")),
+    "SENTIMENT_EASTMONEY_RATE": (float, ()),
+    "SENTIMENT_OTHER_RATE": (float, ()),
+    "SENTIMENT_HTTP_TIMEOUT": (float, ()),
+}
+
+
+def check_source_settings() -> None:
+    """The source's settings, read before anything is built: its name and its folders. A CommandError for the
+    first one that is wrong."""
+    from sentiment_pipeline.platform.resources import SOURCES, source_name
+
+    name = source_name()
+    if name not in SOURCES:
+        raise CommandError(f"SENTIMENT_SOURCE={name!r} is not a source: use one of {', '.join(SOURCES)} "
+                           "(unset, it is synthetic)")
+    for variable, (kind, allowed) in SOURCE_SETTINGS.items():
+        value = os.environ.get(variable)
+        if not value:
+            continue
+        try:
+            parsed = kind(value)
+            ok = parsed > 0 if kind is float else (value in allowed if allowed else True)
+        except ValueError:
+            ok = False
+        if not ok:
+            wanted = f"one of {', '.join(allowed)}" if allowed else {int: "a whole number",
+                                                                     float: "a positive number"}[kind]
+            raise CommandError(f"{variable}={value!r} is not {wanted}: set it so, or unset it for the default")
+    if name == "tdx" and not os.environ.get("SENTIMENT_TDX_DIR"):
+        raise CommandError("SENTIMENT_SOURCE=tdx needs SENTIMENT_TDX_DIR: set it to "
+                           f"{SOURCE_FOLDERS['SENTIMENT_TDX_DIR']}")
+    for variable, what in SOURCE_FOLDERS.items():
+        value = os.environ.get(variable)
+        if not value:
+            continue
+        folder = Path(value)
+        if not folder.is_dir():
+            state = "is a file, not a folder" if folder.exists() else "does not exist"
+            raise CommandError(f"{variable}={value} {state} (resolved: {folder.resolve()}): set it to {what}")
+        if variable == "SENTIMENT_TDX_DIR" and name == "tdx" and not any(
+                (folder / market / "lday").is_dir() for market in ("sh", "sz", "bj")):
+            inner = next((c for c in (folder / "vipdoc", folder / "new_tdx" / "vipdoc") if c.is_dir()), None)
+            hint = f"; did you mean {inner}?" if inner else ""
+            raise CommandError(f"SENTIMENT_TDX_DIR={value} has no sh/lday, sz/lday or bj/lday folder: set it to "
+                               f"{what}{hint}")
+
+
+def check_instance_home() -> None:
+    """DAGSTER_HOME names a folder (the instance the runs are recorded in), and its PostgreSQL, if it has one,
+    takes the connection; a CommandError otherwise."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise CommandError("DAGSTER_HOME is not set: the command records its runs in a Dagster instance. "
+                           "`source .venv/bin/activate` sets it\n"
+                           "  (to .dagster_home/), or export DAGSTER_HOME=<a folder holding a dagster.yaml>")
+    if not Path(home).is_dir():
+        raise CommandError(f"DAGSTER_HOME={home} is not a folder: create it with a dagster.yaml (`source "
+                           ".venv/bin/activate` makes .dagster_home/), or point DAGSTER_HOME at one")
+    # An instance on PostgreSQL (the production profile): connect once now, before Dagster's retries.
+    problem = postgres_problem(home)
+    if problem:
+        raise CommandError(problem)
+
+
+def _build(rebuild: bool = True) -> dg.Definitions:
+    from sentiment_pipeline.platform.resources import DatabaseNameClash
+
+    try:
+        return _definitions(rebuild=rebuild)  # the environment decides the source and database
+    except DatabaseNameClash as clash:
+        raise CommandError(str(clash)) from clash
+    except ValueError as error:  # a setting the source refuses (platform/resources.py, sources/)
+        raise CommandError(f"the source's settings are refused: {_first_lines(str(error))}") from error
+    except OSError as error:  # the database's folder cannot be made
+        from sentiment_pipeline.platform.resources import database_path
+
+        raise CommandError(f"SENTIMENT_DUCKDB_PATH={database_path()}: {error.strerror or error}: "
+                           f"{error.filename or ''} (set it to a file in a folder you may write)") from error
+
+
+def _open_database(db: str):
+    """The database, held open for the whole command; a CommandError when another process holds its lock."""
+    from sentiment_pipeline.platform.io_manager import open_database
+
+    try:
+        return open_database(db)
+    except duckdb.IOException as error:
+        if "lock" not in str(error):
+            raise
+        holder = str(error).split("Conflicting lock is held in ")[-1].split(". See also")[0]
+        raise CommandError(
+            f"the database {db} is open for writing in another process ({holder}): close it there (a notebook or "
+            "DuckDB shell; readers should use\n  the snapshot, sentiment_pipeline.connect()), or wait for it, "
+            "then run the command again") from error
+
+
+def _main(args: argparse.Namespace) -> int:
     from sentiment_pipeline.definitions import HISTORY_JOB_NAME, WEEKLY_JOB_NAME, whole_history_keys
     from sentiment_pipeline.platform.partitions import trading_day_partitions, trading_week_partitions
-    from sentiment_pipeline.platform.resources import DatabaseNameClash, database_path
+    from sentiment_pipeline.platform.resources import database_path
 
     started = time.perf_counter()
-    try:
-        defs = _definitions(rebuild=True)  # the environment decides the source and database
-    except DatabaseNameClash as clash:
-        _print(str(clash))
-        return 2
+    if args.days_per_run < 0:
+        raise CommandError(f"--days-per-run {args.days_per_run}: give a number of trading days per run, or 0 for "
+                           "one run")
+    keys = trading_day_partitions.get_partition_keys()
+    start, end = parse_trading_range(args.range, keys)  # before the definitions: a typo costs nothing
+    check_source_settings()
+    defs = _build()
     left_out = defs.metadata.get("left_out")
     for key, reason in (left_out.value if left_out else {}).items():
         _print(f"skipped {key}: {reason}")
-    start, end = parse_range(args.range)
-    keys = trading_day_partitions.get_partition_keys()
-    if start not in keys or end not in keys:
-        bad = start if start not in keys else end
-        _print(f"{bad!r} is not a trading-day partition (partitions are the trading days {keys[0]} … {keys[-1]})")
-        return 2
-    if keys.index(start) > keys.index(end):
-        _print(f"the range {start}...{end} ends before it starts")
-        return 2
     keys = keys[keys.index(start): keys.index(end) + 1]
     graph = defs.resolve_asset_graph()
-    with warnings.catch_warnings():  # the selection syntax's group clause is marked beta
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        selection = dg.AssetSelection.all() if args.select == "*" else dg.AssetSelection.from_string(args.select)
-        selected = sorted(selection.resolve(graph))
-    if not selected:  # execute_job would take an empty selection for "everything"
-        _print(f"--select {args.select!r} matches no asset of this source's graph")
-        return 2
+    selected = parse_selection(args.select, graph)
+    check_instance_home()
     loggers = {PROGRESS_LOGGER: {}}
     if args.verbose:
         loggers["console"] = {"config": {"log_level": "DEBUG"}}
@@ -282,33 +509,30 @@ def main(argv: list[str] | None = None) -> int:
         run_config["ops"] = {op: {"config": {"replace_with_empty": True}} for op in _raw_daily_ops(defs, daily)}
     # Long one-time work of the source (the synthetic market's first simulation) with progress, before the runs.
     defs.resources["market_source"].prepare(_print)
-    from sentiment_pipeline.platform.io_manager import open_database
     from sentiment_pipeline.platform.snapshot import publish
     from sentiment_pipeline.platform.writer_lock import writer_lock
 
     # The command is the database's writer from its first run to its publish: it holds the lock (a second
     # command waits here) and the file open, so its runs, the publish and the summary share one database.
     with writer_lock(db, f"the main command (pid {os.getpid()})", on_wait=_print), \
-            closing(open_database(db)) as held, dg.DagsterInstance.get() as instance:
+            closing(_open_database(db)) as held, _open_instance() as instance:
         for line in clear_dead_runs(instance):
             _print(line)
         warm: list[str] = []
         if daily:
-            job = dg.reconstructable(_progress_job)
             warm = _warm_up(args, defs, daily, [*daily, *weekly], start, held)
             if warm:
                 _print(f"warm-up {warm[0]} → {warm[-1]}: {len(warm)} earlier trading day(s) not stored seed the "
                        "range's streaks and rolling windows (--no-warm-up skips them)")
             for run_start, run_end in chunks(warm, args.days_per_run) + chunks(keys, args.days_per_run):
                 _print(f"run {run_start} → {run_end}")
-                if _execute(job, instance, daily, run_config, run_start, run_end):
+                if _execute(_progress_job, instance, daily, run_config, run_start, run_end):
                     return 1
         # The weekly assets: every trading week the range touches, in one run, after the days.
         weeks = weeks_of(keys)
         if weekly and weeks:
             _print(f"run {WEEKLY_JOB_NAME} {weeks[0]} → {weeks[-1]} ({len(weeks)} week(s))")
-            if _execute(dg.reconstructable(_progress_weekly_job), instance, weekly, {"loggers": loggers},
-                        weeks[0], weeks[-1]):
+            if _execute(_progress_weekly_job, instance, weekly, {"loggers": loggers}, weeks[0], weeks[-1]):
                 return 1
         # Whole-history assets (research tables, backtests) read every stored day: once, after the ranges.
         if history:
@@ -316,8 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             # A step is an op: a multi-asset (the research tables) is one step for its keys.
             steps = list(dict.fromkeys(defs.get_assets_def(k).node_def.name for k in sorted(history)))
             history_loggers = {**loggers, PROGRESS_LOGGER: {"config": {"steps": steps}}}
-            if _execute(dg.reconstructable(_progress_history_job), instance, sorted(history),
-                        {"loggers": history_loggers}):
+            if _execute(_progress_history_job, instance, sorted(history), {"loggers": history_loggers}):
                 return 1
         # Consumers read the snapshot: publish it once, after the last run (platform/snapshot.py).
         _print(publish(db, on_wait=_print, conn=held).describe())
@@ -325,6 +548,183 @@ def main(argv: list[str] | None = None) -> int:
     _print(f"done in {time.perf_counter() - started:.1f} s")
     print(report, flush=True)
     return 0
+
+
+# --- The instance's PostgreSQL (the production profile, deploy/production/dagster.yaml) -------------------------
+
+def postgres_settings(home: str | None = None) -> dict | None:
+    """The PostgreSQL connection the instance in `home` (default $DAGSTER_HOME) is configured with, read from its
+    dagster.yaml (`{env: NAME}` values from the environment): host, port, user, password, db, and `source` (the
+    variables and the file they came from). None when its storage is not PostgreSQL."""
+    import yaml
+
+    home = home or os.environ.get("DAGSTER_HOME")
+    path = Path(home or ".") / "dagster.yaml"
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+
+    def find(node):
+        if isinstance(node, dict):
+            for key in ("postgres_db", "postgres_url"):
+                if key in node:
+                    return key, node[key]
+            for child in node.values():
+                if (found := find(child)) is not None:
+                    return found
+        return None
+
+    found = find(config)
+    if found is None:
+        return None
+    variables: list[str] = []
+
+    def value(raw, default=None):
+        if isinstance(raw, dict) and "env" in raw:
+            variables.append(raw["env"])
+            return os.environ.get(raw["env"], default)
+        return default if raw is None else raw
+
+    kind, raw = found
+    if kind == "postgres_url":
+        from urllib.parse import unquote, urlparse
+
+        url = urlparse(str(value(raw, "")))
+        settings = {"host": url.hostname or "", "port": url.port or 5432, "user": unquote(url.username or ""),
+                    "password": unquote(url.password or ""), "db": url.path.lstrip("/")}
+    else:
+        settings = {"host": value(raw.get("hostname"), ""), "port": value(raw.get("port"), 5432),
+                    "user": value(raw.get("username"), ""), "password": value(raw.get("password"), ""),
+                    "db": value(raw.get("db_name"), "")}
+    settings["source"] = (f"{', '.join(variables)} through {path.resolve()}" if variables
+                          else f"written in {path.resolve()}")
+    return settings
+
+
+def postgres_problem(home: str | None = None, timeout: float = 5) -> str | None:
+    """Two lines when the instance's PostgreSQL does not take its connection: which server, user and database
+    were tried (and from which settings), why it failed, and what to do. None when it connects, or when the
+    instance does not use PostgreSQL."""
+    settings = postgres_settings(home)
+    if settings is None:
+        return None
+    host, port, user, db = settings["host"], settings["port"], settings["user"], settings["db"]
+    tried = f"tried {user or '?'}@{host or '?'}:{port}/{db or '?'} ({settings['source']})"
+    empty = [name for name, v in (("host", host), ("user", user), ("database", db)) if not v]
+    if empty:
+        return (f"PostgreSQL settings incomplete: no {', '.join(empty)}; {tried}\n"
+                "  set DAGSTER_PG_HOST, DAGSTER_PG_USER and DAGSTER_PG_DB (README: Running it as a team service)")
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        return (f"PostgreSQL port {port!r} is not a number; {tried}\n"
+                "  set DAGSTER_PG_PORT to the server's port (default 5432), or unset it")
+    import psycopg2
+
+    try:
+        psycopg2.connect(host=host, port=port, user=user, password=settings["password"], dbname=db,
+                         connect_timeout=int(timeout)).close()
+        return None
+    except psycopg2.Error as error:
+        text = str(error)
+    local = host in ("127.0.0.1", "localhost", "::1") or host.startswith("/")
+    setup = "bash scripts/postgres_setup.sh creates the role and the database on this machine's server"
+    if "Connection refused" in text or "No such file or directory" in text:
+        reason = "nothing listens there (connection refused)"
+        todo = (f"start the server ({_start_postgres_hint()}) or set DAGSTER_PG_HOST/DAGSTER_PG_PORT to one that "
+                f"runs; the first time, {setup}") if local else \
+            "start the server there, or set DAGSTER_PG_HOST/DAGSTER_PG_PORT to one that runs"
+    elif "could not translate host name" in text:
+        reason = "no such host name"
+        todo = "set DAGSTER_PG_HOST to the server's name or address"
+    elif "timeout expired" in text:
+        reason = f"no answer within {timeout:.0f} s (a firewall, or the wrong host or port)"
+        todo = "check DAGSTER_PG_HOST and DAGSTER_PG_PORT, and that the server accepts connections from here"
+    elif "password authentication failed" in text or "no password supplied" in text:
+        reason = f"the server refused the password of role {user!r}"
+        todo = f"set DAGSTER_PG_PASSWORD to that role's password (or set one: {setup})"
+    elif f'database "{db}" does not exist' in text:
+        reason = f"database {db!r} does not exist"
+        todo = f"create it: {setup} (or, as the postgres user: createdb --owner {user} {db})"
+    elif f'role "{user}" does not exist' in text:
+        reason = f"role {user!r} does not exist"
+        todo = f"create it: {setup}"
+    else:
+        reason = _first_lines(text, 1)
+        todo = "check the DAGSTER_PG_* settings against the server"
+    return f"PostgreSQL refused the instance's connection: {reason}; {tried}\n  {todo}"
+
+
+def _start_postgres_hint() -> str:
+    import glob
+
+    versions = sorted((p.split("/")[4] for p in glob.glob("/usr/lib/postgresql/*/bin/postgres")), key=int)
+    if versions and Path("/usr/bin/pg_ctlcluster").exists():
+        return f"as root: pg_ctlcluster {versions[-1]} main start, or service postgresql start"
+    return "e.g. service postgresql start, or systemctl start postgresql"
+
+
+def prepare_service(argv: list[str]) -> int:
+    """serve.sh's checks before it starts anything: the webserver's address is free, the instance's PostgreSQL
+    takes the connection (a wrong setting fails here, in two lines), then the "duckdb" pool's limit is created
+    (Dagster 1.13.27 creates it in the first queue pass that sees the pool, and that pass still launches every
+    queued run as if the pool had no limit: two runs submitted together on a new instance both launched).
+    argv: HOST PORT [--verbose]. 0 when the service may start."""
+    import errno
+
+    from sentiment_pipeline.platform.wiring import DUCKDB_POOL
+
+    verbose = "--verbose" in argv
+    host, port = argv[0], argv[1]
+    try:
+        try:
+            number = int(port)
+        except ValueError:
+            raise CommandError(f"PORT={port!r} is not a port number: set PORT to the webserver's port "
+                               "(default 3000)") from None
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, number))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise CommandError(f"{host}:{number} is already in use (another dagster dev or serve.sh?): "
+                                       "stop it, or set PORT to a free port") from error
+                raise CommandError(f"the webserver cannot listen on {host}:{number} ({error.strerror}): set HOST "
+                                   "to an address of this machine (default 127.0.0.1)") from error
+        problem = postgres_problem()
+        if problem:
+            raise CommandError(problem)
+        with _open_instance() as instance:
+            instance.event_log_storage.initialize_concurrency_limit_to_default(DUCKDB_POOL)
+            slots = instance.event_log_storage.get_concurrency_info(DUCKDB_POOL).slot_count
+            _print(f"pool {DUCKDB_POOL!r}: {slots} slot")
+        return 0
+    except CommandError as error:
+        cause = error.__cause__ or error.__context__
+        if verbose and cause is not None:
+            traceback.print_exception(cause)
+        _print(str(error))
+        return 2
+    except Exception as error:  # noqa: BLE001
+        if verbose:
+            traceback.print_exception(error)
+        _print(describe_error(error))
+        return 1
+
+
+def _open_instance() -> dg.DagsterInstance:
+    """The instance DAGSTER_HOME names; a CommandError that names the database when its PostgreSQL storage does
+    not answer (the production profile)."""
+    try:
+        return dg.DagsterInstance.get()
+    except Exception as error:
+        if _is_postgres_error(error):
+            problem = postgres_problem()
+            if problem:
+                raise CommandError(problem) from error
+        raise
 
 
 def _warm_up(args, defs, daily, reading, start: str, conn) -> list[str]:
@@ -345,15 +745,50 @@ def _warm_up(args, defs, daily, reading, start: str, conn) -> list[str]:
 _BUILT: dict[str, dg.Definitions] = {}
 
 
+def command_loggers() -> dict[str, dg.LoggerDefinition]:
+    """The loggers every job has (definitions.py): this command's progress lines, and Dagster's console log for
+    --verbose. A run uses only the loggers its run config names; without any, Dagster's default."""
+    return {PROGRESS_LOGGER: progress_logger, "console": dg.colored_console_logger}
+
+
 def _definitions(rebuild: bool = False) -> dg.Definitions:
-    """The definitions with the progress logger, built once per command: the jobs below and the main command
-    share them (building them is ~1 s; the runs' `reconstructable` jobs would build them again)."""
+    """The definitions, built once per command: the jobs below and the main command share them (building them
+    is ~1 s; the runs' `reconstructable` jobs would build them again). They are the code location's (the same
+    function builds both), so a run of this command is a run of the code location's job."""
     from sentiment_pipeline.definitions import build_definitions
 
     if rebuild or "defs" not in _BUILT:
-        _BUILT["defs"] = build_definitions(loggers={PROGRESS_LOGGER: progress_logger,
-                                                    "console": dg.colored_console_logger})
+        _BUILT["defs"] = build_definitions()
     return _BUILT["defs"]
+
+
+# The code location as workspace.yaml declares it: the UI, the daemon and serve.sh load it from there.
+WORKSPACE_YAML = Path(__file__).resolve().parents[1] / "workspace.yaml"
+DEFINITIONS_MODULE = "sentiment_pipeline.definitions"
+
+
+def code_location_origin():
+    """The origin of the code location that holds the jobs, as the webserver and the daemon build it from
+    workspace.yaml (the entry that loads sentiment_pipeline.definitions); without such an entry, the origin
+    `dagster dev -m sentiment_pipeline.definitions` would have."""
+    from dagster._core.workspace.load import location_origin_from_module_name, location_origins_from_yaml_paths
+
+    if WORKSPACE_YAML.is_file():
+        for origin in location_origins_from_yaml_paths([str(WORKSPACE_YAML)]):
+            target = getattr(origin, "loadable_target_origin", None)
+            if target is not None and target.module_name == DEFINITIONS_MODULE:
+                return origin
+    return location_origin_from_module_name(DEFINITIONS_MODULE, attribute=None, working_directory=None)
+
+
+def job_origin(job_name: str):
+    """The remote origin of one of the code location's jobs. The UI keys its job pages and the jobs list on a
+    run's job name plus the tag `.dagster/repository` (`repository@location`, written from this origin), and
+    the Overview timeline on the run's repository origin; a run without it shows on the Runs page only."""
+    from dagster._core.remote_origin import RemoteRepositoryOrigin
+
+    repository = _definitions().get_repository_def().name  # "__repository__" for a Definitions object
+    return RemoteRepositoryOrigin(code_location_origin(), repository).get_job_origin(job_name)
 
 
 # The jobs as `reconstructable` wants them (execute_job needs them importable); in this process they come from
@@ -383,10 +818,19 @@ def _raw_daily_ops(defs: dg.Definitions, keys) -> list[str]:
     return [defs.get_assets_def(k).node_def.name for k in keys if k in RAW_SIDE_DATASETS]
 
 
-def _execute(job, instance, selected, run_config, run_start: str | None = None, run_end: str | None = None) -> bool:
+# A tag the UI's run list shows (it hides Dagster's own dagster/asset_partition_range_* tags behind "View all
+# tags"): the range of the run, as the command takes it.
+RANGE_TAG = "sentiment/range"
+
+
+def _execute(job_fn, instance, selected, run_config, run_start: str | None = None, run_end: str | None = None
+             ) -> bool:
     """One run (of the range, for partitioned assets) in the project's instance; True when it failed.
-    `execute_job`, not `execute_in_process`: the latter keeps every step's output in memory until the run
-    ends."""
+    What `execute_job` does (a reconstructable job, executed in this process; not `execute_in_process`, which
+    keeps every step's output in memory until the run ends), but the run is created with the code location's
+    job origin, so the UI places it under the job (`job_origin`)."""
+    from dagster._core.execution.api import execute_run
+
     from sentiment_pipeline.automation import LAUNCHED_BY
 
     tags = {LAUNCHED_BY: "cli", PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
@@ -394,13 +838,20 @@ def _execute(job, instance, selected, run_config, run_start: str | None = None, 
     if started:
         tags[PROCESS_START_TAG] = started
     if run_start:
-        tags |= {"dagster/asset_partition_range_start": run_start, "dagster/asset_partition_range_end": run_end}
-    with dg.execute_job(
-        job, instance=instance, asset_selection=selected, raise_on_error=False, run_config=run_config, tags=tags,
-    ) as result:
-        if not result.success:
-            _print(f"run {result.run_id} failed; its full log is in the UI (dagster dev → Runs → {result.run_id[:8]})")
-        return not result.success
+        tags |= {"dagster/asset_partition_range_start": run_start, "dagster/asset_partition_range_end": run_end,
+                 RANGE_TAG: run_start if run_start == run_end else f"{run_start}...{run_end}"}
+    job = dg.reconstructable(job_fn)
+    load_data = job.repository.get_definition().repository_load_data  # as execute_job: None without cacheables
+    job = job.with_repository_load_data(load_data)
+    job_def = job.get_definition()
+    run = instance.create_run_for_job(
+        job_def=job_def, run_config=run_config, tags={**job_def.run_tags, **tags},
+        asset_selection=frozenset(selected), job_code_origin=job.get_python_origin(),
+        remote_job_origin=job_origin(job_def.name), repository_load_data=load_data)
+    result = execute_run(job, run, instance, raise_on_error=False)
+    if not result.success:
+        _print(f"run {result.run_id} failed; its full log is in the UI (dagster dev → Runs → {result.run_id[:8]})")
+    return not result.success
 
 
 def backtest_summary(conn) -> str:

@@ -29,7 +29,8 @@ from .test_tdx import write_day
 
 # ------------------------------------------------------------------------------- SIGKILL in the middle of a write
 
-KILL_SELECT = ["--select", "group:raw or group:core or group:sentiment"]  # 15 assets, one in-process run
+# 15 assets, one in-process run; the range alone (no warm-up): what a kill leaves is the question here
+KILL_SELECT = ["--select", "group:raw or group:core or group:sentiment", "--no-warm-up"]
 OLD_RANGE, NEW_RANGE = "2019-03-01...2019-03-08", "2019-03-01...2019-03-15"
 OLD_DAYS = ["2019-03-01", "2019-03-04", "2019-03-05", "2019-03-06", "2019-03-07", "2019-03-08"]
 NEW_DAYS = OLD_DAYS + ["2019-03-11", "2019-03-12", "2019-03-13", "2019-03-14", "2019-03-15"]

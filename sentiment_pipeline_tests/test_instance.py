@@ -32,6 +32,51 @@ def test_range_runs_record_every_day_and_one_check_execution_per_run(instance_ho
         assert {h.status.value for h in history} == {"SUCCEEDED"} and {h.partition for h in history} == {None}
         runs = instance.get_runs()
         assert len(runs) == 3 and {r.job_name for r in runs} == {"backfill"}
+        assert_runs_belong_to_the_code_location(instance, runs, "backfill")
+        # The range of each run in a tag the UI's run list shows (it hides dagster/asset_partition_range_*).
+        assert sorted(r.tags[cli.RANGE_TAG] for r in runs) == [
+            "2019-03-01...2019-03-07", "2019-03-07", "2019-03-08...2019-03-14"]
+
+
+def assert_runs_belong_to_the_code_location(instance, runs, job_name: str) -> None:
+    """What the UI keys on (dagster-webserver 1.13): a job's page and the jobs list ask for
+    RunsFilter(job_name, tags={".dagster/repository": "repository@location"}) (dagster_graphql
+    schema/pipelines/pipeline.py `resolve_runs`), a tag the run storage writes from the run's remote job origin
+    (DagsterRun.tags_for_storage); the Overview timeline drops a run without `repositoryOrigin` and groups the
+    others by its location and repository names plus the job name (ui-core runs/useRunsForTimeline.tsx)."""
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+    from dagster._core.workspace.load import location_origins_from_yaml_paths
+
+    from sentiment_pipeline.definitions import defs as code_location
+
+    (location,) = location_origins_from_yaml_paths([str(cli.WORKSPACE_YAML)])  # what the webserver loads
+    assert location.location_name == "sentiment_pipeline"
+    label = f"__repository__@{location.location_name}"
+    on_job_page = instance.get_runs(dg.RunsFilter(job_name=job_name, tags={REPOSITORY_LABEL_TAG: label}))
+    assert {r.run_id for r in on_job_page} == {r.run_id for r in runs}
+    job = code_location().resolve_job_def(job_name)
+    for run in runs:
+        origin = run.remote_job_origin
+        assert origin is not None and origin.job_name == job_name == run.job_name
+        assert origin.repository_origin.repository_name == "__repository__"
+        assert origin.repository_origin.code_location_origin == location
+        assert origin.repository_origin.get_label() == label
+        # The code location's job takes the run's config (the progress logger): the UI can re-execute it.
+        assert dg.validate_run_config(job, run.run_config)["loggers"].keys() == {"progress"}
+
+
+def test_the_command_runs_each_job_of_the_code_location_under_its_origin(monkeypatch):
+    """The origin cli.job_origin gives each job the command runs is the workspace's code location's."""
+    from dagster._core.workspace.load import location_origins_from_yaml_paths
+
+    from sentiment_pipeline.definitions import HISTORY_JOB_NAME, JOB_NAME, WEEKLY_JOB_NAME
+
+    monkeypatch.setitem(cli._BUILT, "defs", dg.Definitions())  # the repository's name, without building it all
+    (location,) = location_origins_from_yaml_paths([str(cli.WORKSPACE_YAML)])
+    for name in (JOB_NAME, WEEKLY_JOB_NAME, HISTORY_JOB_NAME):
+        origin = cli.job_origin(name)
+        assert origin.job_name == name and origin.repository_origin.code_location_origin == location
+        assert origin.repository_origin.get_label() == "__repository__@sentiment_pipeline"
 
 
 # The storage keeps one open connection per database and process (platform/event_log.py `_SqliteEngines`).

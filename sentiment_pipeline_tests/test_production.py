@@ -348,3 +348,22 @@ def test_a_second_writing_run_stays_queued_until_the_first_ends(service, instanc
     # Both asked for the pool; neither holds a slot now.
     info = instance.event_log_storage.get_concurrency_info("duckdb")
     assert info.slot_count == 1 and not info.claimed_slots and not info.pending_steps
+
+
+def test_the_service_shows_a_run_of_the_main_command_under_its_job(service, instance, production_env, capsys):
+    """A run the main command executes in its own process on the team instance is a run of the code location's
+    job: the webserver's job page (the same query as the UI's Runs tab) lists it, with its origin and its range."""
+    from sentiment_pipeline import cli
+
+    assert cli.main(["2019-01-07", "--select", "key:raw/daily_quotes"]) == 0, capsys.readouterr().out
+    (run,) = instance.get_runs(dg.RunsFilter(tags={"sentiment/launched_by": "cli"}))
+    data = service.graphql("""query($s: PipelineSelector!) { pipelineOrError(params: $s) { __typename
+          ... on Pipeline { runs(limit: 50) { runId status tags { key value }
+                                             repositoryOrigin { repositoryLocationName repositoryName } } } } }""",
+                           {"s": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY,
+                                  "pipelineName": "backfill"}})
+    shown = {r["runId"]: r for r in data["pipelineOrError"]["runs"]}
+    assert run.run_id in shown, list(shown)
+    assert shown[run.run_id]["status"] == "SUCCESS"
+    assert shown[run.run_id]["repositoryOrigin"] == {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+    assert {"key": cli.RANGE_TAG, "value": "2019-01-07"} in shown[run.run_id]["tags"]
