@@ -358,3 +358,23 @@ def test_postgres_setup_as_a_user_without_sudo_or_with_a_stopped_server_says_wha
     assert stopped.returncode == 2
     _short(stopped.stderr)
     assert "does not answer" in stopped.stderr and "start it (as root: " in stopped.stderr
+
+
+@pytest.mark.parametrize("module", ["sentiment_pipeline.research.claims", "sentiment_pipeline.stms.report"])
+def test_the_report_commands_answer_a_wrong_database_in_two_lines(tmp_path, module):
+    import duckdb
+
+    missing = subprocess.run([sys.executable, "-m", module, str(tmp_path / "nope.duckdb")], capture_output=True,
+                             text=True, timeout=120)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    _short(missing.stderr)
+    assert "cannot open the database" in missing.stderr and "nope.duckdb" in missing.stderr
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    bare = subprocess.run([sys.executable, "-m", module, str(empty)], capture_output=True, text=True, timeout=120)
+    assert bare.returncode == 1 and "Traceback" not in bare.stderr
+    _short(bare.stderr)
+    assert "the database lacks a table this command reads" in bare.stderr and "python -m sentiment_pipeline.cli" in bare.stderr
+    verbose = subprocess.run([sys.executable, "-m", module, str(empty), "--verbose"], capture_output=True, text=True,
+                             timeout=120)
+    assert "Traceback" in verbose.stderr

@@ -98,4 +98,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from sentiment_pipeline.platform.commands import run_main
+
+    raise SystemExit(run_main(main))
