@@ -192,7 +192,8 @@ def test_the_report_is_pandera_s(broken):
 def test_a_float_key_counts_zero_and_minus_zero_as_one_value():
     def frame(lows):
         return pl.DataFrame({"regime": "all", "measure": "promotion_rate", "bucket_low": lows, "bucket": "0–5%",
-                             "days": pl.Series([1] * len(lows), dtype=pl.Int32), "share": 0.5})
+                             "days": pl.Series([1] * len(lows), dtype=pl.Int32), "share": 0.5,
+                             "source": "synthetic", "period_start": DAY, "period_end": DAY})
     assert validate(frame([0.0, 0.05]), RegimeDistribution, "research.regime_distribution", "all").passed
     duplicate = frame([0.0, -0.0])
     report = validate(duplicate, RegimeDistribution, "research.regime_distribution", "all")
