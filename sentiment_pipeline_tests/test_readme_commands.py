@@ -1,7 +1,10 @@
-"""Every command in the README's bash blocks works as pasted: the ones that need no network run here, in the
-activated environment, against a temporary instance and database; the others say why they do not."""
+"""Every command in the bash blocks of the README and of the documentation (docs/**/*.md) works as pasted: the ones
+that need no network run here, in the activated environment, against a temporary instance and database; the others
+say why they do not. The samples the documentation shows of the main command (scripts/docs_samples.py writes them)
+are compared with this run of it."""
 
 import datetime as dt
+import importlib.util
 import json
 import re
 import subprocess
@@ -40,7 +43,7 @@ TDX_BAOSTOCK = ("SENTIMENT_SOURCE=tdx SENTIMENT_TDX_DIR=../shared/data/real/tdx/
                 "2020-08-03...2020-09-30")
 CROSS_SOURCE = "python -m sentiment_pipeline.quality.cross_source ../shared/data/real/tdx/vipdoc ../shared/data/real/baostock"
 
-# How each README command is covered; a command missing here fails test_every_readme_command_is_covered.
+# How each documented command is covered; a command missing here fails test_every_documented_command_is_covered.
 COVERED = {
     "bash scripts/run.sh": "test_main_command_then_a_selected_month",
     SELECTED: "test_main_command_then_a_selected_month",
@@ -84,25 +87,76 @@ COVERED = {
     "python benchmarks/snapshot_publish.py": "a benchmark (about 10 minutes); test_snapshot.py tests the publish it times",
     "python -m sentiment_pipeline.platform.snapshot": "test_snapshot.py publishes through the same function "
                                                       "(the main command calls it after its last run)",
+    "mkdocs build --strict": ".ci/run builds the documentation site with it before the tests",
+    "mkdocs serve": "a server (the same build as mkdocs build --strict, which .ci/run runs)",
+    "python scripts/docs_samples.py": "regenerates the samples from bash scripts/run.sh (about 30 s); "
+                                      "test_main_command_then_a_selected_month compares them with its own run",
+    "python scripts/docs_samples.py --screenshots": "the same, then dagster dev and Chromium (a minute more); "
+                                                    "test_dagster_dev_serves_the_assets starts the same dagster dev",
 }
 
 
-def readme_commands() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+def documents() -> list[Path]:
+    """The README and every page of the documentation site."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """(file, command) for every line of every bash block of the README and the documentation."""
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
-        for line in block.splitlines():
-            command = re.sub(r"\s+#.*$", "", line.strip())
-            if command:
-                commands.append(command)
+    for path in documents():
+        for block in re.findall(r"```bash\n(.*?)```", path.read_text(), re.S):
+            for line in block.splitlines():
+                command = re.sub(r"\s+#.*$", "", line.strip())
+                if command:
+                    commands.append((str(path.relative_to(ROOT)), command))
     return commands
 
 
-def test_every_readme_command_is_covered():
-    commands = readme_commands()
-    assert "bash scripts/run.sh" in commands and DAGSTER_CLI in commands
-    missing = [c for c in commands if c not in COVERED]
-    assert not missing, f"README commands without a test or a reason here: {missing}"
+def test_every_documented_command_is_covered():
+    commands = documented_commands()
+    readme = [c for f, c in commands if f == "README.md"]
+    assert "bash scripts/run.sh" in readme and "bash scripts/test.sh" in readme
+    assert DAGSTER_CLI in [c for _, c in commands]
+    missing = [f"{f}: {c}" for f, c in commands if c not in COVERED]
+    assert not missing, f"documented commands without a test or a reason here: {missing}"
+
+
+def test_the_readme_links_resolve():
+    """GitHub shows the README; its relative links (to the documentation's pages and pictures) must exist."""
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text) + re.findall(r'<img src="([^"]+)"', text)
+    local = [t for t in targets if not re.match(r"^[a-z]+:", t)]
+    assert local and not [t for t in local if not (ROOT / t).exists()], [t for t in local if not (ROOT / t).exists()]
+
+
+def docs_samples():
+    """scripts/docs_samples.py as a module: how a sample is compared with a run."""
+    spec = importlib.util.spec_from_file_location("docs_samples", ROOT / "scripts" / "docs_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_the_samples_show(out: str, db: Path) -> None:
+    """The documentation's samples of `bash scripts/run.sh` are this run's output, numbers, timings and paths
+    aside: the same assets, steps, tables, strategies and summary lines (scripts/docs_samples.py rewrites them)."""
+    samples = docs_samples()
+    stale = "; run `python scripts/docs_samples.py` and commit what it writes"
+    ran = samples.output_lines(out)
+    shown = (ROOT / "docs" / "samples" / "run_sh.txt").read_text().splitlines()
+    assert shown[0] == "$ bash scripts/run.sh", shown[0]
+    expected, got = [samples.normalise(x) for x in ran], [samples.normalise(x) for x in shown[1:]]
+    diff = [(i, e, g) for i, (e, g) in enumerate(zip(expected, got)) if e != g]
+    assert len(expected) == len(got) and not diff, \
+        f"docs/samples/run_sh.txt differs from the run ({len(got)} vs {len(expected)} lines; {diff[:3]}){stale}"
+    rest = iter(ran)  # every line the README shows, in the run's order
+    for line in samples.readme_block((ROOT / "README.md").read_text()):
+        if line.strip() != "…":
+            assert any(samples.matches(line, r) for r in rest), f"README sample line not in the run: {line!r}{stale}"
+    top_list = (ROOT / "docs" / "samples" / "stms_top_list.txt").read_text()
+    assert [samples.normalise(x) for x in samples.stms_top_list(db).splitlines()] == \
+        [samples.normalise(x) for x in top_list.splitlines()], f"docs/samples/stms_top_list.txt is stale{stale}"
 
 
 @pytest.fixture
@@ -131,7 +185,8 @@ def test_main_command_then_a_selected_month(shell):
     done = shell("bash scripts/run.sh")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "49 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
+    # 82 assets: each backtest strategy is one step and four assets (its rows of runs, nav, trades, blocked_orders)
+    assert "82 assets over 118 trading day(s) 2019-01-02 → 2019-06-28" in out
     # 25 daily steps (the reconciliation writes two tables), 7 weekly, the research tables (one step), 11 backtests
     assert len(re.findall(r"^  ✓ ", out, re.M)) == 44
     assert re.search(r"^source: synthetic \(a simulated market: never evidence about the real one\) · period: "
@@ -143,6 +198,7 @@ def test_main_command_then_a_selected_month(shell):
                      "stms_top_sw", "stms_top_sw_weekly"):
         assert re.search(rf"^{strategy}\s+2019-01-02 → 2019-06-28\s+-?[\d.]+%\s+-[\d.]+%", out, re.M), strategy
     assert f"database: {shell.db}" in out and "dagster dev" in out
+    assert_the_samples_show(out, shell.db)
     # The query the summary offers works as printed.
     query = re.search(r"^try:\s+(python -c .*)$", out, re.M).group(1)
     tried = shell(query)
@@ -204,8 +260,10 @@ def test_tdx_folder_runs_what_it_can_feed(shell, tmp_path):
     assert "raw.main_fund_flows: source tdx does not provide main_fund_flows; the table gets no rows" in out
     assert "skipped stms/scores: source 'tdx' does not provide" in out
     assert "skipped backtest/stms_top_sw: source 'tdx' does not provide" in out
-    assert "22 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow
-    assert re.search(r"^phase_limit_up_follow\s+2023-01-03 → 2023-02-24", out, re.M)
+    assert "25 assets over 34 trading day(s) 2023-01-03 → 2023-02-24" in out  # with phase_limit_up_follow's four
+    # the backtest reads every stored day: the range and the 69 days of its warm-up (from 2022-09-20)
+    assert "warm-up 2022-09-20 → 2022-12-30: 69 earlier trading day(s)" in out
+    assert re.search(r"^phase_limit_up_follow\s+2022-09-20 → 2023-02-24", out, re.M)
     with duckdb.connect(str(tmp_path / "tdx.duckdb"), read_only=True) as conn:
         found = conn.execute("select sum(both_count), sum(pool_count) from quality.limit_up_reconciliation").fetchone()
     assert found == (1225, 1225)  # the README's reconciliation figures
@@ -262,7 +320,9 @@ def test_baostock_and_tdx_completed_by_it_store_the_exchange_reference_closes(sh
         assert shenzhen.height == raw.filter("traded").height - (979 if name == "tdx_baostock" else 0)
         assert (shenzhen["pre_close"] == shenzhen["bs_pre_close"]).all()
         assert (shenzhen["is_st"] == shenzhen["bs_st"]).all()
-        assert suspended.sort(pl.all()).equals(raw.filter(~pl.col("traded")).select("trade_date", "code").sort(pl.all()))
+        # (the range's days: the warm-up also stores the suspensions of the days before it)
+        in_range = suspended.filter(pl.col("trade_date").is_between(pl.date(2020, 8, 3), pl.date(2020, 9, 30)))
+        assert in_range.sort(pl.all()).equals(raw.filter(~pl.col("traded")).select("trade_date", "code").sort(pl.all()))
         # the dated rules: ChiNext at ±20% from 2020-08-24 (ST too), ±10% before; main-board ST ±5%
         chinext = shenzhen.filter((pl.col("board") == "chinext") & pl.col("limit_up_price").is_not_null())
         ratio = (chinext["limit_up_price"] / chinext["pre_close"]).round(2)
@@ -309,7 +369,7 @@ def test_dagster_dev_serves_the_assets(shell, tmp_path):
                 pass
             time.sleep(1)
         assert nodes, (tmp_path / "dev.log").read_text()[-3000:]
-        assert len(nodes) == 46
+        assert len(nodes) == 82
         assert all({"duckdb", "polars"} <= set(n["kinds"]) for n in nodes)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
