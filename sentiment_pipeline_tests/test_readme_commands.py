@@ -77,9 +77,8 @@ COVERED = {
                                           "compares",
     "export SENTIMENT_SOURCE=baostock": "network (baostock's server); test_baostock.py runs the live source on "
                                         "recorded answers",
-    "sudo -u postgres createuser --pwprompt dagster": "a server's one-time setup (interactive); "
-                                                      "test_production.py creates its role and database",
-    "sudo -u postgres createdb --owner dagster dagster": "the same",
+    "bash scripts/postgres_setup.sh": "a server's one-time setup; test_operator_errors.py runs it against its own "
+                                      "server as root, via su, as postgres and as nobody",
     SERVE: "test_production.test_the_service_runs_a_daily_partition_through_the_queue (with its own server's "
            "credentials)",
     "python -m pytest sentiment_pipeline_tests/test_faults.py": "this suite runs that file",
