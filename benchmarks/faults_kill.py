@@ -1,6 +1,6 @@
 """Fault trial: SIGKILL the main command at many moments while it writes, and check what it leaves.
 
-    python benchmarks/faults_kill.py                 # every moment (about 15 minutes on 2 cores)
+    python benchmarks/faults_kill.py                 # every moment (about an hour on 2 cores: 58 min measured)
     python benchmarks/faults_kill.py --every 4       # every 4th moment
     python benchmarks/faults_kill.py --select 'group:raw or group:core or group:sentiment' --old 2019-03-01...2019-03-08 --new 2019-03-01...2019-03-15
 

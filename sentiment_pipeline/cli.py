@@ -496,10 +496,13 @@ def _main(args: argparse.Namespace) -> int:
     if args.verbose:
         loggers["console"] = {"config": {"log_level": "DEBUG"}}
     db = database_path()
-    _print(f"{len(selected)} assets over {len(keys)} trading day(s) {start} → {end}; database {db}")
     history = set(selected) & set(whole_history_keys(list(defs.assets)))
     weekly = [k for k in selected if graph.get(k).partitions_def == trading_week_partitions]
     daily = [k for k in selected if k not in history and k not in weekly]
+    if daily or weekly:
+        _print(f"{len(selected)} assets over {len(keys)} trading day(s) {start} → {end}; database {db}")
+    else:  # the research tables and backtests read every stored day, whatever the range
+        _print(f"{len(selected)} whole-history assets over every stored day; database {db}")
     run_history, why = _runs_history(args, keys)
     if history and not run_history:
         _print(f"whole-history assets not run ({len(history)}: research tables, backtests): {why}")
@@ -544,6 +547,8 @@ def _main(args: argparse.Namespace) -> int:
                 return 1
         # Consumers read the snapshot: publish it once, after the last run (platform/snapshot.py).
         _print(publish(db, on_wait=_print, conn=held).describe())
+        if not daily and not weekly:  # the period the whole-history assets read: every stored day
+            start, end = _stored_span(held, start, end)
         report = summary(db, start, end, held, defs.resources["market_source"], warm[0] if warm else None)
     _print(f"done in {time.perf_counter() - started:.1f} s")
     print(report, flush=True)
@@ -725,6 +730,16 @@ def _open_instance() -> dg.DagsterInstance:
             if problem:
                 raise CommandError(problem) from error
         raise
+
+
+def _stored_span(conn, start: str, end: str) -> tuple[str, str]:
+    """The first and last day of core.daily_bars (the given range when it is not stored)."""
+    from sentiment_pipeline.platform import storage
+
+    if not storage.table_exists(conn, "core.daily_bars"):
+        return start, end
+    first, last = conn.execute("select min(trade_date), max(trade_date) from core.daily_bars").fetchone()
+    return (str(first), str(last)) if first else (start, end)
 
 
 def _warm_up(args, defs, daily, reading, start: str, conn) -> list[str]:

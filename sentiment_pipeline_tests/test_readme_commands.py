@@ -82,7 +82,7 @@ COVERED = {
     SERVE: "test_production.test_the_service_runs_a_daily_partition_through_the_queue (with its own server's "
            "credentials)",
     "python -m pytest sentiment_pipeline_tests/test_faults.py": "this suite runs that file",
-    "python benchmarks/faults_kill.py": "a script (50 min); test_faults.py kills the same command three times",
+    "python benchmarks/faults_kill.py": "a script (about an hour); test_faults.py kills the same command three times",
     "python benchmarks/snapshot_publish.py": "a benchmark (about 10 minutes); test_snapshot.py tests the publish it times",
     "python -m sentiment_pipeline.platform.snapshot": "test_snapshot.py publishes through the same function "
                                                       "(the main command calls it after its last run)",
@@ -220,6 +220,9 @@ def test_main_command_then_a_selected_month(shell):
     backtests = shell(BACKTESTS)
     assert backtests.returncode == 0, backtests.stdout[-3000:] + backtests.stderr[-3000:]
     assert "run whole_history: backtest/concept_heat_baskets_bottom, " in backtests.stdout
+    # the backtests read every stored day: the header and the summary say so, not the default range
+    assert "44 whole-history assets over every stored day" in backtests.stdout
+    assert "period: 2019-01-02 → 2019-06-28 · membership" in backtests.stdout
     assert len(re.findall(r"^  ✓ ", backtests.stdout, re.M)) == 11
     configured = shell(CONFIGURED)
     assert configured.returncode == 0, configured.stderr[-3000:]

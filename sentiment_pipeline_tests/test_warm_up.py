@@ -74,7 +74,8 @@ def test_a_database_started_later_gives_the_same_ladder_and_phases(instance_home
 RESEARCH_SELECT = SELECT + " or key:raw/index_daily or key:research/market_daily"
 
 
-def test_a_range_split_into_runs_gives_the_same_forward_returns_as_one_run(instance_home, tmp_path, monkeypatch):
+def test_a_range_split_into_runs_gives_the_same_forward_returns_as_one_run(instance_home, tmp_path, monkeypatch,
+                                                                          capsys):
     """Each run refreshes the 20 stored days before it, whose forward windows reach into it: no holes at run
     boundaries, only the last 20 stored days lack a 20-day forward return."""
     tables = {}
@@ -91,6 +92,14 @@ def test_a_range_split_into_runs_gives_the_same_forward_returns_as_one_run(insta
     whole = tables["0"]
     assert whole.filter(pl.col("all_a_fwd_20").is_null())["trade_date"].to_list() == whole["trade_date"].to_list()[-20:]
     assert whole.filter(pl.col("all_a_fwd_5").is_null())["trade_date"].to_list() == whole["trade_date"].to_list()[-5:]
+    # whole-history assets alone read every stored day (the warm-up's too), whatever the default range
+    capsys.readouterr()
+    research = " or ".join(f"key:research/{t}" for t in ("regime_summary", "regime_distribution", "rate_correlation",
+                                                          "phase_forward", "phase_path"))  # one step
+    assert cli.main(["--select", research]) == 0
+    out = capsys.readouterr().out
+    assert "5 whole-history assets over every stored day" in out
+    assert f"period: {whole['trade_date'].min()} → 2019-05-31" in out
 
 
 TDX = REAL_DATA / "tdx" / "vipdoc"
