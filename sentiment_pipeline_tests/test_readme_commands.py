@@ -6,6 +6,7 @@ are compared with this run of it."""
 import datetime as dt
 import importlib.util
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -86,7 +87,7 @@ COVERED = {
     "python benchmarks/snapshot_publish.py": "a benchmark (about 10 minutes); test_snapshot.py tests the publish it times",
     "python -m sentiment_pipeline.platform.snapshot": "test_snapshot.py publishes through the same function "
                                                       "(the main command calls it after its last run)",
-    "mkdocs build --strict": ".ci/run builds the documentation site with it before the tests",
+    "mkdocs build --strict": "test_the_docs_site_builds_strictly (and .ci/run before the tests)",
     "mkdocs serve": "a server (the same build as mkdocs build --strict, which .ci/run runs)",
     "python scripts/docs_samples.py": "regenerates the samples from bash scripts/run.sh (about 30 s); "
                                       "test_main_command_then_a_selected_month compares them with its own run",
@@ -119,6 +120,16 @@ def test_every_documented_command_is_covered():
     assert DAGSTER_CLI in [c for _, c in commands]
     missing = [f"{f}: {c}" for f, c in commands if c not in COVERED]
     assert not missing, f"documented commands without a test or a reason here: {missing}"
+
+
+def test_the_docs_site_builds_strictly(tmp_path):
+    """`mkdocs build --strict` (not --quiet: it hides the warnings --strict counts) on the committed pages."""
+    mkdocs = ROOT / ".venv" / "bin" / "mkdocs"
+    if not mkdocs.exists():
+        pytest.skip("no mkdocs in .venv (scripts/setup.sh installs the docs extra)")
+    done = subprocess.run([str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_the_readme_links_resolve():
