@@ -97,7 +97,7 @@ def test_every_strategy_writes_its_rows_and_a_picture(two_runs):
     row = runs.filter(pl.col("strategy") == "stms_top_sw").row(0, named=True)
     assert meta["chart_title"].value == "STMS 申万一级前3 行业篮子    backtest/stms_top_sw"
     assert meta["chart_figures"].value == charts.equity_texts(row, "backtest/stms_top_sw", "").figures
-    assert f"区间 2019-01-02 → {FIRST_END} ({row['days']} 天)   来源 synthetic (模拟市场)" in meta["chart_figures"].value
+    assert f"区间 2019-01-02 → {FIRST_END} ({row['days']} 个交易日)   来源 synthetic (模拟市场)" in meta["chart_figures"].value
     chart = meta["chart"].value
     assert chart.startswith("![equity curve](data:image/png;base64,")
     assert base64.b64decode(chart.split(",", 1)[1].rstrip(")"))[:4] == b"\x89PNG"
@@ -314,7 +314,7 @@ RUN = {"strategy": "heat_rotation", "source": "synthetic", "benchmark": "all_a o
 def test_the_pictures_words_name_the_strategy_its_figures_period_and_source():
     texts = charts.equity_texts(RUN, "backtest/heat_rotation", "热度轮动 宽基指数")
     assert texts.title == "热度轮动 宽基指数    backtest/heat_rotation"
-    assert texts.figures == ("年化 +12.3%   最大回撤 -25.1%   夏普 0.86   区间 2019-01-02 → 2019-02-22 (35 天)   "
+    assert texts.figures == ("年化 +12.3%   最大回撤 -25.1%   夏普 0.86   区间 2019-01-02 → 2019-02-22 (35 个交易日)   "
                              "来源 synthetic (模拟市场)")
     assert texts.strategy_label == "策略 (年化 +12.3%)"
     assert texts.benchmark_label == "全A基准 official (年化 +5.1%)"

@@ -436,7 +436,7 @@ def test_main_prints_provenance_claims_robustness_and_phase_tests(tmp_path, caps
     first = out.splitlines()[0]
     last = trading_days(dt.date(2020, 11, 2), 90)[-1]
     assert first.startswith(f"source: {source} · period: 2020-11-02 → {last} (90 days")
-    assert first.endswith("not the real market") == (source == "synthetic")
+    assert first.endswith("never evidence about the real market") == (source == "synthetic")
     tables = [block for block in out.split("\n\n") if block.startswith("|")]
     assert len(tables) == 3
     main_table, by, phases = ([line.split(" | ") for line in t.splitlines()[2:]] for t in tables)

@@ -65,7 +65,7 @@ def equity_texts(run: Mapping, key: str, title: str) -> EquityTexts:
     return EquityTexts(
         title=f"{title}    {key}",
         figures=(f"年化 {_pct(run['annual_return'])}   最大回撤 {_pct(run['max_drawdown'])}   "
-                 f"夏普 {_ratio(run['sharpe'])}   区间 {run['start_date']} → {run['end_date']} ({run['days']} 天)   "
+                 f"夏普 {_ratio(run['sharpe'])}   区间 {run['start_date']} → {run['end_date']} ({run['days']} 个交易日)   "
                  f"来源 {source}"),
         strategy_label=f"策略 (年化 {_pct(run['annual_return'])})",
         benchmark_label=f"全A基准 {kind} (年化 {_pct(run['benchmark_annual_return'])})",

@@ -177,8 +177,8 @@ def provenance(days: pl.DataFrame) -> str:
     """The first line of the output: source (research.market_daily.source where the column exists) and period."""
     sources = sorted(days["source"].drop_nulls().unique().to_list()) if "source" in days.columns else []
     source = ", ".join(sources) if sources else "unknown"
-    warning = (" · a simulated market: these verdicts describe the simulation, not the real market"
-               if "synthetic" in sources else "")
+    warning = (" · a simulated market built from note 000's regimes and ladder statistics: a 'holds' here is by "
+               "construction, never evidence about the real market" if "synthetic" in sources else "")
     if days.is_empty():
         return f"source: {source} · period: no day has market, phase and ladder rows{warning}"
     return (f"source: {source} · period: {days['trade_date'].min()} → {days['trade_date'].max()} ({days.height} "

@@ -140,7 +140,7 @@ def charts(days: pl.DataFrame, crowded: pl.DataFrame, week: tuple | None = None,
                   ncol=min(6, len(present) + len(shade) or 1),
                   fontsize=7, loc="upper center", frameon=False, bbox_to_anchor=(0.5, -0.1))
         ax.set_xticks(ticks, [labels[i] for i in ticks])
-        ax.set_title("连板高度(柱,按情绪周期着色)与晋级率(线,虚线 25% / 45%)")
+        ax.set_title("连板高度(柱,按情绪周期着色)与晋级率(线;虚线 25% / 45% 为情绪周期的晋级率分界)")
         out["ladder"] = _png(fig)
 
         fig, (breadth, amount) = _subplots(2.6, 2, left=0.54, right=0.14, gap=0.7)
@@ -209,7 +209,7 @@ def figure_rows(week: dict) -> list[tuple[str, str, str]]:
         ("日均成交额", _money(week["avg_amount"]), _signed_money(week["avg_amount_change"])),
         ("日均上涨家数", _count(week["avg_up_count"]), _count(week["avg_up_count_change"], True)),
         ("日均涨停家数", _count(week["avg_limit_up_count"]), _count(week["avg_limit_up_count_change"], True)),
-        ("主力净流入", _signed_money(week["main_net_flow"]), _signed_money(week["main_net_flow_change"])),
+        ("主力净流入(周合计)", _signed_money(week["main_net_flow"]), _signed_money(week["main_net_flow_change"])),
         ("两融余额(周末)", _money(week["margin_balance"]), _signed_money(week["margin_balance_change"])),
     ]
 
