@@ -216,7 +216,7 @@ def test_bull_height_median_in_five_to_seven():
     assert low.verdict == "does not hold (median < 5)"
     assert low.measured.startswith("bull: mode 3, median 4, ≥ 5 on 2")
     even = make_days(300, max_height=[4, 5] * 150)  # ≥ 5 on exactly half the days
-    assert claims.claim_bull_height(even).verdict == "not distinguishable"
+    assert claims.claim_bull_height(even).verdict == "not shown"  # a claimed effect neither shown nor ruled out
 
 
 def test_bull_rate_above_25_percent_on_most_days():

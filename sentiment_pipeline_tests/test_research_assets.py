@@ -160,7 +160,7 @@ def test_note_claims_are_measured_from_the_research_tables(chain_db):
     assert first["claim"] == "牛市最高连板普遍维持在 6 板左右"
     assert first["measured"].startswith(f"bull: mode {bull['height_mode']}, median {bull['height_median']:g}")
     # 33 days: a verdict by its test (a median of 5–7 on so few days is seldom distinguishable)
-    assert first["verdict"].split(" (")[0] in ("holds", "does not hold", "not distinguishable")
+    assert first["verdict"].split(" (")[0] in ("holds", "does not hold", "not shown")
     # Only bull days are stored: the regime comparisons cannot be made, and say why.
     verdicts = dict(zip(table["claim"], table["verdict"]))
     assert verdicts["该相关性在震荡市减弱,熊市基本消失"].startswith("n/a (")

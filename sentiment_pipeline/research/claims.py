@@ -94,9 +94,10 @@ def too_few(what: str, n: int, unit: str = "days") -> Verdict | None:
 
 def effect(estimate: st.Estimate, higher: bool, null: float = 0.0, opposite: str = "") -> Verdict:
     """A claimed direction (`higher`: above `null`): holds when significant that way, does not hold (because
-    `opposite`) when significant the other way, else not distinguishable."""
+    `opposite`) when significant the other way, else not shown (a claimed effect the data neither show nor rule
+    out; "not distinguishable" is kept for the phase comparisons)."""
     if estimate.p_value >= st.ALPHA:
-        return Verdict(NOT_DISTINGUISHABLE)
+        return Verdict(NOT_SHOWN)
     return Verdict(HOLDS) if (estimate.value > null) == higher else Verdict(FAILS, opposite)
 
 
