@@ -258,17 +258,23 @@ def main(argv: list[str] | None = None) -> int:
     verbose = "--verbose" in argv
     try:
         return _main(_parser().parse_args(argv))
-    except CommandError as error:
+    except Exception as error:  # noqa: BLE001 - the last resort: one line, the traceback behind --verbose
+        return answer(error, verbose)
+
+
+def answer(error: Exception, verbose: bool) -> int:
+    """Print what went wrong in a line or two (the traceback too with --verbose); 2 for a wrong input or a
+    missing service (a CommandError), 1 for anything else."""
+    if isinstance(error, CommandError):
         cause = error.__cause__ or error.__context__
         if verbose and cause is not None:
             traceback.print_exception(cause)
         _print(str(error))
         return 2
-    except Exception as error:  # noqa: BLE001 - the last resort: one line, the traceback behind --verbose
-        if verbose:
-            traceback.print_exception(error)
-        _print(describe_error(error))
-        return 1
+    if verbose:
+        traceback.print_exception(error)
+    _print(describe_error(error))
+    return 1
 
 
 def describe_error(error: BaseException) -> str:
@@ -706,17 +712,8 @@ def prepare_service(argv: list[str]) -> int:
             slots = instance.event_log_storage.get_concurrency_info(DUCKDB_POOL).slot_count
             _print(f"pool {DUCKDB_POOL!r}: {slots} slot")
         return 0
-    except CommandError as error:
-        cause = error.__cause__ or error.__context__
-        if verbose and cause is not None:
-            traceback.print_exception(cause)
-        _print(str(error))
-        return 2
-    except Exception as error:  # noqa: BLE001
-        if verbose:
-            traceback.print_exception(error)
-        _print(describe_error(error))
-        return 1
+    except Exception as error:  # noqa: BLE001 - serve.sh prints this answer and stops
+        return answer(error, verbose)
 
 
 def _open_instance() -> dg.DagsterInstance:
