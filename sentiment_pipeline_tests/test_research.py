@@ -248,6 +248,23 @@ def test_the_report_renders_chinese_with_its_charts(tmp_path):
     assert "由个股行情计算" in page and '<meta charset="utf-8">' in page
     summary = report.markdown(week, crowded, "reports/review/2019-03-25.html")
     assert "| 全A涨跌幅 | +1.23% | -0.40 个百分点 |" in summary and "人工智能 98 · 芯片 90 (+3)" in summary
+    assert "本周仅" not in page and "其自身近 52 周中的分位" in page
+
+
+@pytest.mark.parametrize("trading_days, flagged", [(1, True), (4, True), (5, False)])
+def test_a_holiday_week_says_its_figures_are_not_comparable(trading_days, flagged):
+    week = {"trading_days": trading_days}
+    note = report.short_week_note(week)
+    assert (note is not None) == flagged
+    if flagged:
+        assert note.startswith(f"本周仅 {trading_days} 个交易日")
+
+
+def test_the_crowding_footer_names_the_window_the_percentiles_span():
+    young = pl.DataFrame({"window_weeks": pl.Series([39, 39], dtype=pl.Int32)})
+    assert report.crowding_window_text(young) == "近 39 周(上限 52 周)"
+    assert report.crowding_window_text(young.with_columns(window_weeks=pl.lit(52, pl.Int32))) == "近 52 周"
+    assert report.crowding_window_text(pl.DataFrame()) == "近 52 周"
 
 
 def _report_inputs(n: int = 60):

@@ -214,6 +214,24 @@ def figure_rows(week: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+FULL_WEEK_DAYS = 5
+
+
+def short_week_note(week: dict) -> str | None:
+    """A week shorter than five trading days (a holiday week) is not comparable with a full one: say so."""
+    n = week["trading_days"]
+    if n is None or n >= FULL_WEEK_DAYS:
+        return None
+    return (f"本周仅 {n} 个交易日(节假日):全A涨跌幅与主力净流入(周合计)按 {n} 日计,与上周的比较口径不同。")
+
+
+def crowding_window_text(crowded: pl.DataFrame) -> str:
+    """The window the shown percentiles really span: the trailing 52 weeks, or fewer while history is short."""
+    weeks = (int(crowded["window_weeks"].max()) if crowded.height and "window_weeks" in crowded.columns
+             and crowded["window_weeks"].max() is not None else None)
+    return f"近 {weeks} 周(上限 52 周)" if weeks and weeks < 52 else "近 52 周"
+
+
 def look_ahead_note(week_end, first_snapshot) -> str | None:
     """The line a week's concepts carry when their membership snapshot postdates the week."""
     if first_snapshot is None or _as_date(week_end) >= _as_date(first_snapshot):
@@ -227,6 +245,7 @@ def markdown(week: dict, crowded: pl.DataFrame, path: str | None, concept_note: 
     lines = [f"**{_day(week['week_start'])} 周** (交易日 {week['trading_days']},至 {_day(week['week_end'])})", "",
              "| 指标 | 本周 | 较上周 |", "|---|---|---|"]
     lines += [f"| {label} | {value} | {change} |" for label, value, change in figure_rows(week)]
+    lines += ["", short_week_note(week)] if short_week_note(week) else []
     lines += ["", f"情绪周期:{week['phases'] or '—'};最高连板 {_count(week['max_height'])}"]
     if crowded.height:
         lines += ["", "拥挤度前五的概念:" + " · ".join(
@@ -279,10 +298,11 @@ img {{ width: 100%; margin: 6px 0; }} .phase {{ font-size: 16px; }}
 <p class="sub">{week['trading_days']} 个交易日,{start} 至 {end};全A收益{ALL_A_SOURCES.get(all_a_source, ALL_A_SOURCES['computed'])}</p>
 <p class="phase">本周情绪周期:<b>{e(week['phases'] or '无')}</b>;最高连板 <b>{_count(week['max_height'])}</b></p>
 <table><tr><th>指标</th><th>本周</th><th>较上周</th></tr>{rows}</table>
+{f'<p class="gap">{e(short_week_note(week))}</p>' if short_week_note(week) else ''}
 <h2>拥挤度最高的五个概念</h2>
 {concepts}
 <h2>近 {days.height} 个交易日 <span class="sub" style="font-size:14px;font-weight:normal">(<span class="week">黄色底纹</span>为本周)</span></h2>
 {image}
-<p class="sub">拥挤度:概念成交额占全市场之比在其自身近 52 周中的分位(0–100)。情绪周期见 domain.md §3。</p>
+<p class="sub">拥挤度:概念成交额占全市场之比在其自身{crowding_window_text(crowded)}中的分位(0–100)。情绪周期见 domain.md §3。</p>
 </body></html>
 """
