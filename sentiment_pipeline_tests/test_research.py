@@ -260,6 +260,15 @@ def test_a_holiday_week_says_its_figures_are_not_comparable(trading_days, flagge
         assert note.startswith(f"本周仅 {trading_days} 个交易日")
 
 
+def test_a_cut_through_tied_concepts_is_said():
+    week = pl.DataFrame({"rank": [1, 2, 3, 4, 5, 6, 7], "crowding": [100.0] * 7})
+    assert report.tie_note(week, 5) == "拥挤度 100 并列 7 个概念,按成交占比取其中 5 个列入前 5。"
+    distinct = week.with_columns(crowding=pl.Series([100.0, 99, 98, 97, 96, 96, 90]))
+    assert report.tie_note(distinct, 5) == "拥挤度 96 并列 2 个概念,按成交占比取其中 1 个列入前 5。"
+    assert report.tie_note(distinct.with_columns(crowding=pl.Series([100.0, 99, 98, 97, 96, 95, 90])), 5) is None
+    assert report.tie_note(week.head(3), 5) is None  # fewer than five ranked: nothing was cut
+
+
 def test_the_crowding_footer_names_the_window_the_percentiles_span():
     young = pl.DataFrame({"window_weeks": pl.Series([39, 39], dtype=pl.Int32)})
     assert report.crowding_window_text(young) == "近 39 周(上限 52 周)"

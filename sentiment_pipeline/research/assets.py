@@ -334,7 +334,9 @@ def weekly(context: dg.AssetExecutionContext, config: ReviewConfig, market_days:
     for week in table.iter_rows(named=True):
         top = crowded.filter((pl.col("week_start") == week["week_start"]) & (pl.col("rank") <= review.TOP_CONCEPTS)
                              ).sort("rank")
-        note = report.look_ahead_note(week["week_end"], first_snapshot)
+        notes = [report.look_ahead_note(week["week_end"], first_snapshot),
+                 report.tie_note(crowded.filter(pl.col("week_start") == week["week_start"]), review.TOP_CONCEPTS)]
+        note = " ".join(n for n in notes if n) or None
         gap = gaps[week["week_start"]] = review.crowding_gap(crowded, week["week_start"])
         path, images = None, None
         if week["week_start"] in rendered:

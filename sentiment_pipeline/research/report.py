@@ -232,6 +232,22 @@ def crowding_window_text(crowded: pl.DataFrame) -> str:
     return f"近 {weeks} 周(上限 52 周)" if weeks and weeks < 52 else "近 52 周"
 
 
+def tie_note(week_crowding: pl.DataFrame, shown: int) -> str | None:
+    """When more concepts share the last shown crowding value than fit in the top `shown`, say how the cut was
+    made (by rank: the turnover share breaks the tie) instead of letting it look like a ranking. week_crowding:
+    the week's concepts with rank and crowding."""
+    ranked = week_crowding.filter(pl.col("rank").is_not_null())
+    top = ranked.filter(pl.col("rank") <= shown)
+    if top.height < shown:
+        return None
+    last = top["crowding"].min()
+    tied = ranked.filter(pl.col("crowding") == last).height
+    inside = top.filter(pl.col("crowding") == last).height
+    if tied <= inside:
+        return None
+    return f"拥挤度 {last:.0f} 并列 {tied} 个概念,按成交占比取其中 {inside} 个列入前 {shown}。"
+
+
 def look_ahead_note(week_end, first_snapshot) -> str | None:
     """The line a week's concepts carry when their membership snapshot postdates the week."""
     if first_snapshot is None or _as_date(week_end) >= _as_date(first_snapshot):
