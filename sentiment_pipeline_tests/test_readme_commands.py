@@ -156,10 +156,11 @@ def assert_the_samples_show(out: str, db: Path) -> None:
     ran = samples.output_lines(out)
     shown = (ROOT / "docs" / "samples" / "run_sh.txt").read_text().splitlines()
     assert shown[0] == "$ bash scripts/run.sh", shown[0]
-    expected, got = [samples.normalise(x) for x in ran], [samples.normalise(x) for x in shown[1:]]
+    got = [samples.normalise(x) for x in ran]
+    expected = [samples.normalise(x) for x in samples.output_lines("\n".join(shown[1:]))]
     diff = [(i, e, g) for i, (e, g) in enumerate(zip(expected, got)) if e != g]
     assert len(expected) == len(got) and not diff, \
-        f"docs/samples/run_sh.txt differs from the run ({len(got)} vs {len(expected)} lines; {diff[:3]}){stale}"
+        f"docs/samples/run_sh.txt differs from the run ({len(expected)} vs {len(got)} lines; {diff[:3]}){stale}"
     rest = iter(ran)  # every line the README shows, in the run's order
     for line in samples.readme_block((ROOT / "README.md").read_text()):
         if line.strip() != "…":
