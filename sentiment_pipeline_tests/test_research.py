@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from scipy import stats
 
 from sentiment_pipeline.platform import calendar
@@ -357,5 +358,6 @@ def test_crowding_of_chosen_weeks_equals_the_full_computation_for_them():
     full = review.crowding(concept, market)
     weeks = sorted(full["week_start"].unique().to_list())[-3:]
     chosen = review.crowding(concept, market, weeks)
-    assert chosen.equals(full.filter(pl.col("week_start").is_in(weeks)))
+    # Equal to the last bits allowed by Polars' multi-threaded sums (their order varies with the machine's load).
+    assert_frame_equal(chosen, full.filter(pl.col("week_start").is_in(weeks)), rel_tol=1e-12)
     assert chosen["crowding_change"].null_count() == 0 and chosen.height == 9
