@@ -194,9 +194,10 @@ def commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
-        # what this script writes itself does not count: the sample is of the committed code
+        # only the code counts (docs and tests being edited do not change what a run prints)
         dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--",
-                                ".", ":!README.md", ":!docs/samples", ":!docs/images"], cwd=ROOT,
+                                "sentiment_pipeline", "scripts", "dagster.yaml", "pyproject.toml", "requirements.lock"],
+                               cwd=ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "outside a git checkout"
@@ -400,8 +401,9 @@ def write_history(name: str, work: Path) -> None:
     command = f"{shown_env(extra)} python -m sentiment_pipeline.cli {days}".strip()
     print(f"running `{command}` into {work} …", flush=True)
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "sentiment_pipeline.cli", days], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=3600)
+    # through the activated environment, as a reader runs it (it sets DAGSTER_HOME from SENTIMENT_DAGSTER_HOME)
+    done = subprocess.run(["bash", "-c", f"source .venv/bin/activate && exec python -m sentiment_pipeline.cli {days}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     seconds = time.monotonic() - started
     if done.returncode != 0:
         sys.exit(f"`{command}` failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")

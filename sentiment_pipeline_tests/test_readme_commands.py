@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FULL_BACKFILL = "python -m sentiment_pipeline.cli 2019-01-02...2025-12-31"
 NEXT_DAY = "python -m sentiment_pipeline.cli 2026-01-05 --select 'not group:backtest'"
 BACKTESTS = "python -m sentiment_pipeline.cli --select 'group:backtest'"
+BACKTEST_RESULTS = "python -m sentiment_pipeline.backtest.results"
 CONFIGURED = ("dagster asset materialize -m sentiment_pipeline.definitions --select backtest/stms_top_sw --config-json "
               """'{"ops": {"backtest__stms_top_sw": {"config": {"top_n": 5, "slippage_bps": 10}}}}'""")
 SELECTED = "python -m sentiment_pipeline.cli 2019-03-01...2019-03-29 --select 'group:sentiment'"
@@ -63,6 +64,7 @@ COVERED = {
     "python benchmarks/backfill.py": "a benchmark",
     "python benchmarks/backtest_engine.py": "a benchmark (its engine is tested in test_backtest_engine.py)",
     BACKTESTS: "test_main_command_then_a_selected_month",
+    BACKTEST_RESULTS: "test_main_command_then_a_selected_month",
     "python -m sentiment_pipeline.cli 2025-12-22...2025-12-31 --select 'group:heat'":
         "needs the raw attention of those days stored; test_heat_assets.py runs the group's days and weeks "
         "through the same jobs",
@@ -93,6 +95,9 @@ COVERED = {
                                       "test_main_command_then_a_selected_month compares them with its own run",
     "python scripts/docs_samples.py --screenshots": "the same, then dagster dev and Chromium (a minute more); "
                                                     "test_dagster_dev_serves_the_assets starts the same dagster dev",
+    "python scripts/docs_samples.py --history": "seven simulated years (minutes); test_backtest_assets.py compares "
+                                                "its tables' columns, claims and strategies with today's commands",
+    "python scripts/docs_samples.py --real": "the real folder for minutes; the same comparison",
 }
 
 
@@ -236,6 +241,11 @@ def test_main_command_then_a_selected_month(shell):
     assert "44 whole-history assets over every stored day" in backtests.stdout
     assert "period: 2019-01-02 → 2019-06-28 · membership" in backtests.stdout
     assert len(re.findall(r"^  ✓ ", backtests.stdout, re.M)) == 11
+    results = shell(BACKTEST_RESULTS)
+    assert results.returncode == 0, results.stderr[-3000:]
+    assert results.stdout.startswith("source: synthetic · period: 2019-01-02 → 2019-06-28 · membership as of ")
+    assert re.search(r"^\| `phase_limit_up_follow` \| 2019-01-02 → 2019-06-28 \| -?[\d.]+% \|", results.stdout, re.M)
+    assert re.search(r"^\| benchmark: all_a simulated \| 2019-01-02 → 2019-06-28 \|", results.stdout, re.M)
     configured = shell(CONFIGURED)
     assert configured.returncode == 0, configured.stderr[-3000:]
     with duckdb.connect(str(shell.db), read_only=True) as conn:
