@@ -42,6 +42,7 @@ def returns(runs: pl.DataFrame) -> pl.DataFrame:
         "win rate": _pct(r["win_rate"]),
         "P/L": "–" if r["profit_loss_ratio"] is None else f"{r['profit_loss_ratio']:.2f}",
         "round trips": f"{r['round_trips']:,}", "trades": f"{r['trades']:,}", "blocked": f"{r['blocked_orders']:,}",
+        "weekly hit rate": _pct(r["weekly_hit_rate"]),
         "turnover / yr": f"{r['annual_turnover']:.0f}×", "signal days": f"{r['signal_days']:,}",
         "costs": f"{r['total_costs'] / 1e6:.2f} M", "by year": _years(r["returns_by_year"]),
     } for r in runs.sort("annual_return", "strategy", descending=[True, False]).iter_rows(named=True)]
@@ -52,7 +53,7 @@ def returns(runs: pl.DataFrame) -> pl.DataFrame:
             "annual": _pct(r["benchmark_annual_return"]), "volatility": _pct(r["benchmark_annual_volatility"]),
             "Sharpe": "–" if r["benchmark_sharpe"] is None else f"{r['benchmark_sharpe']:.2f}",
             "max drawdown (peak → trough)": _pct(r["benchmark_max_drawdown"]), "win rate": "", "P/L": "",
-            "round trips": "", "trades": "", "blocked": "", "turnover / yr": "", "signal days": "", "costs": "",
+            "round trips": "", "trades": "", "blocked": "", "weekly hit rate": "", "turnover / yr": "", "signal days": "", "costs": "",
             "by year": _years(r["benchmark_returns_by_year"])})
     return pl.DataFrame(rows)
 
