@@ -110,15 +110,53 @@ def test_fisher_z_difference_by_hand():
 
 def test_correlation_intervals_are_fisher_z_and_scipy():
     x, y = correlated(200, 0.3, seed=2)
-    c = st.correlation(x, y, "pearson")
+    c = st.correlation(x, y, "pearson", serial=False)  # independent pairs: n_eff = n, SciPy's own figures
     scipy_ci = stats.pearsonr(x, y).confidence_interval(0.95)
     assert c.r == pytest.approx(0.3) and (c.low, c.high) == pytest.approx((scipy_ci.low, scipy_ci.high))
     assert (c.low90, c.high90) == pytest.approx(tuple(stats.pearsonr(x, y).confidence_interval(0.90)))
-    s = st.correlation(x, y, "spearman")
+    assert c.p_value == pytest.approx(stats.pearsonr(x, y).pvalue) and c.n_eff == 200
+    s = st.correlation(x, y, "spearman", serial=False)
     assert s.r == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert s.p_value == pytest.approx(stats.spearmanr(x, y).pvalue)
     half = 1.959964 * math.sqrt(1.06 / 197)
     assert (s.low, s.high) == pytest.approx((math.tanh(math.atanh(s.r) - half), math.tanh(math.atanh(s.r) + half)))
     assert st.correlation(x[:3], y[:3], "pearson") is None and st.correlation(np.ones(9), y[:9], "pearson") is None
+
+
+def test_effective_pairs_by_hand():
+    # n = 100, both autocorrelations 1, 0.5, 0.25: 1/n_eff = 0.01 + 0.02 (0.99 · 0.25 + 0.98 · 0.0625) = 0.016175
+    acf = np.array([1.0, 0.5, 0.25])
+    assert st.effective_pairs(100, acf, acf) == pytest.approx(1 / 0.016175)
+    assert st.effective_pairs(100, acf, np.array([1.0, -0.5, 0.0])) == 100  # never more pairs than days
+    assert st.effective_pairs(10, np.ones(9), np.ones(9)) == st.MIN_EFFECTIVE_PAIRS  # Fisher's z needs n − 3 > 0
+    assert st.effective_pairs(100, acf, np.array([1.0])) == 100  # no lag given: independent
+
+
+def ar1(n: int, phi: float, rng: np.random.Generator) -> np.ndarray:
+    noise = rng.standard_normal(n + 100)
+    x = np.zeros(n + 100)
+    for i in range(1, n + 100):
+        x[i] = phi * x[i - 1] + noise[i]
+    return x[100:]
+
+
+def test_persistent_series_are_not_over_trusted():
+    """Two independent AR(1) series with φ = 0.8 (a promotion rate persists like this): the textbook test calls
+    about a third of them correlated at 5%; on the effective number of pairs the rate is near 5%, and n_eff is
+    near Bartlett's n (1 − φ²)/(1 + φ²) = 44 of 200 days. White noise keeps its n."""
+    rng = np.random.default_rng(0)
+    naive = corrected = 0
+    pairs = []
+    for _ in range(200):
+        x, y = ar1(200, 0.8, rng), ar1(200, 0.8, rng)
+        naive += st.correlation(x, y, "pearson", serial=False).p_value < 0.05
+        c = st.correlation(x, y, "pearson")
+        corrected += c.p_value < 0.05
+        pairs.append(c.n_eff)
+    assert naive / 200 > 0.25 and corrected / 200 < 0.10
+    assert 35 < np.mean(pairs) < 65
+    white = st.correlation(rng.standard_normal(300), rng.standard_normal(300), "spearman")
+    assert white.n_eff > 250
 
 
 def test_benjamini_hochberg_on_known_p_values():

@@ -203,8 +203,13 @@ def _share(e: st.Estimate) -> str:
     return f"{e.value:.0%} [{e.low:.0%}, {e.high:.0%}]"
 
 
+# The promotion rate persists from day to day: its correlations are tested on the pairs that are independent.
+SERIAL = "t and Fisher-z intervals on n_eff, the pairs left after both series' autocorrelation (Bartlett, n/5 lags)"
+
+
 def _r(c: st.Correlation) -> str:
-    return f"{'r' if c.method == 'pearson' else 'ρ'} = {c.r:+.2f} [{c.low:+.2f}, {c.high:+.2f}], p = {c.p_value:.2g}"
+    return (f"{'r' if c.method == 'pearson' else 'ρ'} = {c.r:+.2f} [{c.low:+.2f}, {c.high:+.2f}], "
+            f"p = {c.p_value:.2g}, n_eff = {c.n_eff:.0f}")
 
 
 def _pairs(days: pl.DataFrame, regime: str, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -324,11 +329,11 @@ def claim_weaker_regimes(days: pl.DataFrame) -> ClaimResult:
 
 
 def claim_bull_correlation(days: pl.DataFrame) -> ClaimResult:
-    # "明显正相关": r > 0 at p < 0.05 (SciPy pearsonr / spearmanr); ruled out when r < 0 significantly or when r
+    # "明显正相关": r > 0 at p < 0.05 (SciPy pearsonr / spearmanr, tested on n_eff); ruled out when r < 0 significantly or when r
     # is shown below 0.10 (the upper end of its 90% interval).
     claim = "牛市 T 期晋级率与涨停股 T+1 表现明显正相关"
-    test = (f"r > 0 at p < 0.05 → holds; r < 0 at p < 0.05 or upper 90% bound < {NEGLIGIBLE_R:.2f} → does not "
-            "hold; else not shown")
+    test = (f"{SERIAL}; r > 0 at p < 0.05 → holds; r < 0 at p < 0.05 or upper 90% bound < {NEGLIGIBLE_R:.2f} → "
+            "does not hold; else not shown")
     found = {m: _correlation(days, "bull", "limit_up_next_day_return", m) for m in METHODS}
     measured = "bull: " + "; ".join(f"{METHODS[m]} {_r(c)}" for m, c in found.items()
                                     if isinstance(c, st.Correlation))
@@ -343,7 +348,7 @@ def claim_correlation_fades(days: pl.DataFrame) -> ClaimResult:
     # itself significantly negative (that would be a reversal). "熊市基本消失": the bear r is equivalent to 0
     # (90% interval inside ±0.10); a significant bear r of either sign does not hold; else not rejected.
     claim = "该相关性在震荡市减弱,熊市基本消失"
-    test = (f"bull r > 0 (above); range r < bull r (Fisher z, p < 0.05) and range r not < 0 at p < 0.05; "
+    test = (f"{SERIAL}; bull r > 0 (above); range r < bull r (Fisher z, p < 0.05) and range r not < 0 at p < 0.05; "
             f"bear r inside ±{NEGLIGIBLE_R:.2f} (TOST, 90% CI), bear r ≠ 0 at p < 0.05 → does not hold")
     column = "limit_up_next_day_return"
     verdicts, measured = {}, []
@@ -382,7 +387,7 @@ def claim_no_all_a_correlation(days: pl.DataFrame) -> ClaimResult:
     # It does not hold when some regime's r ≠ 0 after Benjamini–Hochberg over the three regimes (the family the
     # claim's "均" spans); otherwise "not rejected": no correlation found, but none ruled out either.
     claim = "晋级率与次日全A涨跌均无显著相关"
-    test = (f"equivalence: each regime's 90% CI of r inside ±{NEGLIGIBLE_R:.2f} → holds; any r ≠ 0 at BH q < 0.05 "
+    test = (f"{SERIAL}; equivalence: each regime's 90% CI of r inside ±{NEGLIGIBLE_R:.2f} → holds; any r ≠ 0 at BH q < 0.05 "
             "over the 3 regimes → does not hold; else not rejected")
     verdicts, measured = {}, []
     for method, name in METHODS.items():

@@ -1,5 +1,5 @@
 """The statistical tests behind note 000's claims (claims.py): means, shares and differences of daily series with
-Newey–West (HAC) standard errors, correlations with Fisher-z intervals, the difference of two independent
+Newey–West (HAC) standard errors, correlations with Fisher-z intervals on their effective number of pairs, the difference of two independent
 correlations, Benjamini–Hochberg, and a block bootstrap for a ratio (the odds). statsmodels and SciPy do the
 work; they are imported when a test runs, not with this module (statsmodels costs ~1 s)."""
 
@@ -35,12 +35,13 @@ class Estimate:
 class Correlation:
     method: str
     r: float
-    p_value: float  # SciPy's, two-sided, against 0
+    p_value: float  # two-sided, against 0: Student's t on n_eff − 2 degrees of freedom (SciPy's when n_eff = n)
     n: int
-    low: float  # 95% interval (Fisher z)
+    low: float  # 95% interval (Fisher z, on n_eff)
     high: float
     low90: float  # 90% interval: inside ±bound ⟺ the two one-sided tests (TOST) of |r| < bound pass at 5%
     high90: float
+    n_eff: float = 0.0  # the effective number of pairs (effective_pairs); n when the series are not serial
 
 
 def _norm():
@@ -109,8 +110,33 @@ def hac_difference(values: np.ndarray, in_group: np.ndarray, lags: int) -> Estim
     return _from_fit(float(fit.params[1]), float(fit.bse[1]), 0.0, len(y), max(smaller - 1, 1))
 
 
-def correlation(x: np.ndarray, y: np.ndarray, method: str) -> Correlation | None:
-    """SciPy's pearsonr or spearmanr with Fisher-z intervals; None with fewer than 4 pairs or a constant series."""
+MIN_EFFECTIVE_PAIRS = 4.0  # Fisher's z needs n − 3 > 0
+
+
+def effective_pairs(n: int, acf_x: np.ndarray, acf_y: np.ndarray) -> float:
+    """The effective number of independent pairs behind a correlation of two serially correlated daily series
+    (Bartlett's variance of r under no cross-correlation; Pyper & Peterman 1998, eq. 1):
+    1/n_eff = 1/n + (2/n) Σ_j (n − j)/n · ρ_x(j) ρ_y(j), over the lags of the autocorrelations given (index 0 is
+    lag 0). Capped at n (never more pairs than days) and floored at MIN_EFFECTIVE_PAIRS."""
+    lags = np.arange(1, min(len(acf_x), len(acf_y)))
+    products = np.asarray(acf_x, dtype=float)[lags] * np.asarray(acf_y, dtype=float)[lags]
+    inverse = 1.0 / n + 2.0 / n * float(np.sum((n - lags) / n * products))
+    return float(min(n, max(MIN_EFFECTIVE_PAIRS, 1.0 / inverse if inverse > 0 else n)))
+
+
+def _acf(values: np.ndarray, lags: int) -> np.ndarray:
+    from statsmodels.tsa.stattools import acf
+
+    return acf(values, nlags=lags, fft=True)
+
+
+def correlation(x: np.ndarray, y: np.ndarray, method: str, serial: bool = True) -> Correlation | None:
+    """Pearson's r (SciPy's pearsonr) or Spearman's ρ (spearmanr) of two daily series in time order, with Fisher-z
+    intervals and a t-test on the effective number of pairs: a persistent series (the promotion rate is one)
+    carries fewer independent pairs than days, and the textbook test would be too confident. The
+    autocorrelations (of the ranks, for Spearman) are taken to n/5 lags (Pyper & Peterman's choice).
+    `serial=False`: the pairs are independent (n_eff = n: SciPy's p-value and Fisher's interval).
+    None with fewer than 4 pairs or a constant series."""
     from scipy import stats
 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -121,20 +147,29 @@ def correlation(x: np.ndarray, y: np.ndarray, method: str) -> Correlation | None
         warnings.simplefilter("ignore")
         result = stats.pearsonr(x, y) if method == "pearson" else stats.spearmanr(x, y)
     r = float(result.statistic)
-    z, se = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12)), math.sqrt(FISHER_VARIANCE[method] / (n - 3))
+    n_eff = float(n)
+    if serial and n // 5 >= 1:
+        a, b = (x, y) if method == "pearson" else (stats.rankdata(x), stats.rankdata(y))
+        n_eff = effective_pairs(n, _acf(a, n // 5), _acf(b, n // 5))
+    df = n_eff - 2
+    t_value = r * math.sqrt(df / max(1 - r * r, 1e-300))
+    p_value = float(2 * _student().sf(abs(t_value), df))
+    z, se = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12)), math.sqrt(FISHER_VARIANCE[method] / (n_eff - 3))
     norm = _norm()
     q95, q90 = norm.ppf(1 - ALPHA / 2), norm.ppf(1 - ALPHA)
-    return Correlation(method, r, float(result.pvalue), n, float(np.tanh(z - q95 * se)), float(np.tanh(z + q95 * se)),
-                       float(np.tanh(z - q90 * se)), float(np.tanh(z + q90 * se)))
+    return Correlation(method, r, p_value, n, float(np.tanh(z - q95 * se)), float(np.tanh(z + q95 * se)),
+                       float(np.tanh(z - q90 * se)), float(np.tanh(z + q90 * se)), n_eff)
 
 
 def fisher_z_difference(first: Correlation, second: Correlation) -> tuple[float, float]:
-    """z and two-sided p-value of first.r − second.r, correlations from independent samples (Fisher's z)."""
+    """z and two-sided p-value of first.r − second.r, correlations from independent samples (Fisher's z), each on
+    its effective number of pairs."""
     if first.method != second.method:
         raise ValueError("compare correlations of the same method")
     c = FISHER_VARIANCE[first.method]
     z_first, z_second = (np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12)) for r in (first.r, second.r))
-    z = float((z_first - z_second) / math.sqrt(c / (first.n - 3) + c / (second.n - 3)))
+    pairs = [x.n_eff or x.n for x in (first, second)]
+    z = float((z_first - z_second) / math.sqrt(c / (pairs[0] - 3) + c / (pairs[1] - 3)))
     return z, float(2 * _norm().sf(abs(z)))
 
 
