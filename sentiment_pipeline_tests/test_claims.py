@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import subprocess
 import sys
 
@@ -117,7 +118,8 @@ def test_correlation_intervals_are_fisher_z_and_scipy():
     assert c.p_value == pytest.approx(stats.pearsonr(x, y).pvalue) and c.n_eff == 200
     s = st.correlation(x, y, "spearman", serial=False)
     assert s.r == pytest.approx(stats.spearmanr(x, y).statistic)
-    assert s.p_value == pytest.approx(stats.spearmanr(x, y).pvalue)
+    # Spearman's p from the same Fisher z as its interval (variance 1.06 / (n − 3)): p < 0.05 ⟺ 0 outside it
+    assert s.p_value == pytest.approx(2 * stats.norm.sf(abs(math.atanh(s.r)) / math.sqrt(1.06 / 197)))
     half = 1.959964 * math.sqrt(1.06 / 197)
     assert (s.low, s.high) == pytest.approx((math.tanh(math.atanh(s.r) - half), math.tanh(math.atanh(s.r) + half)))
     assert st.correlation(x[:3], y[:3], "pearson") is None and st.correlation(np.ones(9), y[:9], "pearson") is None
@@ -147,13 +149,13 @@ def test_persistent_series_are_not_over_trusted():
     rng = np.random.default_rng(0)
     naive = corrected = 0
     pairs = []
-    for _ in range(200):
+    for _ in range(400):
         x, y = ar1(200, 0.8, rng), ar1(200, 0.8, rng)
         naive += st.correlation(x, y, "pearson", serial=False).p_value < 0.05
         c = st.correlation(x, y, "pearson")
         corrected += c.p_value < 0.05
         pairs.append(c.n_eff)
-    assert naive / 200 > 0.25 and corrected / 200 < 0.10
+    assert naive / 400 > 0.25 and corrected / 400 < 0.09
     assert 35 < np.mean(pairs) < 65
     white = st.correlation(rng.standard_normal(300), rng.standard_normal(300), "spearman")
     assert white.n_eff > 250
@@ -305,6 +307,24 @@ def test_a_verdict_that_depends_on_the_method_says_so():
     result = claims.claim_bull_correlation(correlation_days((x, y)))
     assert "(Pearson" in result.verdict and result.verdict.endswith("holds (Spearman)"), result.verdict
     assert result.measured.startswith("bull: Pearson r = ") and "Spearman ρ = " in result.measured
+
+
+def test_two_spells_of_a_regime_at_different_levels_make_no_correlation():
+    # The bull market in two spells (as 2019–21 and 2024–25), a range between them; within each spell rate and
+    # next-day return are independent, but the second spell has both a higher rate and a higher return. Pooled
+    # raw, r ≈ +0.7 from two points; each spell less its mean, nothing.
+    rng = np.random.default_rng(23)
+    spells = []
+    for regime, n, rate, ret in (("bull", 150, 0.20, 0.00), ("range", 60, 0.25, 0.0), ("bull", 150, 0.40, 0.02)):
+        spells.append(make_days(n, promotion_rate=(rate + 0.02 * rng.standard_normal(n)).tolist(),
+                                limit_up_next_day_return=(ret + 0.01 * rng.standard_normal(n)).tolist())
+                      .with_columns(regime=pl.lit(regime)))
+    days = pl.concat(spells).with_columns(trade_date=pl.Series(trading_days(dt.date(2000, 1, 4), 360)))
+    raw = days.filter(pl.col("regime") == "bull")
+    assert stats.pearsonr(raw["promotion_rate"], raw["limit_up_next_day_return"]).statistic > 0.6
+    result = claims.claim_bull_correlation(days)
+    assert "holds" not in result.verdict.replace("does not hold", ""), result.measured  # by neither method
+    assert re.search(r"Pearson r = [+-]0\.0\d", result.measured), result.measured
 
 
 def test_correlation_weakens_in_range_and_disappears_in_bear():

@@ -213,7 +213,13 @@ def _r(c: st.Correlation) -> str:
 
 
 def _pairs(days: pl.DataFrame, regime: str, column: str) -> tuple[np.ndarray, np.ndarray]:
-    pairs = _regime(days, regime).select("promotion_rate", column).drop_nulls()
+    """The regime's (promotion rate, `column`) pairs in date order, each less its spell's mean: a regime can be
+    several spells (the bull market of 2019–21 and of 2024–25), and spells whose levels differ in both series
+    would otherwise make a correlation out of two or three points. The claims are about day-to-day co-movement."""
+    spells = days.sort("trade_date").with_columns(
+        spell=(pl.col("regime") != pl.col("regime").shift()).fill_null(True).cum_sum())
+    pairs = (spells.filter(pl.col("regime") == regime).select("spell", "promotion_rate", column).drop_nulls()
+             .with_columns((pl.col(c) - pl.col(c).mean().over("spell")) for c in ("promotion_rate", column)))
     return pairs["promotion_rate"].to_numpy(), pairs[column].to_numpy()
 
 

@@ -35,7 +35,7 @@ class Estimate:
 class Correlation:
     method: str
     r: float
-    p_value: float  # two-sided, against 0: Student's t on n_eff − 2 degrees of freedom (SciPy's when n_eff = n)
+    p_value: float  # two-sided, against 0, on n_eff: Pearson Student's t (SciPy's when n_eff = n), Spearman Fisher z
     n: int
     low: float  # 95% interval (Fisher z, on n_eff)
     high: float
@@ -127,7 +127,7 @@ def effective_pairs(n: int, acf_x: np.ndarray, acf_y: np.ndarray) -> float:
 def _acf(values: np.ndarray, lags: int) -> np.ndarray:
     from statsmodels.tsa.stattools import acf
 
-    return acf(values, nlags=lags, fft=True)
+    return acf(values, nlags=lags, fft=True, adjusted=True)  # n/(n − j), as Pyper & Peterman estimate them
 
 
 def correlation(x: np.ndarray, y: np.ndarray, method: str, serial: bool = True) -> Correlation | None:
@@ -151,11 +151,13 @@ def correlation(x: np.ndarray, y: np.ndarray, method: str, serial: bool = True) 
     if serial and n // 5 >= 1:
         a, b = (x, y) if method == "pearson" else (stats.rankdata(x), stats.rankdata(y))
         n_eff = effective_pairs(n, _acf(a, n // 5), _acf(b, n // 5))
-    df = n_eff - 2
-    t_value = r * math.sqrt(df / max(1 - r * r, 1e-300))
-    p_value = float(2 * _student().sf(abs(t_value), df))
     z, se = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12)), math.sqrt(FISHER_VARIANCE[method] / (n_eff - 3))
     norm = _norm()
+    if method == "pearson":  # SciPy's t-test of r, on n_eff − 2 degrees of freedom
+        df = n_eff - 2
+        p_value = float(2 * _student().sf(abs(r) * math.sqrt(df / max(1 - r * r, 1e-300)), df))
+    else:  # Fisher's z with the Spearman variance, so that p < 0.05 ⟺ the 95% interval excludes 0
+        p_value = float(2 * norm.sf(abs(z) / se))
     q95, q90 = norm.ppf(1 - ALPHA / 2), norm.ppf(1 - ALPHA)
     return Correlation(method, r, p_value, n, float(np.tanh(z - q95 * se)), float(np.tanh(z + q95 * se)),
                        float(np.tanh(z - q90 * se)), float(np.tanh(z + q90 * se)), n_eff)
