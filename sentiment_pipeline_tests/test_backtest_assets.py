@@ -374,7 +374,7 @@ def _tables(text: str) -> list[list[list[str]]]:
             if current is None:
                 current = []
                 tables.append(current)
-            if not all(set(c) <= set(":-") for c in cells):
+            if not set(line.strip()) <= set("|:- "):  # not the separator line
                 current.append(cells)
         else:
             current = None
