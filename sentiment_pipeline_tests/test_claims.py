@@ -396,6 +396,28 @@ def test_a_phase_whose_days_lack_the_longer_return_says_so():
     assert str(found.verdict) == "n/a (冰点低迷期: 4 of its 6 days have a 5-day return, < 5)"
 
 
+def test_separate_windows_by_hand():
+    assert st.separate_windows(np.arange(10), 5) == 2  # days 0 and 5
+    assert st.separate_windows(np.array([0, 20, 40, 60, 80]), 20) == 5
+    assert st.separate_windows(np.array([0, 19, 39, 58]), 20) == 2  # 0, then 39 (19 shares day 19 with 0's window)
+    assert st.separate_windows(np.arange(7), 1) == 7 and st.separate_windows(np.array([], dtype=int), 20) == 0
+
+
+def test_a_phase_of_consecutive_days_is_few_observations_at_long_horizons():
+    # 12 consecutive days of one phase: twelve 1-day observations, but their 20-day windows overlap: one
+    # observation, n/a; spread over the history (a day every 25), the same 12 days are tested.
+    rng = np.random.default_rng(31)
+    for spread, horizon, verdict in ((False, 20, "n/a (冰点低迷期: 1 separate 20-day window < 5)"),
+                                     (False, 1, "not distinguishable"), (True, 20, "not distinguishable")):
+        phases = ["混沌降温期"] * 300
+        for i in range(12):
+            phases[i * 25 if spread else 100 + i] = "冰点低迷期"
+        column = "limit_up_next_day_return" if horizon == 1 else f"all_a_fwd_{horizon}"
+        days = phase_days(phases, rng.normal(0, 0.01, 300), column)
+        target = "limit_ups" if horizon == 1 else "all_a"
+        assert str(claims.compare_phases(days, target, horizon, "mean")["冰点低迷期"].verdict) == verdict
+
+
 def test_a_better_phase_holds_after_benjamini_hochberg_with_a_newey_west_error():
     rng = np.random.default_rng(26)
     names = ["冰点低迷期", "混沌降温期", "混沌拉锯期", "主线分歧期"]

@@ -429,16 +429,21 @@ def compare_phases(days: pl.DataFrame, target: str, horizon: int, measure: str) 
     """Every phase against the other phases' days: the difference of the mean return or of the win rate (share
     > 0) with Newey–West errors over horizon − 1 lags (the forward windows overlap by that much), or of the odds
     with a block bootstrap; q-values by Benjamini–Hochberg over the phases tested (the family a "best phases"
-    claim was picked from). A phase or the rest with fewer than MIN_DAYS days is n/a."""
+    claim was picked from). A phase or the rest with fewer than MIN_DAYS days is n/a, and so is a phase whose
+    days give fewer than MIN_DAYS forward windows that do not overlap (st.separate_windows): a phase seen on
+    one run of eight days is one 20-day observation."""
     column = TARGETS[target].format(h=horizon)
-    data = days.filter(pl.col("phase_name").is_not_null() & pl.col(column).is_not_null()).sort("trade_date")
+    data = (days.sort("trade_date").with_row_index("position")
+            .filter(pl.col("phase_name").is_not_null() & pl.col(column).is_not_null()))
     phase, values = data["phase_name"].to_numpy(), data[column].to_numpy().astype(float)
     counts = {name: int((phase == name).sum()) for name in PHASE_NAMES.values()}
+    positions = data["position"].to_numpy()
+    windows = {name: st.separate_windows(positions[phase == name], horizon) for name in counts}
     seen = days["phase_name"].value_counts()
     seen = dict(zip(seen["phase_name"], seen["count"]))
     own, tested = {}, {}
     for name, n in counts.items():
-        if n < MIN_DAYS or len(values) - n < MIN_DAYS:
+        if n < MIN_DAYS or len(values) - n < MIN_DAYS or windows[name] < MIN_DAYS:
             continue
         mine = phase == name
         if measure == "odds":
@@ -460,6 +465,9 @@ def compare_phases(days: pl.DataFrame, target: str, horizon: int, measure: str) 
                 NA, f"{name}: {n} of its {seen[name]} days have a {horizon}-day return, < {MIN_DAYS}")
         elif len(values) - n < MIN_DAYS:
             verdict = Verdict(NA, f"other phases seen on {len(values) - n} days < {MIN_DAYS}")
+        elif windows[name] < MIN_DAYS:
+            verdict = Verdict(NA, f"{name}: {windows[name]} separate {horizon}-day "
+                                f"window{'' if windows[name] == 1 else 's'} < {MIN_DAYS}")
         elif name not in tested:
             verdict = Verdict(NA, f"{name}: odds undefined (too few losing days)")
         elif q[name] < st.ALPHA:

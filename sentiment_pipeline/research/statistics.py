@@ -175,6 +175,18 @@ def fisher_z_difference(first: Correlation, second: Correlation) -> tuple[float,
     return z, float(2 * _norm().sf(abs(z)))
 
 
+def separate_windows(positions: np.ndarray, horizon: int) -> int:
+    """How many of the days at these trading-day `positions` (ascending) have forward windows of `horizon` days
+    that share no day with one another, counted greedily from the first: 20-day windows of ten consecutive days
+    are one observation, not ten, however the errors are computed."""
+    count, free_from = 0, None
+    for position in np.asarray(positions):
+        if free_from is None or position >= free_from:
+            count += 1
+            free_from = position + horizon
+    return count
+
+
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     """Benjamini–Hochberg adjusted p-values (q), statsmodels' multipletests(method='fdr_bh')."""
     if not len(p_values):
