@@ -67,7 +67,7 @@ def signal_measures(runs: pl.DataFrame) -> pl.DataFrame:
         "close t → close t+1 (note 000's measure)": _pct(r["signal_next_day_return"], sign=True, digits=2),
         "of which close t → open t+1": _pct(r["signal_overnight_gap"], sign=True, digits=2),
         "open t+1 → open t+2 (a buyer, before costs)": _pct(r["signal_open_to_open_return"], sign=True, digits=2),
-        "a round trip after costs": _pct(r["round_trip_mean_return"], sign=True, digits=2),
+        "mean round trip after costs": _pct(r["round_trip_mean_return"], sign=True, digits=2),
     } for r in measured.iter_rows(named=True)], schema_overrides={"signal days": pl.String})
 
 
