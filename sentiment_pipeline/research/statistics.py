@@ -1,6 +1,7 @@
 """The statistical tests behind note 000's claims (claims.py): means, shares and differences of daily series with
-Newey–West (HAC) standard errors, correlations with Fisher-z intervals on their effective number of pairs, the difference of two independent
-correlations, Benjamini–Hochberg, and a block bootstrap for a ratio (the odds). statsmodels and SciPy do the
+Newey–West (HAC) standard errors, correlations tested on their effective number of pairs with Fisher-z
+intervals, the difference of two independent correlations, forward windows that do not overlap,
+Benjamini–Hochberg, and a block bootstrap for a ratio (the odds). statsmodels and SciPy do the
 work; they are imported when a test runs, not with this module (statsmodels costs ~1 s)."""
 
 from __future__ import annotations
