@@ -423,7 +423,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--screenshots", action="store_true", help="also the UI and a weekly report (Chromium)")
     parser.add_argument("--history", action="store_true",
-                        help="instead: seven simulated years (about 5 min on 2 cores), the backtests and the claims on them")
+                        help="instead: seven simulated years (about 5 min on 2 cores), the backtests and the claims "
+                             "on them")
     parser.add_argument("--real", action="store_true",
                         help="instead: the real TongDaXin folder with real membership (about 4 min), the backtests, "
                              "the claims and STMS on it")
