@@ -279,6 +279,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop_group(process: subprocess.Popen, grace: float = 30) -> None:
+    """Stop a process started with start_new_session=True and everything it started (dagster dev's webserver and
+    daemon): SIGTERM to its group, SIGKILL after `grace` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if shutil.which(name):
@@ -339,12 +350,7 @@ def take_screenshots(work: Path) -> None:
             screenshot(base + path, IMAGES / name, size)
             print(f"  {name}: {(IMAGES / name).stat().st_size:,} bytes", flush=True)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
         log.close()
     reports = sorted((work / "data" / "reports" / "review").glob("*.html"))
     if not reports:

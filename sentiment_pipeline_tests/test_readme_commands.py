@@ -363,7 +363,6 @@ def test_baostock_and_tdx_completed_by_it_store_the_exchange_reference_closes(sh
 def test_dagster_dev_serves_the_assets(shell, tmp_path):
     """`dagster dev` as pasted (after activation) starts, loads the code location and lists every asset."""
     import os
-    import signal
     import socket
     import time
     import urllib.request
@@ -396,12 +395,7 @@ def test_dagster_dev_serves_the_assets(shell, tmp_path):
         assert len(nodes) == 82
         assert all({"duckdb", "polars"} <= set(n["kinds"]) for n in nodes)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        docs_samples().stop_group(server)
         log.close()
     # Nothing dagster dev writes lands in the repository: it all goes under DAGSTER_HOME.
     created = [p.name for p in ROOT.iterdir() if p.name not in before]

@@ -14,6 +14,7 @@ import sys
 import duckdb
 import polars as pl
 
+from sentiment_pipeline.platform import storage
 from sentiment_pipeline.platform.markdown import md_table
 
 SIMULATED = "a simulated market: these figures test the machinery, never the real market"
@@ -26,9 +27,6 @@ def _pct(value: float | None, sign: bool = False, digits: int = 1) -> str:
 def _years(text: str | None) -> str:
     return ", ".join(f"{year} {_pct(r, sign=True)}" for year, r in json.loads(text or "{}").items())
 
-
-def _read(conn: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
-    return pl.from_arrow(conn.execute(sql).to_arrow_table())
 
 
 def returns(runs: pl.DataFrame) -> pl.DataFrame:
@@ -83,7 +81,7 @@ def provenance(runs: pl.DataFrame) -> str:
 
 def markdown(conn: duckdb.DuckDBPyConnection) -> str:
     """The two tables, after a line saying where they come from."""
-    runs = _read(conn, "select * from backtest.runs")
+    runs = storage.query(conn, "select * from backtest.runs")
     if runs.is_empty():
         return "backtest.runs has no rows: run the backtests first (python -m sentiment_pipeline.cli --select " \
                "'group:backtest')"

@@ -17,7 +17,7 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     ).fetchone()[0])
 
 
-def query(conn: duckdb.DuckDBPyConnection, sql: str, params: list) -> pl.DataFrame:
+def query(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
     return pl.from_arrow(conn.execute(sql, params).to_arrow_table())
 
 

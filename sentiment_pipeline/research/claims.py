@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from sentiment_pipeline.ladder.phases import PHASE_NAMES
+from sentiment_pipeline.platform import storage
 from sentiment_pipeline.research import rules
 from sentiment_pipeline.research import statistics as st
 
@@ -135,19 +136,16 @@ class PhaseTest:
 # --------------------------------------------------------------------------------------------- daily data
 
 
-def _read(conn, sql: str) -> pl.DataFrame:
-    return pl.from_arrow(conn.execute(sql).to_arrow_table())
-
 
 def load_days(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every day with research.market_daily, sentiment.phase_daily and sentiment.ladder_daily rows (the research
     tables' days): market columns (regime, forward returns, the next-day return of the limit-ups, `source` where
     stored) with the day's max_height, promotion_rate and phase_name."""
-    market = _read(conn, "select * from research.market_daily")
-    phases = _read(conn, "select trade_date, max_height, promotion_rate, phase_name from sentiment.phase_daily")
+    market = storage.query(conn, "select * from research.market_daily")
+    phases = storage.query(conn, "select trade_date, max_height, promotion_rate, phase_name from sentiment.phase_daily")
     # a column market_daily carries itself is read from it
     phases = phases.select("trade_date", *(c for c in phases.columns[1:] if c not in market.columns))
-    ladder_days = _read(conn, "select trade_date from sentiment.ladder_daily")
+    ladder_days = storage.query(conn, "select trade_date from sentiment.ladder_daily")
     return market.join(phases, on="trade_date").join(ladder_days, on="trade_date").sort("trade_date")
 
 
@@ -162,11 +160,11 @@ def with_new_listings(conn: duckdb.DuckDBPyConnection, days: pl.DataFrame) -> pl
     excluded = conn.execute("select count(*) from sentiment.limit_ladder where exclusion_reason = 'new_listing'")
     if not excluded.fetchone()[0]:
         return None
-    ladder = _read(conn, "select trade_date, code, is_limit_up, is_broken, is_limit_down, pct_change, streak, "
+    ladder = storage.query(conn, "select trade_date, code, is_limit_up, is_broken, is_limit_down, pct_change, streak, "
                          "eligible or coalesce(exclusion_reason = 'new_listing', false) as eligible "
                          "from sentiment.limit_ladder order by trade_date, code")
     phased = classify_phases(ladder_daily(ladder, calendar.previous_day_links()))
-    bars = _read(conn, "select trade_date, code, close, pre_close from core.daily_bars")
+    bars = storage.query(conn, "select trade_date, code, close, pre_close from core.daily_bars")
     next_day = rules.limit_up_next_day(ladder, bars).select("trade_date", "limit_up_next_day_return")
     recomputed = ["max_height", "promotion_rate", "phase_name", "limit_up_next_day_return"]
     return (days.drop(recomputed)

@@ -54,9 +54,6 @@ def spread_test(spreads: pl.Series) -> dict:
             if p < 0.05 else "no difference at 5%"}
 
 
-def _read(conn, sql: str) -> pl.DataFrame:
-    return pl.from_arrow(conn.execute(sql).to_arrow_table())
-
 
 def provenance(conn) -> list[str]:
     lines = []
@@ -81,7 +78,7 @@ def provenance(conn) -> list[str]:
 
 def strategies(conn) -> pl.DataFrame:
     """The STMS strategies' runs, the all-A benchmark and the CSI 300 index file over the same days."""
-    runs = _read(conn, "select strategy, start_date, end_date, annual_return, max_drawdown, sharpe, trades, "
+    runs = storage.query(conn, "select strategy, start_date, end_date, annual_return, max_drawdown, sharpe, trades, "
                        "total_costs, benchmark, benchmark_annual_return, benchmark_max_drawdown, benchmark_sharpe, "
                        "returns_by_year, benchmark_returns_by_year from backtest.runs")
     runs = runs.filter(pl.col("strategy").is_in(STRATEGIES)).sort(
@@ -100,9 +97,9 @@ def strategies(conn) -> pl.DataFrame:
                  "Sharpe": f"{first['benchmark_sharpe']:.2f}" if first["benchmark_sharpe"] is not None else "–",
                  "trades": "", "costs": "", "by year": years(first["benchmark_returns_by_year"])})
     if storage.table_exists(conn, "raw.index_daily"):
-        index = _read(conn, "select trade_date, index_code, pre_close, close from raw.index_daily "
+        index = storage.query(conn, "select trade_date, index_code, pre_close, close from raw.index_daily "
                             "where index_code = '000300' order by trade_date")
-        days = _read(conn, "select distinct trade_date from core.daily_bars where trade_date between "
+        days = storage.query(conn, "select distinct trade_date from core.daily_bars where trade_date between "
                            f"'{first['start_date']}' and '{first['end_date']}' order by 1")["trade_date"].to_list()
         ref = index_reference(index, days)
         if ref:
@@ -115,7 +112,7 @@ def strategies(conn) -> pl.DataFrame:
 
 def named_days(conn, days: tuple[dt.date, ...], kind: str = "sw_l1", size: int = 5) -> pl.DataFrame:
     listed = ", ".join(f"'{d}'" for d in days)
-    top = _read(conn, f"select trade_date, rank, sector, stms, score_a, score_c from stms.top_list "
+    top = storage.query(conn, f"select trade_date, rank, sector, stms, score_a, score_c from stms.top_list "
                       f"where sector_kind = '{kind}' and trade_date in ({listed}) and rank <= {size} "
                       "order by trade_date, rank")
     return top.group_by("trade_date", maintain_order=True).agg(
@@ -142,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         print("## Strategies, after costs\n\n" + markdown(strategies(conn)) + "\n")
         days = tuple(dt.date.fromisoformat(d) for d in args.days.split(",") if d)
         print("## SW level-1 top 5 on named days\n\n" + markdown(named_days(conn, days)) + "\n")
-        scores = _read(conn, "select trade_date, sector_kind, sector, rank from stms.scores")
-        daily = _read(conn, "select trade_date, sector_kind, sector, ret from stms.sector_daily")
+        scores = storage.query(conn, "select trade_date, sector_kind, sector, rank from stms.scores")
+        daily = storage.query(conn, "select trade_date, sector_kind, sector, ret from stms.sector_daily")
         ahead = (conn.execute("select count(*) from (select distinct trade_date from stms.scores) where trade_date < "
                               "(select min(snapshot_date) from raw.concept_membership)").fetchone()[0]
                  if storage.table_exists(conn, "raw.concept_membership") else 0)
