@@ -398,7 +398,10 @@ def test_the_docs_result_tables_show_what_the_commands_print_now(chain_db, capsy
     assert strategies == {f"`{s}`" for s in RUN_NAMES}
     for name in ("simulated", "tdx"):
         shown = _tables((samples / f"backtests_{name}.md").read_text())
-        assert [t[0] for t in shown] == [t[0] for t in now], f"backtests_{name}.md: columns{stale}"
+        # the by-year table (the second) has a column per stored year: its first column is what the code fixes
+        heads = lambda tables: [t[0][:1] if i == 1 else t[0] for i, t in enumerate(tables)]  # noqa: E731
+        assert heads(shown) == heads(now), f"backtests_{name}.md: columns{stale}"
+        assert shown[1][0][1:] == [str(y) for y in range(2019, 2026 if name == "simulated" else 2024)], stale
         shown_strategies = {row[0] for row in shown[0][1:] if row[0].startswith("`")}
         # the TongDaXin folder has no attention: the heat strategies are left out there
         assert shown_strategies == strategies if name == "simulated" else shown_strategies < strategies, \

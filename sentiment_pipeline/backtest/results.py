@@ -24,8 +24,6 @@ def _pct(value: float | None, sign: bool = False, digits: int = 1) -> str:
     return "–" if value is None else f"{value:{'+' if sign else ''}.{digits}%}"
 
 
-def _years(text: str | None) -> str:
-    return ", ".join(f"{year} {_pct(r, sign=True)}" for year, r in json.loads(text or "{}").items())
 
 
 
@@ -42,7 +40,7 @@ def returns(runs: pl.DataFrame) -> pl.DataFrame:
         "round trips": f"{r['round_trips']:,}", "trades": f"{r['trades']:,}", "blocked": f"{r['blocked_orders']:,}",
         "weekly hit rate": _pct(r["weekly_hit_rate"]),
         "turnover / yr": f"{r['annual_turnover']:.0f}×", "signal days": f"{r['signal_days']:,}",
-        "costs": f"{r['total_costs'] / 1e6:.2f} M", "by year": _years(r["returns_by_year"]),
+        "costs": f"{r['total_costs'] / 1e6:.2f} M",
     } for r in runs.sort("annual_return", "strategy", descending=[True, False]).iter_rows(named=True)]
     benchmarks = runs.unique(["benchmark", "start_date", "end_date"]).sort("start_date", "end_date", "benchmark")
     for r in benchmarks.iter_rows(named=True):
@@ -51,9 +49,21 @@ def returns(runs: pl.DataFrame) -> pl.DataFrame:
             "annual": _pct(r["benchmark_annual_return"]), "volatility": _pct(r["benchmark_annual_volatility"]),
             "Sharpe": "–" if r["benchmark_sharpe"] is None else f"{r['benchmark_sharpe']:.2f}",
             "max drawdown (peak → trough)": _pct(r["benchmark_max_drawdown"]), "win rate": "", "P/L": "",
-            "round trips": "", "trades": "", "blocked": "", "weekly hit rate": "", "turnover / yr": "", "signal days": "", "costs": "",
-            "by year": _years(r["benchmark_returns_by_year"])})
+            "round trips": "", "trades": "", "blocked": "", "weekly hit rate": "", "turnover / yr": "",
+            "signal days": "", "costs": ""})
     return pl.DataFrame(rows)
+
+
+def by_year(runs: pl.DataFrame) -> pl.DataFrame:
+    """Calendar-year returns, a column a year, in the order of returns(); the benchmarks last."""
+    ordered = runs.sort("annual_return", "strategy", descending=[True, False])
+    rows = [(f"`{r['strategy']}`", r["returns_by_year"]) for r in ordered.iter_rows(named=True)]
+    benchmarks = runs.unique(["benchmark", "start_date", "end_date"]).sort("start_date", "end_date", "benchmark")
+    rows += [(f"benchmark: {r['benchmark']}", r["benchmark_returns_by_year"]) for r in benchmarks.iter_rows(named=True)]
+    parsed = [(name, json.loads(text or "{}")) for name, text in rows]
+    years = sorted({year for _, returns in parsed for year in returns})
+    return pl.DataFrame([{"strategy": name, **{year: _pct(returns.get(year), sign=True) for year in years}}
+                         for name, returns in parsed], schema={"strategy": pl.String, **{y: pl.String for y in years}})
 
 
 def signal_measures(runs: pl.DataFrame) -> pl.DataFrame:
@@ -90,6 +100,7 @@ def markdown(conn: duckdb.DuckDBPyConnection) -> str:
         provenance(runs), "",
         "After costs (the engine's defaults), best annual return first; each strategy beside the benchmark over "
         "its own days:", "", md_table(returns(runs)),
+        "", "Returns by calendar year (the last year to the period's end):", "", md_table(by_year(runs)),
         *(["", "Note 000's measure against what a buyer at the next open gets (means over signal days):", "",
            md_table(measures)] if not measures.is_empty() else [])])
 
